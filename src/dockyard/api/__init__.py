@@ -1,0 +1,1 @@
+"""The Hub-compatible HTTP surface: thin adapters from HTTP to the domains."""

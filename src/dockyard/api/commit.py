@@ -1,0 +1,192 @@
+"""preupload and the NDJSON commit endpoint."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from dockyard.api.deps import base_url, caller_of, hub_of
+from dockyard.api.routing import parse_bool, repo_ref, unquote_param
+from dockyard.auth import permissions
+from dockyard.auth.identity import Caller
+from dockyard.errors import AuthenticationRequiredError, BadRequestError, ForbiddenError, PayloadTooLargeError
+from dockyard.hub import Hub
+from dockyard.identifiers import RepoType, validate_repo_path
+from dockyard.lfs.pointer import is_sha256
+from dockyard.repos.commits import (
+    AddFile,
+    AddLfsFile,
+    CommitRequest,
+    DeleteFile,
+    Operation,
+    RemoveFolder,
+    create_commit,
+)
+from dockyard.repos.git_repo import PR_PREFIX, FileEntry
+from dockyard.repos.models import Repo
+from dockyard.repos.service import get_readable_repo
+
+router = APIRouter()
+MAX_PREUPLOAD_FILES = 1000
+
+
+def authorize_commit(hub: Hub, caller: Caller, repo_type: str, repo_id: str, revision: str, create_pr: bool) -> Repo:
+    """Writers commit anywhere; any reader with a write token may open or update a pull request."""
+    with hub.db.read() as session:
+        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
+        if create_pr or revision.startswith(PR_PREFIX):
+            if caller.user is None:
+                raise AuthenticationRequiredError("You must be authenticated to open a pull request")
+            if not caller.can_write_at_all:
+                raise ForbiddenError("This token has read access only: it cannot open pull requests")
+        else:
+            permissions.ensure_write(session, caller, repo)
+    return repo
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    body = await _read_limited(request, limit)
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadRequestError("Body must be valid JSON") from None
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"Request body is larger than {limit} bytes")
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise PayloadTooLargeError(f"Request body is larger than {limit} bytes")
+    return bytes(chunks)
+
+
+@router.post("/api/{repo_type:rtype}/{repo_id:repo}/preupload/{revision:path}")
+async def preupload(request: Request, repo_type: str, repo_id: str, revision: str) -> dict[str, Any]:
+    body = await _json_body(request, 16 * 1024 * 1024)
+    files = body.get("files") if isinstance(body, dict) else None
+    if not isinstance(files, list) or len(files) > MAX_PREUPLOAD_FILES:
+        raise BadRequestError(f"'files' must be a list of at most {MAX_PREUPLOAD_FILES} entries")
+    return await run_in_threadpool(_preupload, request, repo_type, repo_id, unquote_param(revision), files)
+
+
+def _preupload(request: Request, repo_type: str, repo_id: str, revision: str, files: list[Any]) -> dict[str, Any]:
+    hub = hub_of(request)
+    create_pr = parse_bool(request.query_params.get("create_pr", "false"), "create_pr")
+    repo = authorize_commit(hub, caller_of(request), repo_type, repo_id, revision, create_pr)
+    git = hub.git.open(repo.uid)
+    head = git.resolve(revision).commit_id
+    result = []
+    for item in files:
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+            raise BadRequestError("Each file needs a 'path'")
+        path = validate_repo_path(item["path"])
+        size = item.get("size")
+        if not isinstance(size, int) or size < 0:
+            raise BadRequestError(f"{path}: 'size' must be a non-negative integer")
+        is_lfs = size > hub.settings.regular_file_limit or (size > 0 and git.is_lfs_path(head, path))
+        existing = git.entry(head, path)
+        oid = None
+        if isinstance(existing, FileEntry):
+            oid = existing.lfs.oid if existing.lfs else existing.blob_id
+        result.append(
+            {"path": path, "uploadMode": "lfs" if is_lfs else "regular", "shouldIgnore": False, "oid": oid}
+        )
+    return {"files": result, "commitOid": head}
+
+
+@router.post("/api/{repo_type:rtype}/{repo_id:repo}/commit/{revision:path}")
+async def commit(request: Request, repo_type: str, repo_id: str, revision: str) -> dict[str, Any]:
+    hub = hub_of(request)
+    body = await _read_limited(request, hub.settings.max_commit_body)
+    return await run_in_threadpool(_commit, request, repo_type, repo_id, unquote_param(revision), body)
+
+
+def _commit(request: Request, repo_type: str, repo_id: str, revision: str, body: bytes) -> dict[str, Any]:
+    hub = hub_of(request)
+    caller = caller_of(request)
+    create_pr = parse_bool(request.query_params.get("create_pr", "false"), "create_pr")
+    commit_request = parse_ndjson(body)
+    repo = authorize_commit(hub, caller, repo_type, repo_id, revision, create_pr)
+    result = create_commit(hub, repo, caller, revision, commit_request, create_pr=create_pr)
+    repo_url = f"{base_url(request)}/{RepoType(repo.type).url_prefix}{repo.full_id}"
+    response: dict[str, Any] = {
+        "success": True,
+        "commitOid": result.commit_id,
+        "commitUrl": f"{repo_url}/commit/{result.commit_id}",
+        "hookOutput": "",
+    }
+    if result.pr_num is not None:
+        response["pullRequestUrl"] = f"{repo_url}/discussions/{result.pr_num}"
+    return response
+
+
+def parse_ndjson(body: bytes) -> CommitRequest:
+    """Validate every line before anything is written: a bad line fails the whole commit."""
+    header: dict[str, Any] | None = None
+    operations: list[Operation] = []
+    seen: set[str] = set()
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise BadRequestError(f"Line {number} of the commit payload is not valid JSON") from None
+        if not isinstance(item, dict) or not isinstance(item.get("value"), dict):
+            raise BadRequestError(f"Line {number}: expected {{'key': ..., 'value': {{...}}}}")
+        key, value = item.get("key"), item["value"]
+        if key == "header":
+            header = value
+            continue
+        operation = _operation(number, key, value)
+        if operation.path in seen:
+            raise BadRequestError(f"Line {number}: {operation.path} appears twice in one commit")
+        seen.add(operation.path)
+        operations.append(operation)
+    if header is None:
+        raise BadRequestError("The commit payload has no header line")
+    summary = header.get("summary")
+    if not isinstance(summary, str) or not summary.strip():
+        raise BadRequestError("The commit needs a non-empty summary")
+    description = header.get("description") or ""
+    parent = header.get("parentCommit")
+    if not isinstance(description, str) or (parent is not None and not isinstance(parent, str)):
+        raise BadRequestError("description and parentCommit must be strings")
+    return CommitRequest(
+        summary=summary.strip(), description=description, parent_commit=parent or None, operations=operations
+    )
+
+
+def _operation(number: int, key: Any, value: dict[str, Any]) -> Operation:
+    path = value.get("path")
+    if not isinstance(path, str):
+        raise BadRequestError(f"Line {number}: missing 'path'")
+    if key == "file":
+        if value.get("encoding", "base64") != "base64" or not isinstance(value.get("content"), str):
+            raise BadRequestError(f"Line {number}: file content must be a base64 string")
+        try:
+            content = base64.b64decode(value["content"], validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequestError(f"Line {number}: invalid base64 content for {path}") from None
+        return AddFile(validate_repo_path(path), content)
+    if key == "lfsFile":
+        oid, size = value.get("oid"), value.get("size")
+        if value.get("algo", "sha256") != "sha256" or not isinstance(oid, str) or not is_sha256(oid):
+            raise BadRequestError(f"Line {number}: lfsFile needs a sha256 'oid'")
+        if size is not None and (not isinstance(size, int) or size < 0):
+            raise BadRequestError(f"Line {number}: invalid size for {path}")
+        return AddLfsFile(validate_repo_path(path), oid, size)
+    if key == "deletedFile":
+        return DeleteFile(validate_repo_path(path))
+    if key == "deletedFolder":
+        return RemoveFolder(validate_repo_path(path, allow_folder_slash=True))
+    raise BadRequestError(f"Line {number}: unknown operation {key!r}")

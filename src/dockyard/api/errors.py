@@ -1,0 +1,61 @@
+"""The one place that turns errors into responses with the Hub's X-Error-Code/X-Error-Message."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from dockyard.errors import DockyardError
+
+log = logging.getLogger(__name__)
+
+
+def _header_safe(text: str) -> str:
+    cleaned = " ".join(text.split())
+    return cleaned.encode("latin-1", "replace").decode("latin-1")[:1000]
+
+
+def error_response(
+    status: int,
+    message: str,
+    code: str | None,
+    headers: dict[str, str] | None = None,
+    *,
+    extra: dict[str, object] | None = None,
+) -> Response:
+    all_headers = {"X-Error-Message": _header_safe(message)}
+    if code:
+        all_headers["X-Error-Code"] = code
+    all_headers.update(headers or {})
+    return JSONResponse({"error": message, **(extra or {})}, status_code=status, headers=all_headers)
+
+
+async def _dockyard_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DockyardError)
+    if exc.status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    return error_response(exc.status, exc.message, exc.code, exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    details = "; ".join(
+        f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('msg')}" for error in exc.errors()
+    )
+    return error_response(400, f"Invalid request: {details}", "BadRequest")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = str(exc.detail) if exc.detail else "Error"
+    return error_response(exc.status_code, message, None, dict(exc.headers or {}))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DockyardError, _dockyard_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,98 @@
+"""Who am I, and the small endpoints every client process touches first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from dockyard.accounts import service as accounts
+from dockyard.api.deps import caller_of, hub_of
+from dockyard.api.serialize import iso
+from dockyard.errors import UnauthorizedError
+from dockyard.repos.cards import parse_card
+
+router = APIRouter()
+
+
+@router.get("/api/whoami-v2")
+def whoami(request: Request) -> dict[str, Any]:
+    caller = caller_of(request)
+    if caller.user is None or caller.token is None:
+        raise UnauthorizedError("Invalid user token. Make sure you are logged in")
+    hub = hub_of(request)
+    user = caller.user
+    with hub.db.read() as session:
+        memberships = accounts.memberships_of(session, user)
+        orgs = [
+            {
+                "type": "org",
+                "id": str(m.org.id),
+                "name": m.org.name,
+                "fullname": m.org.fullname,
+                "email": None,
+                "canPay": False,
+                "avatarUrl": "",
+                "roleInOrg": m.role,
+                "isEnterprise": False,
+                "periodEnd": None,
+            }
+            for m in memberships
+        ]
+    return {
+        "type": "user",
+        "id": str(user.id),
+        "name": user.name,
+        "fullname": user.fullname,
+        "email": user.email,
+        "emailVerified": user.email is not None,
+        "canPay": False,
+        "isPro": False,
+        "periodEnd": None,
+        "avatarUrl": "",
+        "isAdmin": user.is_admin,
+        "orgs": orgs,
+        "auth": {
+            "type": "access_token",
+            "accessToken": {
+                "displayName": caller.token.display_name,
+                "role": caller.token.role,
+                "createdAt": iso(caller.token.created_at),
+            },
+        },
+    }
+
+
+@router.get("/api/agent-harnesses")
+async def agent_harnesses() -> dict[str, Any]:
+    """Asked by every client process on start; an empty registry is cached by them for 24 h."""
+    return {"standardEnvVars": [], "harnesses": {}}
+
+
+@router.api_route("/api/telemetry/{topic:path}", methods=["HEAD", "GET", "POST"])
+async def telemetry(topic: str) -> Response:
+    return Response(status_code=200)
+
+
+@router.post("/api/validate-yaml")
+async def validate_yaml(request: Request) -> Response:
+    """Always JSON, whatever the status: the client parses the body before checking it."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return JSONResponse({"errors": [{"message": "Body must be JSON"}], "warnings": []}, status_code=400)
+    content = body.get("content") if isinstance(body, dict) else None
+    if not isinstance(content, str):
+        return JSONResponse({"errors": [{"message": "Missing 'content'"}], "warnings": []}, status_code=400)
+    card = parse_card(content)
+    payload = {
+        "errors": [{"message": message} for message in card.errors],
+        "warnings": [{"message": message} for message in card.warnings],
+    }
+    return JSONResponse(payload, status_code=400 if card.errors else 200)
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}

@@ -1,0 +1,191 @@
+"""git-lfs batch API and the signed upload/part/complete/verify/download URLs it hands out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from dockyard.api.deps import base_url, caller_of, hub_of
+from dockyard.api.files import blob_response
+from dockyard.api.routing import repo_ref
+from dockyard.auth import permissions
+from dockyard.auth.identity import Caller
+from dockyard.errors import BadRequestError, DockyardError, NotFoundError, UnauthorizedError
+from dockyard.identifiers import RepoType
+from dockyard.lfs import batch
+from dockyard.lfs import service as lfs
+from dockyard.repos.service import find_repo
+from dockyard.storage.base import lfs_key
+
+router = APIRouter()
+LFS_JSON = "application/vnd.git-lfs+json"
+
+
+def lfs_error(status: int, message: str, *, challenge: bool = False) -> JSONResponse:
+    headers = {"X-Error-Message": " ".join(message.split())[:500]}
+    if challenge:
+        headers["WWW-Authenticate"] = 'Basic realm="Dockyard", charset="UTF-8"'
+    return JSONResponse({"message": message}, status_code=status, headers=headers, media_type=LFS_JSON)
+
+
+def _batch(request: Request, repo_type: RepoType, repo_id: str, body: dict[str, Any]) -> JSONResponse:
+    hub = hub_of(request)
+    try:
+        caller = caller_of(request)
+    except UnauthorizedError:
+        return lfs_error(401, "Invalid credentials", challenge=True)
+    operation = body.get("operation")
+    if operation not in ("upload", "download"):
+        raise BadRequestError("operation must be 'upload' or 'download'")
+    objects = batch.parse_objects(body.get("objects"))
+    transfers = body.get("transfers") or ["basic"]
+    with hub.db.read() as session:
+        repo = find_repo(session, repo_ref(repo_type, repo_id))
+        allowed = repo is not None and (
+            permissions.can_write(session, caller, repo)
+            if operation == "upload"
+            else permissions.can_read(session, caller, repo)
+        )
+        if repo is None or not allowed:
+            return _refusal(caller, repo is not None and permissions.can_read(session, caller, repo))
+        base = base_url(request)
+        if operation == "upload":
+            plan = batch.plan_upload(hub, session, repo, objects, list(transfers), base)
+        else:
+            plan = batch.plan_download(hub, session, caller, repo, objects, base)
+    return JSONResponse(plan, media_type=LFS_JSON)
+
+
+def _refusal(caller: Caller, readable: bool) -> JSONResponse:
+    if caller.is_anonymous:
+        return lfs_error(401, "Authentication required: use a Dockyard token as the password", challenge=True)
+    if readable:
+        return lfs_error(403, "You don't have write access to this repository (or your token is read-only)")
+    return lfs_error(404, "Repository not found")
+
+
+async def _batch_route(request: Request, repo_type: RepoType, repo_id: str) -> Response:
+    raw = await request.body()
+    if len(raw) > 4 * 1024 * 1024:
+        raise BadRequestError("Batch request too large")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadRequestError("Batch request must be JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequestError("Batch request must be a JSON object")
+    return await run_in_threadpool(_batch, request, repo_type, repo_id, body)
+
+
+for _type in RepoType:
+    _prefix = "" if _type is RepoType.MODEL else f"/{_type.value}s"
+
+    def _make(kind: RepoType):  # type: ignore[no-untyped-def]
+        async def route(request: Request, repo_id: str) -> Response:
+            return await _batch_route(request, kind, repo_id)
+
+        return route
+
+    for _suffix in (".git/info/lfs/objects/batch", "/info/lfs/objects/batch"):
+        router.add_api_route(
+            f"{_prefix}/{{repo_id:repo}}{_suffix}", _make(_type), methods=["POST"], include_in_schema=False
+        )
+
+    def _make_locks(kind: RepoType):  # type: ignore[no-untyped-def]
+        async def locks(request: Request, repo_id: str) -> Response:
+            return lfs_error(404, "File locking is not supported")
+
+        return locks
+
+    router.add_api_route(
+        f"{_prefix}/{{repo_id:repo}}.git/info/lfs/locks/verify", _make_locks(_type), methods=["POST"],
+        include_in_schema=False,
+    )
+
+
+def _claims(request: Request, token: str) -> dict[str, Any]:
+    return hub_of(request).signer.verify(batch.UPLOAD_PURPOSE, token)
+
+
+def _checked_length(request: Request, expected: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) != expected:
+        raise BadRequestError(f"Content-Length {declared} does not match the announced size {expected}")
+
+
+@router.put("/-/lfs/upload/{token}")
+async def upload(request: Request, token: str) -> Response:
+    hub = hub_of(request)
+    claims = _claims(request, token)
+    _checked_length(request, claims["size"])
+    staged = await hub.blobs.stage_stream(request.stream())
+    await run_in_threadpool(_publish, request, claims, staged)
+    return Response(status_code=200)
+
+
+def _publish(request: Request, claims: dict[str, Any], staged: Any) -> None:
+    hub = hub_of(request)
+    lfs.publish_verified(hub, staged, claims["oid"], claims["size"])
+    with hub.db.write() as session:
+        lfs.link(session, claims["repo"], claims["oid"], claims["size"])
+
+
+@router.put("/-/lfs/part/{token}/{number}")
+async def upload_part(request: Request, token: str, number: int) -> Response:
+    hub = hub_of(request)
+    claims = _claims(request, token)
+    chunk, size = claims["chunk"], claims["size"]
+    parts = max(1, -(-size // chunk))
+    if not 1 <= number <= parts:
+        raise BadRequestError(f"Part number must be between 1 and {parts}")
+    expected = chunk if number < parts else size - chunk * (parts - 1)
+    _checked_length(request, expected)
+    etag = await hub.blobs.write_part_stream(claims["upload"], number, (number - 1) * chunk, request.stream())
+    return Response(status_code=200, headers={"ETag": etag})
+
+
+@router.post("/-/lfs/complete/{token}")
+async def complete_multipart(request: Request, token: str) -> Response:
+    claims = _claims(request, token)
+    await request.body()
+    await run_in_threadpool(_complete, request, claims)
+    return Response(status_code=200)
+
+
+def _complete(request: Request, claims: dict[str, Any]) -> None:
+    hub = hub_of(request)
+    try:
+        staged = hub.blobs.assemble_parts(claims["upload"], claims["size"])
+    except DockyardError:
+        hub.blobs.abort_parts(claims["upload"])
+        raise
+    _publish(request, claims, staged)
+
+
+@router.post("/-/lfs/verify/{token}")
+def verify(request: Request, token: str) -> Response:
+    hub = hub_of(request)
+    claims = _claims(request, token)
+    size = lfs.stored_size(hub, claims["oid"])
+    if size != claims["size"]:
+        raise NotFoundError(f"Object {claims['oid']} was not uploaded (or has the wrong size)")
+    with hub.db.write() as session:
+        lfs.link(session, claims["repo"], claims["oid"], claims["size"])
+    return Response(status_code=200)
+
+
+@router.get("/-/lfs/objects/{token}")
+def download(request: Request, token: str) -> Response:
+    hub = hub_of(request)
+    claims = hub.signer.verify(batch.DOWNLOAD_PURPOSE, token)
+    key = lfs_key(claims["oid"])
+    size = hub.blobs.stat(key)
+    if size is None:
+        raise NotFoundError("Object not found")
+    return blob_response(
+        hub.blobs, key, size, {}, request.headers.get("range"), chunk_size=hub.settings.file_chunk_size
+    )

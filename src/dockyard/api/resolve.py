@@ -1,0 +1,106 @@
+"""HEAD and GET /{prefix}{repo}/resolve/{revision}/{path}: what every download goes through.
+
+The client reads its metadata from whichever response it ends on, so every answer, errors
+included, carries ``X-Repo-Commit``; the ETag is the git blob id for regular files and the
+sha256 for large files, and becomes the client's cache key.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from dockyard.api.deps import caller_of, hub_of
+from dockyard.api.errors import error_response
+from dockyard.api.files import blob_response, bytes_response
+from dockyard.api.routing import repo_ref, unquote_param
+from dockyard.errors import EntryNotFoundError
+from dockyard.identifiers import RepoType, validate_repo_path
+from dockyard.repos import downloads
+from dockyard.repos.git_repo import FileEntry, GitRepo
+from dockyard.repos.service import get_readable_repo
+from dockyard.storage.base import lfs_key
+
+router = APIRouter()
+
+
+def _content_headers(path: str) -> dict[str, str]:
+    name = path.rsplit("/", 1)[-1]
+    quoted = quote(name)
+    disposition = f"inline; filename*=UTF-8''{quoted}"
+    if quoted == name:
+        disposition += f'; filename="{name}"'
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if media_type.startswith("text/") or media_type == "application/json":
+        media_type += "; charset=utf-8"
+    return {"Content-Disposition": disposition, "Content-Type": media_type}
+
+
+def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, path: str) -> Response:
+    hub = hub_of(request)
+    caller = caller_of(request)
+    revision = unquote_param(revision)
+    path = validate_repo_path(unquote_param(path))
+    head = request.method == "HEAD"
+    with hub.db.read() as session:
+        repo = get_readable_repo(session, caller, repo_ref(kind, repo_id))
+    git = hub.git.open(repo.uid)
+    commit_id = git.resolve(revision).commit_id
+    entry = git.entry(commit_id, path)
+    if not isinstance(entry, FileEntry):
+        error = EntryNotFoundError(f"Entry not found: {path} does not exist at revision {revision}")
+        return error_response(error.status, error.message, error.code, {"X-Repo-Commit": commit_id})
+    _count_download(request, kind, repo.id, git, commit_id, path)
+    headers = {"X-Repo-Commit": commit_id, **_content_headers(path)}
+    if entry.lfs is None:
+        headers["ETag"] = f'"{entry.blob_id}"'
+        data = b"" if head else git.read_blob(entry.blob_id)
+        if head:
+            headers["Content-Length"] = str(entry.size)
+            headers["Accept-Ranges"] = "bytes"
+            return Response(b"", headers=headers)
+        return bytes_response(data, headers, request.headers.get("range"), head=False)
+    oid = entry.lfs.oid
+    headers.update({"ETag": f'"{oid}"', "X-Linked-Etag": f'"{oid}"', "X-Linked-Size": str(entry.size)})
+    if head:
+        headers["Content-Length"] = str(entry.size)
+        headers["Accept-Ranges"] = "bytes"
+        return Response(b"", headers=headers)
+    return blob_response(
+        hub.blobs, lfs_key(oid), entry.size, headers, request.headers.get("range"),
+        chunk_size=hub.settings.file_chunk_size,
+    )
+
+
+def _count_download(request: Request, kind: RepoType, repo_id: int, git: GitRepo, commit_id: str, path: str) -> None:
+    """One count per client download: the Hub's clients HEAD before they GET and mark both with
+    ``X-HF-Download-Counter``, so their GET is not counted again; a plain GET (browser, curl,
+    git-lfs) counts on its own."""
+    if kind is RepoType.SPACE:
+        return
+    if request.method == "GET" and request.headers.get("x-hf-download-counter"):
+        return
+    has_config = path == "config.json" or (kind is RepoType.MODEL and git.entry(commit_id, "config.json") is not None)
+    if downloads.counts_as_download(kind, path, has_config):
+        with hub_of(request).db.write() as session:
+            downloads.record_download(session, repo_id)
+
+
+def _route(kind: RepoType):  # type: ignore[no-untyped-def]
+    def resolve(request: Request, repo_id: str, revision: str, path: str) -> Response:
+        return resolve_file(request, kind, repo_id, revision, path)
+
+    return resolve
+
+
+for _kind in (RepoType.DATASET, RepoType.SPACE, RepoType.MODEL):
+    _prefix = "" if _kind is RepoType.MODEL else f"/{_kind.value}s"
+    router.add_api_route(
+        f"{_prefix}/{{repo_id:repo}}/resolve/{{revision}}/{{path:path}}",
+        _route(_kind),
+        methods=["GET", "HEAD"],
+        include_in_schema=False,
+    )

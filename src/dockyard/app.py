@@ -1,0 +1,63 @@
+"""The composition root: settings in, a wired Hub and ASGI application out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dockyard.api import commit, identity, info, lfs, refs, repos, resolve, tree
+from dockyard.api.errors import install_error_handlers
+from dockyard.api.routing import EncodedSlashMiddleware
+from dockyard.db.database import Database
+from dockyard.db.server_state import get_or_create_secret
+from dockyard.hub import Hub
+from dockyard.jobs.worker import Worker
+from dockyard.repos.git_storage import GitStorage
+from dockyard.settings import Settings
+from dockyard.signing import Signer
+from dockyard.storage.factory import open_blob_store
+
+log = logging.getLogger(__name__)
+
+
+def build_hub(settings: Settings) -> Hub:
+    """Engines and clients for one process. The database must already be migrated."""
+    data_dir = settings.resolved_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url())
+    secret = settings.secret_key.encode() if settings.secret_key else get_or_create_secret(db)
+    return Hub(
+        settings=settings,
+        db=db,
+        git=GitStorage(settings.resolved_repos_dir()),
+        blobs=open_blob_store(settings.resolved_storage_url()),
+        signer=Signer(secret),
+    )
+
+
+def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
+    hub = hub or build_hub(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.jobs == "inprocess":
+            hub.worker = Worker(hub)
+            hub.worker.start_thread()
+        try:
+            yield
+        finally:
+            if hub.worker is not None:
+                hub.worker.stop()
+            hub.db.dispose()
+
+    app = FastAPI(title="Dockyard", lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.hub = hub
+    install_error_handlers(app)
+    # Order matters: specific repo routes before the catch-all info route of each type.
+    for module in (identity, repos, refs, commit, tree, lfs, info, resolve):
+        app.include_router(module.router)
+    app.add_middleware(EncodedSlashMiddleware)
+    return app

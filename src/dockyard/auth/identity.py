@@ -1,0 +1,76 @@
+"""The caller of a request: an account and the token (if any) it authenticated with."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from dockyard.accounts import service as accounts
+from dockyard.accounts.models import AccessToken, Account
+from dockyard.accounts.tokens import READ, WRITE
+from dockyard.errors import UnauthorizedError
+
+
+@dataclass
+class Caller:
+    """Anonymous when ``user`` is None. ``role`` is the most a token lets its user do."""
+
+    user: Account | None = None
+    token: AccessToken | None = None
+    role: str | None = None
+    _org_roles: dict[int, str | None] = field(default_factory=dict)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user is None
+
+    @property
+    def can_write_at_all(self) -> bool:
+        return self.user is not None and self.role == WRITE
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.is_admin
+
+    def org_role(self, session: Session, org_id: int) -> str | None:
+        if self.user is None:
+            return None
+        if org_id not in self._org_roles:
+            self._org_roles[org_id] = accounts.org_role(session, org_id, self.user.id)
+        return self._org_roles[org_id]
+
+
+ANONYMOUS_ROLE = None
+
+
+def token_from_authorization(header: str | None) -> str | None:
+    """Bearer tokens (the Hub clients) and Basic ``any-user:token`` (git, git-lfs)."""
+    if not header:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    scheme = scheme.lower()
+    credentials = credentials.strip()
+    if scheme == "bearer":
+        return credentials or None
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise UnauthorizedError() from None
+        _, _, password = decoded.partition(":")
+        return password or None
+    raise UnauthorizedError()
+
+
+def authenticate(session: Session, token_value: str | None) -> Caller:
+    """Resolve a token to a caller; an unknown or revoked token is a 401, never anonymous."""
+    if token_value is None:
+        return Caller()
+    token = accounts.find_token(session, token_value)
+    if token is None:
+        raise UnauthorizedError()
+    role = WRITE if token.role == WRITE else READ
+    return Caller(user=token.user, token=token, role=role)

@@ -1,0 +1,94 @@
+"""Access rules for repositories and namespaces, shared by every surface.
+
+Private repos are invisible to outsiders: callers without read access get the same 404 as for a
+repo that does not exist, so names of private repos never leak.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from dockyard.accounts.models import Account
+from dockyard.auth.identity import Caller
+from dockyard.errors import AuthenticationRequiredError, ForbiddenError, RepoNotFoundError
+from dockyard.repos.models import Repo
+
+_WRITE_ROLES = ("write", "admin")
+
+
+def can_read(session: Session, caller: Caller, repo: Repo) -> bool:
+    if not repo.private:
+        return True
+    if caller.user is None:
+        return False
+    if caller.is_admin or repo.owner_id == caller.user.id:
+        return True
+    return caller.org_role(session, repo.owner_id) is not None
+
+
+def _is_writer(session: Session, caller: Caller, owner_id: int) -> bool:
+    if caller.user is None:
+        return False
+    if caller.is_admin or owner_id == caller.user.id:
+        return True
+    return caller.org_role(session, owner_id) in _WRITE_ROLES
+
+
+def can_write(session: Session, caller: Caller, repo: Repo) -> bool:
+    return caller.can_write_at_all and _is_writer(session, caller, repo.owner_id)
+
+
+def can_admin(session: Session, caller: Caller, repo: Repo) -> bool:
+    if not caller.can_write_at_all or caller.user is None:
+        return False
+    if caller.is_admin or repo.owner_id == caller.user.id:
+        return True
+    return caller.org_role(session, repo.owner_id) == "admin"
+
+
+def ensure_read(session: Session, caller: Caller, repo: Repo) -> None:
+    if not can_read(session, caller, repo):
+        raise RepoNotFoundError(_not_found_message(repo.full_id))
+
+
+def ensure_write(session: Session, caller: Caller, repo: Repo) -> None:
+    ensure_read(session, caller, repo)
+    if caller.user is None:
+        raise AuthenticationRequiredError("You must be authenticated to write to this repository")
+    if not can_write(session, caller, repo):
+        raise ForbiddenError(_forbidden_message(caller, repo))
+
+
+def ensure_admin(session: Session, caller: Caller, repo: Repo) -> None:
+    ensure_read(session, caller, repo)
+    if caller.user is None:
+        raise AuthenticationRequiredError("You must be authenticated to manage this repository")
+    if not can_admin(session, caller, repo):
+        raise ForbiddenError(_forbidden_message(caller, repo))
+
+
+def ensure_can_create_in(session: Session, caller: Caller, namespace: Account) -> None:
+    if caller.user is None:
+        raise AuthenticationRequiredError("You must be authenticated to create a repository")
+    if not caller.can_write_at_all:
+        raise ForbiddenError("This token has read access only: it cannot create repositories")
+    if not _is_writer(session, caller, namespace.id):
+        raise ForbiddenError(f"You don't have the rights to create a repository under {namespace.name}")
+
+
+def _not_found_message(full_id: str) -> str:
+    return (
+        f"Repository Not Found for url: {full_id}. Please make sure you specified the correct "
+        "`repo_id` and `repo_type`. If you are trying to access a private or gated repo, make sure "
+        "you are authenticated."
+    )
+
+
+def _forbidden_message(caller: Caller, repo: Repo) -> str:
+    if caller.role != "write":
+        return f"This token has read access only: you cannot write to {repo.full_id}"
+    return f"You don't have the rights to write to {repo.full_id}"
+
+
+def not_found(full_id: str) -> RepoNotFoundError:
+    return RepoNotFoundError(_not_found_message(full_id))

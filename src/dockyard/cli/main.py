@@ -1,0 +1,20 @@
+"""Entry point of the ``dockyard`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from dockyard.cli import repos, server, users
+
+app = typer.Typer(help="Dockyard: a self-hosted hub for models, datasets and spaces.", no_args_is_help=True)
+app.command("serve")(server.serve)
+app.command("worker")(server.worker)
+app.add_typer(server.db_app, name="db")
+app.add_typer(users.user_app, name="user")
+app.add_typer(users.token_app, name="token")
+app.add_typer(users.org_app, name="org")
+app.add_typer(repos.repo_app, name="repo")
+
+
+def main() -> None:
+    app()

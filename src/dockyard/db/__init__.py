@@ -1,0 +1,1 @@
+"""Metadata database: declarative base, engine/session factory and Alembic migrations."""

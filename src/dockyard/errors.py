@@ -1,0 +1,143 @@
+"""The one error hierarchy: every failure a client can see is a :class:`DockyardError`.
+
+Each class knows its HTTP status and the Hub's ``X-Error-Code``; a single exception handler in
+:mod:`dockyard.api.errors` turns them into responses, so the real clients raise the matching
+``huggingface_hub`` exception (RepositoryNotFoundError, RevisionNotFoundError, ...).
+"""
+
+from __future__ import annotations
+
+
+class DockyardError(Exception):
+    """Base class. ``status`` is the HTTP status; ``code`` the Hub's X-Error-Code (or None)."""
+
+    status: int = 500
+    code: str | None = None
+    default_message: str = "Internal error"
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None) -> None:
+        self.message = message or self.default_message
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequestError(DockyardError):
+    status = 400
+    code = "BadRequest"
+    default_message = "Bad request"
+
+
+class InvalidNameError(BadRequestError):
+    default_message = "Invalid name"
+
+
+class InvalidPathError(BadRequestError):
+    default_message = "Invalid path in repository"
+
+
+class PayloadTooLargeError(DockyardError):
+    status = 413
+    code = "PayloadTooLarge"
+    default_message = "Request body too large"
+
+
+class UnauthorizedError(DockyardError):
+    """A credential was sent but is not valid (the one 401 the client must not map to 'not found')."""
+
+    status = 401
+    code = None
+    default_message = "Invalid credentials in Authorization header"
+
+
+class AuthenticationRequiredError(DockyardError):
+    status = 401
+    code = None
+    default_message = "Authentication required"
+
+
+class ForbiddenError(DockyardError):
+    status = 403
+    code = "Forbidden"
+    default_message = "You don't have the rights to perform this action"
+
+
+class GatedRepoError(DockyardError):
+    status = 403
+    code = "GatedRepo"
+    default_message = "Access to this repository is restricted: you must ask for access first"
+
+
+class NotFoundError(DockyardError):
+    status = 404
+    code = None
+    default_message = "Not found"
+
+
+class RepoNotFoundError(NotFoundError):
+    code = "RepoNotFound"
+    default_message = "Repository not found"
+
+
+class RevisionNotFoundError(NotFoundError):
+    code = "RevisionNotFound"
+    default_message = "Invalid rev id"
+
+
+class EntryNotFoundError(NotFoundError):
+    code = "EntryNotFound"
+    default_message = "Entry not found"
+
+
+class AccountNotFoundError(NotFoundError):
+    code = "UserNotFound"
+    default_message = "User or organization not found"
+
+
+class ConflictError(DockyardError):
+    status = 409
+    code = "Conflict"
+    default_message = "Conflict"
+
+
+class RepoExistsError(ConflictError):
+    code = "RepoExists"
+    default_message = "You already created this repository"
+
+
+class RefExistsError(ConflictError):
+    code = "RefExists"
+    default_message = "Reference already exists"
+
+
+class StaleParentError(DockyardError):
+    """The commit's ``parentCommit`` is not the branch head any more: refresh and retry."""
+
+    status = 412
+    code = "PreconditionFailed"
+    default_message = "A commit has happened since. Please refresh and try again."
+
+
+class RangeNotSatisfiableError(DockyardError):
+    status = 416
+    code = "RangeNotSatisfiable"
+    default_message = "Requested range not satisfiable"
+
+
+class UploadVerificationError(BadRequestError):
+    """Uploaded bytes do not match the declared sha256 or size: nothing was stored."""
+
+    default_message = "Uploaded content does not match its declared sha256 and size"
+
+
+class RateLimitedError(DockyardError):
+    status = 429
+    code = "RateLimited"
+    default_message = "Too many requests"
+
+
+class StorageError(DockyardError):
+    """The blob store failed: a server problem, never reported as a 404."""
+
+    status = 503
+    code = "StorageUnavailable"
+    default_message = "Storage backend unavailable"

@@ -1,0 +1,34 @@
+"""The services one Dockyard process works with, built once by :func:`dockyard.app.build_hub`.
+
+Surfaces (HTTP API, git, CLI, worker) receive a Hub and pass it down to domain functions; nothing
+is created at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from dockyard.db.database import Database
+from dockyard.repos.git_storage import GitStorage
+from dockyard.settings import Settings
+from dockyard.signing import Signer
+from dockyard.storage.base import BlobStore
+
+if TYPE_CHECKING:
+    from dockyard.jobs.worker import Worker
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    db: Database
+    git: GitStorage
+    blobs: BlobStore
+    signer: Signer
+    worker: Worker | None = field(default=None)
+
+    def jobs_enqueued(self) -> None:
+        """Nudge the in-process worker after a commit that enqueued jobs."""
+        if self.worker is not None:
+            self.worker.wake()

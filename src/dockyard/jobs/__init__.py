@@ -1,0 +1,1 @@
+"""Background jobs: the queue and the worker machinery. Job bodies live in their domains."""

@@ -1,0 +1,91 @@
+"""Enqueue and claim jobs.
+
+Claiming is safe with several workers: on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, on SQLite
+because write transactions are serialised (``BEGIN IMMEDIATE``). A job whose worker died is
+reclaimed once its lease expires, and retried with backoff up to ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import traceback
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from dockyard.db.base import utcnow
+from dockyard.db.database import Database
+from dockyard.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
+from dockyard.jobs.registry import get_kind
+
+LEASE = timedelta(minutes=10)
+
+
+def enqueue(session: Session, kind: str, payload: dict[str, Any], *, delay: timedelta | None = None) -> Job:
+    """Add a job in the caller's transaction: it runs only if that transaction commits."""
+    registered = get_kind(kind)
+    if registered is None:
+        raise ValueError(f"unknown job kind {kind!r}")
+    job = Job(
+        kind=kind,
+        payload=payload,
+        max_attempts=registered.max_attempts,
+        run_after=utcnow() + (delay or timedelta()),
+    )
+    session.add(job)
+    return job
+
+
+def claim(db: Database, worker_id: str) -> Job | None:
+    now = utcnow()
+    with db.write() as session:
+        query = (
+            select(Job)
+            .where(
+                or_(
+                    (Job.status == QUEUED) & (Job.run_after <= now),
+                    (Job.status == RUNNING) & (Job.locked_at < now - LEASE),
+                )
+            )
+            .order_by(Job.run_after, Job.id)
+            .limit(1)
+        )
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        job = session.scalar(query)
+        if job is None:
+            return None
+        job.status = RUNNING
+        job.locked_by = worker_id
+        job.locked_at = now
+        job.attempts += 1
+        session.flush()
+        session.expunge(job)
+        return job
+
+
+def finish(db: Database, job_id: int, error: BaseException | None) -> None:
+    with db.write() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        job.locked_by = None
+        job.locked_at = None
+        if error is None:
+            job.status = DONE
+            job.finished_at = utcnow()
+            job.last_error = None
+            return
+        job.last_error = "".join(traceback.format_exception(error))[-4000:]
+        if job.attempts >= job.max_attempts:
+            job.status = FAILED
+            job.finished_at = utcnow()
+        else:
+            job.status = QUEUED
+            job.run_after = utcnow() + timedelta(seconds=2 ** job.attempts)
+
+
+def pending_count(db: Database) -> int:
+    with db.read() as session:
+        return len(list(session.scalars(select(Job.id).where(Job.status.in_([QUEUED, RUNNING])))))

@@ -1,0 +1,1 @@
+"""Git LFS: pointer files, the batch API, basic and multipart uploads, verification."""

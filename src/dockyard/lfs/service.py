@@ -1,0 +1,76 @@
+"""Which large-file objects exist, which repos may use them, and recording new ones."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dockyard.auth import permissions
+from dockyard.auth.identity import Caller
+from dockyard.hub import Hub
+from dockyard.lfs.models import LfsObject, RepoLfsObject
+from dockyard.repos.models import Repo
+from dockyard.errors import UploadVerificationError
+from dockyard.storage.base import StagedBlob, lfs_key
+
+
+def stored_size(hub: Hub, oid: str) -> int | None:
+    """Size of the content in the blob store, whatever repo it came from."""
+    return hub.blobs.stat(lfs_key(oid))
+
+
+def is_linked(session: Session, repo: Repo, oid: str) -> bool:
+    return (
+        session.scalar(
+            select(RepoLfsObject.oid).where(RepoLfsObject.repo_id == repo.id, RepoLfsObject.oid == oid)
+        )
+        is not None
+    )
+
+
+def usable_by(session: Session, caller: Caller, repo: Repo, oid: str) -> bool:
+    """True if ``repo`` already has ``oid`` or the caller can read some repo that has it."""
+    if is_linked(session, repo, oid):
+        return True
+    holders = session.scalars(
+        select(Repo).join(RepoLfsObject, RepoLfsObject.repo_id == Repo.id).where(RepoLfsObject.oid == oid)
+    )
+    return any(permissions.can_read(session, caller, holder) for holder in holders)
+
+
+def link(session: Session, repo_id: int, oid: str, size: int, *, xet_hash: str | None = None) -> None:
+    """Record that ``repo`` holds ``oid`` (idempotent)."""
+    obj = session.get(LfsObject, oid)
+    if obj is None:
+        try:
+            with session.begin_nested():
+                session.add(LfsObject(oid=oid, size=size, xet_hash=xet_hash))
+        except IntegrityError:
+            pass
+    elif xet_hash and obj.xet_hash is None:
+        obj.xet_hash = xet_hash
+    if session.get(RepoLfsObject, (repo_id, oid)) is None:
+        session.add(RepoLfsObject(repo_id=repo_id, oid=oid))
+    session.flush()
+
+
+def record_files(session: Session, repo_id: int, ref: str, files: dict[str, tuple[str, str]]) -> None:
+    """Remember the file name and blob of each committed object (for ``list_lfs_files``)."""
+    for oid, (filename, file_oid) in files.items():
+        row = session.get(RepoLfsObject, (repo_id, oid))
+        if row is not None:
+            row.filename = filename
+            row.ref = ref
+            row.file_oid = file_oid
+
+
+def publish_verified(hub: Hub, staged: StagedBlob, oid: str, size: int) -> None:
+    """Publish staged content under its sha256 only if it is exactly what was announced."""
+    if staged.sha256 != oid or staged.size != size:
+        hub.blobs.discard(staged)
+        raise UploadVerificationError(
+            f"Uploaded content has sha256 {staged.sha256} and size {staged.size}, "
+            f"expected {oid} and {size}"
+        )
+    hub.blobs.publish(staged, lfs_key(oid))

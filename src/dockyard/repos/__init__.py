@@ -1,0 +1,1 @@
+"""Repositories: lifecycle, naming, git storage, commits and refs."""

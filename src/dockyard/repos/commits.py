@@ -1,0 +1,250 @@
+"""Creating a commit: the pipeline behind the NDJSON commit endpoint.
+
+validate (done by the caller while parsing) → authorise (caller) → stage: turn every operation
+into git tree edits, checking that large files were really uploaded → write: build the tree on
+the branch head and move the branch with a compare-and-swap, retrying on a concurrent commit
+unless the client pinned ``parentCommit`` → record: update the repo row and its metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dockyard.auth.identity import Caller
+from dockyard.db.base import utcnow
+from dockyard.errors import BadRequestError, RevisionNotFoundError, StaleParentError
+from dockyard.hub import Hub
+from dockyard.lfs import service as lfs
+from dockyard.lfs.pointer import LfsPointer
+from dockyard.repos import metadata
+from dockyard.repos.git_repo import (
+    BRANCH_PREFIX,
+    PR_PREFIX,
+    DeleteFolder,
+    DeletePath,
+    GitRepo,
+    PutBlob,
+    RefLockedError,
+    RefMovedError,
+    TreeOperation,
+)
+from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.models import Discussion, Repo
+from dockyard.repos.service import signature_for
+from dockyard.storage.base import lfs_key
+
+log = logging.getLogger(__name__)
+_MAX_ATTEMPTS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class AddFile:
+    path: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AddLfsFile:
+    path: str
+    oid: str
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteFile:
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFolder:
+    path: str
+
+
+Operation = AddFile | AddLfsFile | DeleteFile | RemoveFolder
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRequest:
+    summary: str
+    description: str = ""
+    parent_commit: str | None = None
+    operations: list[Operation] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        return f"{self.summary}\n\n{self.description}".strip() + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    commit_id: str
+    ref: str
+    pr_num: int | None = None
+
+
+@dataclass
+class _Staged:
+    tree_ops: list[TreeOperation]
+    lfs_files: dict[str, tuple[str, str]]  # oid -> (path, pointer blob id)
+
+
+def create_commit(
+    hub: Hub, repo: Repo, caller: Caller, revision: str, request: CommitRequest, *, create_pr: bool = False
+) -> CommitResult:
+    """Apply ``request`` on ``revision`` (a branch or ``refs/pr/N``) or open a PR on top of it."""
+    git = hub.git.open(repo.uid)
+    with hub.db.read() as session:
+        staged = _stage(hub, session, caller, repo, git, revision, request.operations)
+    if create_pr:
+        base = git.resolve(revision).commit_id
+        pr_num = _open_pull_request(hub, repo, caller, request)
+        ref = f"{PR_PREFIX}{pr_num}"
+        commit_id = _write(git, caller, ref, staged, request, start=base, expect_new_ref=True)
+    else:
+        ref = _branch_ref(git, revision)
+        pr_num = None
+        commit_id = _write(git, caller, ref, staged, request)
+    record_commit(hub, repo.id, ref, commit_id, staged.lfs_files)
+    return CommitResult(commit_id=commit_id, ref=ref, pr_num=pr_num)
+
+
+def _branch_ref(git: GitRepo, revision: str) -> str:
+    if revision.startswith(PR_PREFIX):
+        ref = revision
+    elif revision.startswith(BRANCH_PREFIX):
+        ref = revision
+    else:
+        ref = BRANCH_PREFIX + revision
+    if git.ref_target(ref) is None:
+        if git.ref_target(f"refs/tags/{revision}") is not None:
+            raise BadRequestError(f"Cannot commit to tag {revision}: commit to a branch instead")
+        raise RevisionNotFoundError(f"Invalid rev id: {revision} is not a branch of this repository")
+    return ref
+
+
+def _stage(
+    hub: Hub,
+    session: Session,
+    caller: Caller,
+    repo: Repo,
+    git: GitRepo,
+    revision: str,
+    operations: list[Operation],
+) -> _Staged:
+    head = git.resolve(revision).commit_id
+    tree_ops: list[TreeOperation] = []
+    lfs_files: dict[str, tuple[str, str]] = {}
+    for op in operations:
+        if isinstance(op, AddLfsFile):
+            pointer = _checked_pointer(hub, session, caller, repo, op)
+            tree_ops.append(PutBlob(op.path, pointer.encode()))
+            lfs_files[pointer.oid] = (op.path, "")
+        elif isinstance(op, AddFile):
+            tree_ops.append(_store_inline(hub, session, repo, git, head, op, lfs_files))
+        elif isinstance(op, DeleteFile):
+            tree_ops.append(DeletePath(op.path))
+        else:
+            tree_ops.append(DeleteFolder(op.path))
+    return _Staged(tree_ops=tree_ops, lfs_files=lfs_files)
+
+
+def _checked_pointer(hub: Hub, session: Session, caller: Caller, repo: Repo, op: AddLfsFile) -> LfsPointer:
+    size = lfs.stored_size(hub, op.oid)
+    if size is None or not lfs.usable_by(session, caller, repo, op.oid):
+        raise BadRequestError(
+            f"Your push was rejected because an LFS pointer pointed to a file that does not exist. "
+            f"For instance: {op.path} ({op.oid}) was never uploaded to this repository."
+        )
+    if op.size is not None and op.size != size:
+        raise BadRequestError(f"{op.path}: declared size {op.size} does not match the uploaded {size} bytes")
+    return LfsPointer(oid=op.oid, size=size)
+
+
+def _store_inline(
+    hub: Hub,
+    session: Session,
+    repo: Repo,
+    git: GitRepo,
+    head: str,
+    op: AddFile,
+    lfs_files: dict[str, tuple[str, str]],
+) -> PutBlob:
+    """Inline content stays in git unless it is large or ``.gitattributes`` routes it to LFS."""
+    too_big = len(op.content) > hub.settings.regular_file_limit
+    if op.content and (too_big or git.is_lfs_path(head, op.path)):
+        staged = hub.blobs.stage_bytes(op.content)
+        hub.blobs.publish(staged, lfs_key(staged.sha256))
+        with hub.db.write() as write_session:
+            lfs.link(write_session, repo.id, staged.sha256, staged.size)
+        lfs_files[staged.sha256] = (op.path, "")
+        return PutBlob(op.path, LfsPointer(staged.sha256, staged.size).encode())
+    return PutBlob(op.path, op.content)
+
+
+def _open_pull_request(hub: Hub, repo: Repo, caller: Caller, request: CommitRequest) -> int:
+    with hub.db.write() as session:
+        last = session.scalar(select(func.max(Discussion.num)).where(Discussion.repo_id == repo.id))
+        num = (last or 0) + 1
+        session.add(
+            Discussion(
+                repo_id=repo.id,
+                num=num,
+                title=request.summary[:300],
+                description=request.description,
+                is_pull_request=True,
+                status="open",
+                author_id=caller.user.id if caller.user else None,
+            )
+        )
+    return num
+
+
+def _write(
+    git: GitRepo,
+    caller: Caller,
+    ref: str,
+    staged: _Staged,
+    request: CommitRequest,
+    *,
+    start: str | None = None,
+    expect_new_ref: bool = False,
+) -> str:
+    author = signature_for(caller.user)
+    for _ in range(_MAX_ATTEMPTS):
+        head = start if expect_new_ref else git.ref_target(ref)
+        if head is None:
+            raise RevisionNotFoundError(f"Invalid rev id: {ref}")
+        if request.parent_commit and not expect_new_ref and request.parent_commit != head:
+            raise StaleParentError()
+        tree = git.build_tree(head, staged.tree_ops)
+        commit_id = git.create_commit(tree_id=tree, parents=[head], author=author, message=request.message)
+        try:
+            git.update_ref(
+                ref, commit_id, expected_old=None if expect_new_ref else head, message=request.summary
+            )
+        except (RefMovedError, RefLockedError):
+            if request.parent_commit or expect_new_ref:
+                raise StaleParentError() from None
+            continue  # another commit landed first: rebuild on top of it
+        return commit_id
+    raise StaleParentError("The branch is too busy right now; please retry")
+
+
+def record_commit(
+    hub: Hub, repo_id: int, ref: str, commit_id: str, lfs_files: dict[str, tuple[str, str]] | None = None
+) -> None:
+    """After a ref moved: touch the repo row, and re-extract metadata when it was the default branch."""
+    with hub.db.write() as session:
+        repo = session.get(Repo, repo_id)
+        if repo is None:
+            return
+        repo.last_modified = utcnow()
+        if lfs_files:
+            lfs.record_files(session, repo.id, ref, lfs_files)
+        if ref == BRANCH_PREFIX + DEFAULT_BRANCH:
+            repo.sha = commit_id
+            metadata.refresh(hub, session, repo, commit_id)

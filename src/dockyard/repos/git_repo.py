@@ -1,0 +1,363 @@
+"""Reading and writing one bare git repository through libgit2 (pygit2).
+
+Commits are built in memory (an in-memory index over the parent tree), written as loose objects,
+and published by moving the branch with a compare-and-swap under git's own ref lock. A crash at
+any point leaves the branch at the old commit or the new one; unreferenced objects are harmless.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pygit2
+from pygit2.enums import FileMode, ObjectType, SortMode
+
+from dockyard.errors import (
+    BadRequestError,
+    ConflictError,
+    EntryNotFoundError,
+    RevisionNotFoundError,
+)
+from dockyard.lfs.pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
+
+_HEX_RE = re.compile(r"^[0-9a-f]{7,40}$")
+BRANCH_PREFIX = "refs/heads/"
+TAG_PREFIX = "refs/tags/"
+PR_PREFIX = "refs/pr/"
+CONVERT_PREFIX = "refs/convert/"
+
+
+class RefLockedError(ConflictError):
+    """Another writer holds the ref lock right now; the caller may retry."""
+
+    default_message = "Another operation is updating this reference; please retry"
+
+
+class RefMovedError(ConflictError):
+    """The ref moved between reading it and updating it (compare-and-swap failed)."""
+
+    default_message = "The branch moved during the operation"
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    commit_id: str
+    ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    path: str
+    blob_id: str
+    size: int
+    pointer_size: int
+    lfs: LfsPointer | None
+
+
+@dataclass(frozen=True, slots=True)
+class FolderEntry:
+    path: str
+    tree_id: str
+
+
+Entry = FileEntry | FolderEntry
+
+
+@dataclass(frozen=True, slots=True)
+class CommitSummary:
+    id: str
+    title: str
+    message: str
+    author_name: str
+    author_email: str
+    date: datetime
+    parents: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RefInfo:
+    name: str
+    ref: str
+    target: str
+
+
+# Operations a commit applies to its parent's tree.
+@dataclass(frozen=True, slots=True)
+class PutBlob:
+    path: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePath:
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteFolder:
+    path: str
+
+
+TreeOperation = PutBlob | DeletePath | DeleteFolder
+
+
+class GitRepo:
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self.raw = repo
+
+    # -- revisions -------------------------------------------------------------------------
+    def resolve(self, rev: str) -> Revision:
+        """Branch, then tag, then full or short commit sha, as the Hub resolves revisions."""
+        candidates = (
+            [rev] if rev.startswith("refs/") else [BRANCH_PREFIX + rev, TAG_PREFIX + rev]
+        )
+        for name in candidates:
+            commit_id = self._ref_commit(name)
+            if commit_id is not None:
+                return Revision(commit_id=commit_id, ref=name)
+        if _HEX_RE.match(rev):
+            commit_id = self._lookup_commit_prefix(rev)
+            if commit_id is not None:
+                return Revision(commit_id=commit_id, ref=None)
+        raise RevisionNotFoundError(f"Invalid rev id: {rev}")
+
+    def _ref_commit(self, name: str) -> str | None:
+        try:
+            ref = self.raw.references.get(name)
+        except (pygit2.InvalidSpecError, ValueError):
+            return None
+        if ref is None:
+            return None
+        return str(ref.peel(pygit2.Commit).id)
+
+    def _lookup_commit_prefix(self, prefix: str) -> str | None:
+        try:
+            obj = self.raw.revparse_single(prefix)
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+        return str(obj.id) if obj.type == ObjectType.COMMIT else None
+
+    def ref_target(self, ref: str) -> str | None:
+        return self._ref_commit(ref)
+
+    def refs(self, prefix: str) -> list[RefInfo]:
+        result = []
+        for name in self.raw.references:
+            if name.startswith(prefix):
+                target = self._ref_commit(name)
+                if target is not None:
+                    result.append(RefInfo(name=name.removeprefix(prefix), ref=name, target=target))
+        return sorted(result, key=lambda info: info.name)
+
+    def is_empty(self) -> bool:
+        return self.raw.is_empty
+
+    # -- trees and blobs -------------------------------------------------------------------
+    def _commit(self, commit_id: str) -> pygit2.Commit:
+        return self.raw[commit_id].peel(pygit2.Commit)
+
+    def entry(self, commit_id: str, path: str) -> Entry | None:
+        tree = self._commit(commit_id).tree
+        if path in ("", "/"):
+            return FolderEntry(path="", tree_id=str(tree.id))
+        try:
+            obj = tree[path]
+        except KeyError:
+            return None
+        return self._to_entry(path, obj.id, obj.type)
+
+    def _to_entry(self, path: str, oid: pygit2.Oid, kind: int) -> Entry:
+        if kind == ObjectType.TREE:
+            return FolderEntry(path=path, tree_id=str(oid))
+        _, size = self.raw.odb.read_header(oid)
+        pointer = None
+        if size <= MAX_POINTER_SIZE:
+            pointer = parse_pointer(self.raw[oid].data)
+        return FileEntry(
+            path=path,
+            blob_id=str(oid),
+            size=pointer.size if pointer else size,
+            pointer_size=size,
+            lfs=pointer,
+        )
+
+    def list_tree(self, commit_id: str, path: str = "", *, recursive: bool = False) -> Iterator[Entry]:
+        """Entries under ``path`` (files and folders), in git's order; folders before recursion."""
+        root = self.entry(commit_id, path)
+        if root is None:
+            raise EntryNotFoundError(f"{path} does not exist at {commit_id}")
+        if isinstance(root, FileEntry):
+            raise EntryNotFoundError(f"{path} is a file, not a folder")
+        yield from self._walk(self.raw[root.tree_id], path, recursive)
+
+    def _walk(self, tree: pygit2.Tree, prefix: str, recursive: bool) -> Iterator[Entry]:
+        for item in tree:
+            path = f"{prefix}/{item.name}" if prefix else item.name
+            if item.type == ObjectType.TREE:
+                yield FolderEntry(path=path, tree_id=str(item.id))
+                if recursive:
+                    yield from self._walk(self.raw[item.id], path, recursive)
+            elif item.type == ObjectType.BLOB:
+                yield self._to_entry(path, item.id, ObjectType.BLOB)
+
+    def iter_files(self, commit_id: str) -> Iterator[FileEntry]:
+        for entry in self._walk(self._commit(commit_id).tree, "", True):
+            if isinstance(entry, FileEntry):
+                yield entry
+
+    def read_blob(self, blob_id: str) -> bytes:
+        return self.raw[blob_id].data
+
+    def read_file(self, commit_id: str, path: str) -> bytes | None:
+        entry = self.entry(commit_id, path)
+        if not isinstance(entry, FileEntry):
+            return None
+        return self.read_blob(entry.blob_id)
+
+    def is_lfs_path(self, commit_id: str | None, path: str) -> bool:
+        """Whether ``.gitattributes`` at ``commit_id`` routes ``path`` through LFS."""
+        if commit_id is None:
+            return False
+        flags = pygit2.enums.AttrCheck.NO_SYSTEM | pygit2.enums.AttrCheck.INCLUDE_COMMIT
+        try:
+            value = self.raw.get_attr(path, "filter", flags, commit=commit_id)
+        except pygit2.GitError:
+            return False
+        return value == "lfs"
+
+    # -- history ---------------------------------------------------------------------------
+    def commit_summary(self, commit_id: str) -> CommitSummary:
+        return _summarise(self._commit(commit_id))
+
+    def log(self, commit_id: str) -> Iterator[CommitSummary]:
+        walker = self.raw.walk(pygit2.Oid(hex=commit_id), SortMode.TOPOLOGICAL | SortMode.TIME)
+        for commit in walker:
+            yield _summarise(commit)
+
+    def last_commits(self, commit_id: str, paths: Iterable[str]) -> dict[str, CommitSummary]:
+        """For each path, the most recent commit (reachable from ``commit_id``) that changed it."""
+        wanted = set(paths)
+        found: dict[str, CommitSummary] = {}
+        walker = self.raw.walk(pygit2.Oid(hex=commit_id), SortMode.TOPOLOGICAL | SortMode.TIME)
+        for commit in walker:
+            if not wanted:
+                break
+            parent_trees = [parent.tree for parent in commit.parents]
+            for path in list(wanted):
+                current = _tree_entry_id(commit.tree, path)
+                if all(_tree_entry_id(tree, path) != current for tree in parent_trees) or not parent_trees:
+                    if current is not None:
+                        found[path] = _summarise(commit)
+                    wanted.discard(path)
+        return found
+
+    def diff(self, old_commit: str | None, new_commit: str) -> str:
+        new_tree = self._commit(new_commit).tree
+        if old_commit is None:
+            return new_tree.diff_to_tree(swap=True).patch or ""
+        return self.raw.diff(self._commit(old_commit).tree, new_tree).patch or ""
+
+    # -- writing ---------------------------------------------------------------------------
+    def build_tree(self, base_commit: str | None, operations: Iterable[TreeOperation]) -> str:
+        index = pygit2.Index()
+        if base_commit is not None:
+            index.read_tree(self._commit(base_commit).tree)
+        for operation in operations:
+            _apply(self.raw, index, operation)
+        try:
+            return str(index.write_tree(self.raw))
+        except pygit2.GitError as error:
+            raise BadRequestError(f"Invalid tree: {error}") from None
+
+    def create_commit(
+        self, *, tree_id: str, parents: list[str], author: pygit2.Signature, message: str
+    ) -> str:
+        oid = self.raw.create_commit(
+            None, author, author, message, pygit2.Oid(hex=tree_id), [pygit2.Oid(hex=p) for p in parents]
+        )
+        return str(oid)
+
+    def update_ref(self, ref: str, new: str | None, *, expected_old: str | None, message: str) -> None:
+        """Move (or, with ``new=None``, delete) ``ref`` only if it still points at ``expected_old``.
+
+        ``expected_old=None`` requires that the ref does not exist yet. Uses git's lock file, so
+        it is safe against other Dockyard processes and against ``git receive-pack``.
+        """
+        try:
+            with self.raw.transaction() as txn:
+                try:
+                    txn.lock_ref(ref)
+                except pygit2.GitError as error:
+                    raise RefLockedError() from error
+                current = self._ref_commit(ref)
+                if current != expected_old:
+                    raise RefMovedError()
+                if new is None:
+                    txn.remove(ref)
+                else:
+                    txn.set_target(ref, new, message=message)
+        except pygit2.GitError as error:
+            raise RefLockedError(f"Could not update {ref}: {error}") from error
+
+    def set_ref(self, ref: str, new: str, *, message: str) -> None:
+        """Point ``ref`` at ``new`` whatever it pointed at (force)."""
+        self.update_ref(ref, new, expected_old=self._ref_commit(ref), message=message)
+
+    def create_tag_object(self, name: str, target: str, tagger: pygit2.Signature, message: str) -> str:
+        return str(self.raw.create_tag(name, pygit2.Oid(hex=target), ObjectType.COMMIT, tagger, message))
+
+
+def _apply(repo: pygit2.Repository, index: pygit2.Index, operation: TreeOperation) -> None:
+    if isinstance(operation, PutBlob):
+        if _has_directory(index, operation.path):
+            raise BadRequestError(f"Cannot write file {operation.path}: a folder has that name")
+        _remove_file_ancestors(index, operation.path)
+        oid = repo.create_blob(operation.data)
+        index.add(pygit2.IndexEntry(operation.path, oid, FileMode.BLOB))
+    elif isinstance(operation, DeletePath):
+        if operation.path not in index:
+            raise EntryNotFoundError(f"Cannot delete {operation.path}: file does not exist")
+        index.remove(operation.path)
+    else:
+        folder = operation.path.rstrip("/")
+        if not _has_directory(index, folder):
+            raise EntryNotFoundError(f"Cannot delete folder {folder}: it does not exist")
+        index.remove_directory(folder)
+
+
+def _has_directory(index: pygit2.Index, path: str) -> bool:
+    prefix = path + "/"
+    return any(entry.path.startswith(prefix) for entry in index)
+
+
+def _remove_file_ancestors(index: pygit2.Index, path: str) -> None:
+    """Writing ``a/b`` when ``a`` is a file is a conflict the Hub refuses; so do we."""
+    parts = path.split("/")
+    for depth in range(1, len(parts)):
+        ancestor = "/".join(parts[:depth])
+        if ancestor in index:
+            raise BadRequestError(f"Cannot write {path}: {ancestor} is a file")
+
+
+def _tree_entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
+    try:
+        return tree[path].id
+    except KeyError:
+        return None
+
+
+def _summarise(commit: pygit2.Commit) -> CommitSummary:
+    message = commit.message
+    title, _, body = message.partition("\n")
+    return CommitSummary(
+        id=str(commit.id),
+        title=title.strip(),
+        message=body.strip(),
+        author_name=commit.author.name,
+        author_email=commit.author.email,
+        date=datetime.fromtimestamp(commit.commit_time, UTC),
+        parents=tuple(str(p) for p in commit.parent_ids),
+    )

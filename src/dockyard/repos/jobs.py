@@ -1,0 +1,26 @@
+"""Background jobs of the repos domain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.hub import Hub
+from dockyard.jobs.registry import job
+from dockyard.repos import metadata
+from dockyard.repos.git_repo import BRANCH_PREFIX
+from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.models import Repo
+
+
+@job("repos.refresh_metadata")
+def refresh_metadata(hub: Hub, payload: dict[str, Any]) -> None:
+    """Re-extract card, config and tags from the current default branch (idempotent)."""
+    with hub.db.write() as session:
+        repo = session.get(Repo, payload["repo_id"])
+        if repo is None:
+            return
+        head = hub.git.open(repo.uid).ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
+        if head is None or head == repo.metadata_sha:
+            return
+        repo.sha = head
+        metadata.refresh(hub, session, repo, head)

@@ -1,0 +1,79 @@
+"""Branches, tags and history rewriting (super-squash)."""
+
+from __future__ import annotations
+
+from dockyard.auth.identity import Caller
+from dockyard.errors import BadRequestError, ForbiddenError, RefExistsError, RevisionNotFoundError
+from dockyard.hub import Hub
+from dockyard.identifiers import validate_branch_name
+from dockyard.repos.commits import record_commit
+from dockyard.repos.git_repo import BRANCH_PREFIX, TAG_PREFIX, RefMovedError
+from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.models import Repo
+from dockyard.repos.service import signature_for
+
+
+def create_branch(hub: Hub, repo: Repo, branch: str, starting_point: str | None) -> str:
+    validate_branch_name(branch)
+    git = hub.git.open(repo.uid)
+    target = git.resolve(starting_point or DEFAULT_BRANCH).commit_id
+    try:
+        git.update_ref(BRANCH_PREFIX + branch, target, expected_old=None, message="branch: created")
+    except RefMovedError:
+        raise RefExistsError(f"Reference already exists: refs/heads/{branch}") from None
+    return target
+
+
+def delete_branch(hub: Hub, repo: Repo, branch: str) -> None:
+    if branch == DEFAULT_BRANCH:
+        raise ForbiddenError("You cannot delete the default branch")
+    git = hub.git.open(repo.uid)
+    ref = BRANCH_PREFIX + branch
+    current = git.ref_target(ref)
+    if current is None:
+        raise RevisionNotFoundError(f"Invalid rev id: {branch}")
+    git.update_ref(ref, None, expected_old=current, message="branch: deleted")
+
+
+def create_tag(hub: Hub, repo: Repo, caller: Caller, tag: str, revision: str, message: str | None) -> None:
+    validate_branch_name(tag)
+    git = hub.git.open(repo.uid)
+    ref = TAG_PREFIX + tag
+    if git.ref_target(ref) is not None:
+        raise RefExistsError(f"Tag {tag} already exists")
+    commit_id = git.resolve(revision).commit_id
+    target = commit_id
+    if message:
+        target = git.create_tag_object(tag, commit_id, signature_for(caller.user), message)
+    try:
+        git.update_ref(ref, target, expected_old=None, message="tag: created")
+    except RefMovedError:
+        raise RefExistsError(f"Tag {tag} already exists") from None
+
+
+def delete_tag(hub: Hub, repo: Repo, tag: str) -> None:
+    git = hub.git.open(repo.uid)
+    ref = TAG_PREFIX + tag
+    raw = git.raw.references.get(ref)
+    if raw is None:
+        raise RevisionNotFoundError(f"Invalid rev id: {tag}")
+    with git.raw.transaction() as txn:
+        txn.lock_ref(ref)
+        txn.remove(ref)
+
+
+def super_squash(hub: Hub, repo: Repo, caller: Caller, branch: str, message: str | None) -> str:
+    """Replace the branch's history by one commit holding its current tree."""
+    git = hub.git.open(repo.uid)
+    ref = BRANCH_PREFIX + branch
+    head = git.ref_target(ref)
+    if head is None:
+        raise RevisionNotFoundError(f"Invalid rev id: {branch}")
+    tree = git.raw.get(head).tree_id
+    text = (message or "Super-squash branch '%s' using huggingface_hub" % branch).strip()
+    if not text:
+        raise BadRequestError("The squashed commit needs a message")
+    new = git.create_commit(tree_id=str(tree), parents=[], author=signature_for(caller.user), message=text + "\n")
+    git.update_ref(ref, new, expected_old=head, message="super-squash")
+    record_commit(hub, repo.id, ref, new)
+    return new

@@ -1,0 +1,1 @@
+"""Listing, filtering, sorting and searching repos (the /api/models, /api/datasets, /api/spaces)."""

@@ -1,0 +1,1 @@
+"""Content-addressed blob storage behind one narrow interface (local disk, S3-compatible)."""

@@ -1,0 +1,201 @@
+"""Blob storage on a local (or shared, POSIX) file system.
+
+Staged files live under ``<root>/.staging`` on the same file system as the blobs, so publishing
+is one ``os.replace``: a blob is either absent or complete under its key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from dockyard.errors import BadRequestError, NotFoundError
+from dockyard.storage.base import StagedBlob
+
+_WRITE_BATCH = 8 * 1024 * 1024
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._staging = self.root / ".staging"
+        self._parts = self.root / ".parts"
+
+    # -- reading -------------------------------------------------------------------------
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise BadRequestError(f"Invalid storage key {key!r}")
+        return path
+
+    def stat(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            raise NotFoundError(f"Blob {key} is missing from storage") from None
+
+    def iter_range(self, key: str, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
+        with self.open(key) as handle:
+            handle.seek(start)
+            remaining = end - start + 1
+            while remaining > 0:
+                data = handle.read(min(chunk_size, remaining))
+                if not data:
+                    break
+                remaining -= len(data)
+                yield data
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        with self.open(key) as handle:
+            handle.seek(start)
+            return handle.read(end - start + 1)
+
+    def presigned_get_url(self, key: str, *, filename: str | None, expires_in: int) -> str | None:
+        return None
+
+    def iter_keys(self, prefix: str) -> Iterator[tuple[str, int]]:
+        base = self._path(prefix) if prefix else self.root
+        if not base.exists():
+            return
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for filename in filenames:
+                full = Path(dirpath) / filename
+                yield full.relative_to(self.root).as_posix(), full.stat().st_size
+
+    # -- writing -------------------------------------------------------------------------
+    def _new_staging_path(self) -> Path:
+        self._staging.mkdir(parents=True, exist_ok=True)
+        return self._staging / uuid.uuid4().hex
+
+    async def stage_stream(self, chunks: AsyncIterator[bytes]) -> StagedBlob:
+        path = self._new_staging_path()
+        digest = hashlib.sha256()
+        size = 0
+        loop = asyncio.get_running_loop()
+        handle = path.open("wb")
+        try:
+            pending: asyncio.Future[None] | None = None
+            buffer = bytearray()
+            async for chunk in chunks:
+                buffer += chunk
+                size += len(chunk)
+                if len(buffer) >= _WRITE_BATCH:
+                    if pending is not None:
+                        await pending
+                    pending = loop.run_in_executor(None, _write_and_hash, handle, digest, bytes(buffer))
+                    buffer.clear()
+            if pending is not None:
+                await pending
+            await loop.run_in_executor(None, _finish_file, handle, digest, bytes(buffer))
+        except BaseException:
+            handle.close()
+            path.unlink(missing_ok=True)
+            raise
+        return StagedBlob(token=path.name, sha256=digest.hexdigest(), size=size)
+
+    def stage_bytes(self, data: bytes) -> StagedBlob:
+        path = self._new_staging_path()
+        with path.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return StagedBlob(token=path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+    def publish(self, staged: StagedBlob, key: str) -> None:
+        source = self._staging / staged.token
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+
+    def discard(self, staged: StagedBlob) -> None:
+        (self._staging / staged.token).unlink(missing_ok=True)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.publish(self.stage_bytes(data), key)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    # -- multipart -----------------------------------------------------------------------
+    # Parts are written in place, at their offset, into one file per upload: assembling is
+    # then one hashing read and a rename, with no copy of the content.
+    def _parts_file(self, upload_id: str) -> Path:
+        if not upload_id.isalnum():
+            raise BadRequestError("Invalid upload id")
+        self._parts.mkdir(parents=True, exist_ok=True)
+        return self._parts / upload_id
+
+    async def write_part_stream(
+        self, upload_id: str, part_number: int, offset: int, chunks: AsyncIterator[bytes]
+    ) -> str:
+        path = self._parts_file(upload_id)
+        loop = asyncio.get_running_loop()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        written = 0
+        try:
+            buffer = bytearray()
+            async for chunk in chunks:
+                buffer += chunk
+                if len(buffer) >= _WRITE_BATCH:
+                    data = bytes(buffer)
+                    buffer.clear()
+                    await loop.run_in_executor(None, _pwrite_all, fd, data, offset + written)
+                    written += len(data)
+            if buffer:
+                await loop.run_in_executor(None, _pwrite_all, fd, bytes(buffer), offset + written)
+                written += len(buffer)
+        finally:
+            os.close(fd)
+        return f'"{upload_id[:16]}-{part_number}-{written}"'
+
+    def assemble_parts(self, upload_id: str, total_size: int) -> StagedBlob:
+        path = self._parts_file(upload_id)
+        if not path.exists() or path.stat().st_size != total_size:
+            raise BadRequestError("Multipart upload is incomplete: some parts are missing")
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while block := handle.read(_WRITE_BATCH):
+                digest.update(block)
+            os.fsync(handle.fileno())
+        target = self._new_staging_path()
+        os.replace(path, target)
+        return StagedBlob(token=target.name, sha256=digest.hexdigest(), size=total_size)
+
+    def abort_parts(self, upload_id: str) -> None:
+        self._parts_file(upload_id).unlink(missing_ok=True)
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def _write_and_hash(handle: BinaryIO, digest: hashlib._Hash, data: bytes) -> None:
+    digest.update(data)
+    handle.write(data)
+
+
+def _finish_file(handle: BinaryIO, digest: hashlib._Hash, data: bytes) -> None:
+    if data:
+        _write_and_hash(handle, digest, data)
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
