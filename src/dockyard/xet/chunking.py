@@ -25,27 +25,43 @@ MAX_CHUNK_SIZE = 128 * 1024
 MASK = 0xFFFF_0000_0000_0000
 WINDOW = 64
 
-#: Bytes hashed per numpy pass; bounds the temporary uint64 arrays to 8x this size.
-BLOCK_SIZE = 1 << 20
+#: Bytes hashed per numpy pass. Small enough for the uint64 work arrays (8x) to stay in cache,
+#: which measured about twice as fast as 1 MiB passes.
+BLOCK_SIZE = 64 * 1024
 #: Small writes are buffered up to this size before a numpy pass.
-SCAN_THRESHOLD = 64 * 1024
+SCAN_THRESHOLD = BLOCK_SIZE
+#: Slice size used when chunking in-memory data and the default stream read size.
+FEED_SIZE = 1 << 20
 
 _TABLE = np.array(GEAR_TABLE, dtype=np.uint64)
-_MASK_SHIFT = np.uint64(48)  # MASK is the top 16 bits
+_BELOW_MASK = np.uint64(1 << 48)  # h & MASK == 0  <=>  h < 2**48, MASK being the top 16 bits
+_SHIFTS = [(span, np.uint64(span)) for span in (1, 2, 4, 8, 16, 32)]
 
 
-def _match_positions(buf: np.ndarray, first: int) -> np.ndarray:
-    """Indices ``i >= first`` of ``buf`` whose 64-byte window hash satisfies ``h & MASK == 0``.
+class _GearScanner:
+    """Finds mask matches of the 64-byte window hash, reusing its work arrays between blocks."""
 
-    Positions closer than 63 bytes to the start of ``buf`` see a partial window; callers pass at
-    least 63 bytes of history before ``first`` or only use those positions where no test applies.
-    """
-    h = _TABLE[buf]
-    span = 1
-    while span < WINDOW:
-        h[span:] += h[:-span] << np.uint64(span)
-        span *= 2
-    return np.flatnonzero((h[first:] >> _MASK_SHIFT) == 0) + first
+    def __init__(self) -> None:
+        size = BLOCK_SIZE + WINDOW
+        self._h = np.empty(size, dtype=np.uint64)
+        self._tmp = np.empty(size, dtype=np.uint64)
+
+    def matches(self, buf: np.ndarray, first: int) -> np.ndarray:
+        """Indices ``i >= first`` of ``buf`` whose window hash satisfies ``h & MASK == 0``.
+
+        Positions closer than 63 bytes to the start of ``buf`` see a partial window; callers pass
+        at least 63 bytes of history before ``first`` or ignore positions where no test applies.
+        """
+        n = len(buf)
+        if n > len(self._h):
+            self._h = np.empty(n, dtype=np.uint64)
+            self._tmp = np.empty(n, dtype=np.uint64)
+        h, tmp = self._h[:n], self._tmp[:n]
+        np.take(_TABLE, buf, out=h)
+        for span, shift in _SHIFTS:  # window 1 -> 2 -> 4 -> ... -> 64
+            np.left_shift(h[: n - span], shift, out=tmp[: n - span])
+            np.add(h[span:], tmp[: n - span], out=h[span:])
+        return np.flatnonzero(h[first:] < _BELOW_MASK) + first
 
 
 class Chunker:
@@ -57,8 +73,11 @@ class Chunker:
     """
 
     def __init__(self) -> None:
-        self._pending = b""  # scanned bytes of the current, unfinished chunk
+        # Scanned bytes of the current, unfinished chunk, then room for the next block. One
+        # long-lived buffer: fresh ~200 KB objects per block would each be a new mmap in glibc.
+        self._buf = bytearray()
         self._unscanned = bytearray()
+        self._scanner = _GearScanner()
 
     def update(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Consume ``data``; return the chunks completed so far, in order."""
@@ -74,25 +93,32 @@ class Chunker:
         """Flush everything; the last chunk may be shorter than MIN_CHUNK_SIZE."""
         out = self._scan(memoryview(bytes(self._unscanned)))
         self._unscanned = bytearray()
-        tail, self._pending = self._pending, b""
-        return [*out, tail] if tail else out
+        if self._buf:
+            out.append(bytes(self._buf))
+            self._buf = bytearray()
+        return out
 
     def _scan(self, view: memoryview) -> list[bytes]:
         out: list[bytes] = []
         for offset in range(0, len(view), BLOCK_SIZE):
-            out.extend(self._update_block(bytes(view[offset : offset + BLOCK_SIZE])))
+            out.extend(self._update_block(view[offset : offset + BLOCK_SIZE]))
         return out
 
-    def _update_block(self, block: bytes) -> list[bytes]:
-        pending_len = len(self._pending)
-        history = min(pending_len, WINDOW - 1)
-        work = self._pending + block
-        base = pending_len - history
-        buf = np.frombuffer(work, dtype=np.uint8, offset=base)
-        matches = _match_positions(buf, history) + base
-        cuts = _select_cuts(matches.tolist(), len(work))
-        chunks = [work[a:b] for a, b in zip([0, *cuts[:-1]], cuts, strict=True)] if cuts else []
-        self._pending = work[cuts[-1] :] if cuts else work
+    def _update_block(self, block: memoryview) -> list[bytes]:
+        buf = self._buf  # always starts at a chunk start
+        scanned = len(buf)
+        history = min(scanned, WINDOW - 1)
+        buf += block
+        base = scanned - history
+        window = np.frombuffer(buf, dtype=np.uint8, offset=base)
+        matches = self._scanner.matches(window, history) + base
+        del window  # the buffer cannot be resized while numpy holds a view of it
+        cuts = _select_cuts(matches.tolist(), len(buf))
+        if not cuts:
+            return []
+        with memoryview(buf) as mv:
+            chunks = [bytes(mv[a:b]) for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
+        del buf[: cuts[-1]]
         return chunks
 
 
@@ -130,13 +156,16 @@ def chunk_boundaries(data: bytes) -> list[int]:
 
 
 def iter_chunks(data: bytes | bytearray | memoryview) -> Iterator[bytes]:
-    """Chunk an in-memory buffer."""
+    """Chunk an in-memory buffer, lazily (feeding the chunker a slice at a time keeps the live
+    chunk copies few, which lets the allocator reuse memory instead of faulting in new pages)."""
     chunker = Chunker()
-    yield from chunker.update(data)
+    view = memoryview(data).cast("B")
+    for offset in range(0, len(view), FEED_SIZE):
+        yield from chunker.update(view[offset : offset + FEED_SIZE])
     yield from chunker.finish()
 
 
-def iter_stream_chunks(stream: BinaryIO, read_size: int = 4 * BLOCK_SIZE) -> Iterator[bytes]:
+def iter_stream_chunks(stream: BinaryIO, read_size: int = FEED_SIZE) -> Iterator[bytes]:
     """Chunk a binary stream (file object, socket reader) without loading it whole."""
     chunker = Chunker()
     while block := stream.read(read_size):

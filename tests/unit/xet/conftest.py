@@ -13,7 +13,7 @@ import pytest
 if importlib.util.find_spec("dockyard") is None:  # pragma: no cover - depends on the environment
     sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))
 
-from capture_cas import CaptureCas  # noqa: E402 - needs the path above
+from capture_cas import CaptureCas
 
 
 @pytest.fixture(autouse=True)

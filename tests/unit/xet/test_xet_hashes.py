@@ -32,7 +32,7 @@ def test_text_form_matches_the_api_md_example() -> None:
     # api.md prints this value with the "10" byte missing (62 characters); the byte order it
     # describes, and the client, give 64 characters.
     h = MerkleHash(bytes(range(32)))
-    assert h.hex() == "0706050403020100" "0f0e0d0c0b0a0908" "1716151413121110" "1f1e1d1c1b1a1918"
+    assert h.hex() == "07060504030201000f0e0d0c0b0a090817161514131211101f1e1d1c1b1a1918"
     assert str(h) == h.hex()
     assert parse_hash_hex(h.hex()) == h
     assert MerkleHash.from_hex(h.hex().upper()) == h
@@ -72,9 +72,8 @@ def test_chunk_hash_is_blake3_keyed_with_the_data_key() -> None:
 def test_internal_node_text_uses_the_protocol_hex_and_sizes() -> None:
     leaves = [(MerkleHash(bytes(range(32))), 10000), (MerkleHash(b"\xab" * 32), 64000)]
     text = (
-        "07060504030201000f0e0d0c0b0a09081716151413121110" "1f1e1d1c1b1a1918 : 10000\n"
-        + "ab" * 32
-        + " : 64000\n"
+        "07060504030201000f0e0d0c0b0a09081716151413121110"
+        "1f1e1d1c1b1a1918 : 10000\n" + "ab" * 32 + " : 64000\n"
     )
     assert internal_node_hash(leaves).raw == blake3(text.encode(), key=INTERNAL_NODE_KEY).digest()
 

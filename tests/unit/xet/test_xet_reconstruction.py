@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -23,7 +24,12 @@ CHUNKS_Y = [b"y" * 300, _rng.randbytes(120), b"q" * 77]
 XORB_X, XORB_Y = build_xorb(CHUNKS_X), build_xorb(CHUNKS_Y, with_footer=True)
 STORED = {XORB_X.hash: XORB_X.data, XORB_Y.hash: XORB_Y.data}
 LAYOUTS = {x.hash: XorbLayout.from_parsed(x.parsed) for x in (XORB_X, XORB_Y)}
-PLAN = [(XORB_X, CHUNKS_X, 0, 3), (XORB_Y, CHUNKS_Y, 0, 2), (XORB_X, CHUNKS_X, 2, 8), (XORB_Y, CHUNKS_Y, 1, 3)]
+PLAN = [
+    (XORB_X, CHUNKS_X, 0, 3),
+    (XORB_Y, CHUNKS_Y, 0, 2),
+    (XORB_X, CHUNKS_X, 2, 8),
+    (XORB_Y, CHUNKS_Y, 1, 3),
+]
 TERMS = [FileTerm(x.hash, a, b, sum(map(len, chunks[a:b]))) for x, chunks, a, b in PLAN]
 FILE = b"".join(b"".join(chunks[a:b]) for _, chunks, a, b in PLAN)
 
@@ -55,7 +61,10 @@ def _replay_v1(body: dict) -> bytes:
     for xorb_hex, entries in body["fetch_info"].items():
         for e in entries:
             assert e["url"] == _url(MerkleHash.from_hex(xorb_hex))
-        ranges = [(e["range"]["start"], e["range"]["end"], e["url_range"]["start"], e["url_range"]["end"]) for e in entries]
+        ranges = [
+            (e["range"]["start"], e["range"]["end"], e["url_range"]["start"], e["url_range"]["end"])
+            for e in entries
+        ]
         fetches.append((xorb_hex, ranges))
     return _replay(body, fetches)
 
@@ -64,9 +73,12 @@ def _replay_v2(body: dict) -> bytes:
     fetches = []
     for xorb_hex, entries in body["xorbs"].items():
         (entry,) = entries
-        r = [(d["chunks"]["start"], d["chunks"]["end"], d["bytes"]["start"], d["bytes"]["end"]) for d in entry["ranges"]]
+        r = [
+            (d["chunks"]["start"], d["chunks"]["end"], d["bytes"]["start"], d["bytes"]["end"])
+            for d in entry["ranges"]
+        ]
         assert r == sorted(r)
-        assert all(a[1] < b[0] for a, b in zip(r, r[1:], strict=False))  # disjoint, not adjacent
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(r))  # disjoint, not adjacent
         fetches.append((xorb_hex, r))
     return _replay(body, fetches)
 
@@ -149,7 +161,11 @@ def test_malformed_ranges(header: str) -> None:
 def test_416_from_the_builders_and_empty_files() -> None:
     with pytest.raises(RangeNotSatisfiableError):
         reconstruction_v2(TERMS, LAYOUTS, _url, f"bytes={len(FILE)}-")
-    assert reconstruction_v1([], LAYOUTS, _url) == {"offset_into_first_range": 0, "terms": [], "fetch_info": {}}
+    assert reconstruction_v1([], LAYOUTS, _url) == {
+        "offset_into_first_range": 0,
+        "terms": [],
+        "fetch_info": {},
+    }
 
 
 def test_inconsistent_metadata_is_reported() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import struct
@@ -166,10 +167,8 @@ def test_every_truncation_and_random_damage_raises_only_format_errors() -> None:
         for _ in range(300):
             damaged = bytearray(data)
             damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
-            try:
+            with contextlib.suppress(ShardFormatError):
                 parse_shard(bytes(damaged))
-            except ShardFormatError:
-                pass
 
 
 def test_verify_accepts_a_consistent_shard() -> None:

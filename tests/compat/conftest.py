@@ -1,0 +1,71 @@
+"""One live Dockyard server per test worker, shared by the compat tests (they use unique repo ids)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.accounts import Identities, create_identities
+from tests.support.server import LiveServer, start_server
+
+
+MULTIPART_THRESHOLD = 6 * 1024 * 1024
+MULTIPART_CHUNK = 4 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data_dir: Path = tmp_path_factory.mktemp("dockyard-data")
+    # Small multipart settings so that a few-MB test file exercises the multipart LFS transfer.
+    extra_env = {
+        "DOCKYARD_LFS_MULTIPART_THRESHOLD": str(MULTIPART_THRESHOLD),
+        "DOCKYARD_LFS_MULTIPART_CHUNK_SIZE": str(MULTIPART_CHUNK),
+    }
+    live = start_server(data_dir, int(os.environ["DOCKYARD_TEST_PORT"]), extra_env)
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="session")
+def ids(server: LiveServer) -> Identities:
+    return create_identities(server.data_dir, server.env)
+
+
+@pytest.fixture
+def token(ids: Identities, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Alice's write token, also exported as HF_TOKEN so library calls without token= use it."""
+    monkeypatch.setenv("HF_TOKEN", ids.alice)
+    return ids.alice
+
+
+@pytest.fixture
+def api(token: str):  # type: ignore[no-untyped-def]
+    from huggingface_hub import HfApi
+
+    return HfApi(token=token)
+
+
+@pytest.fixture
+def repo_name() -> str:
+    return f"r-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "hf-cache"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def lfs_transfer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behave like a client with HF_HUB_DISABLE_XET=1: large files go through the LFS batch API."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)

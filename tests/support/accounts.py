@@ -1,0 +1,46 @@
+"""Creating the users, organisations and tokens the tests act as, straight in the hub's database."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.accounts import service as accounts
+from dockyard.cli.common import open_hub
+
+
+@dataclass(frozen=True)
+class Identities:
+    alice: str        # write token of user alice
+    alice_read: str   # read-only token of alice
+    bob: str          # write token of user bob (an outsider to alice's repos)
+    carol: str        # write token of carol, a read member of org acme
+    dave: str         # write token of dave, a write member of org acme
+
+
+def create_identities(data_dir: Path, env: dict[str, str]) -> Identities:
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("DOCKYARD_")})
+    try:
+        hub = open_hub(data_dir)
+        with hub.db.write() as session:
+            alice = accounts.create_user(session, "alice", fullname="Alice Liddell", email="alice@example.org")
+            bob = accounts.create_user(session, "bob", fullname="Bob")
+            carol = accounts.create_user(session, "carol")
+            dave = accounts.create_user(session, "dave")
+            acme = accounts.create_org(session, "acme", owner=alice, fullname="Acme Research")
+            accounts.set_membership(session, acme, carol, "read")
+            accounts.set_membership(session, acme, dave, "write")
+            tokens = Identities(
+                alice=accounts.issue_token(session, alice, role="write", display_name="alice-write").value,
+                alice_read=accounts.issue_token(session, alice, role="read", display_name="alice-read").value,
+                bob=accounts.issue_token(session, bob, role="write").value,
+                carol=accounts.issue_token(session, carol, role="write").value,
+                dave=accounts.issue_token(session, dave, role="write").value,
+            )
+        hub.db.dispose()
+        return tokens
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
