@@ -307,7 +307,15 @@ class GitRepo:
         self.update_ref(ref, new, expected_old=self._ref_commit(ref), message=message)
 
     def create_tag_object(self, name: str, target: str, tagger: pygit2.Signature, message: str) -> str:
-        return str(self.raw.create_tag(name, pygit2.Oid(hex=target), ObjectType.COMMIT, tagger, message))
+        """Write an annotated tag object without touching refs (the caller moves the ref safely)."""
+        offset = tagger.offset
+        sign = "-" if offset < 0 else "+"
+        zone = f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
+        text = (
+            f"object {target}\ntype commit\ntag {name}\n"
+            f"tagger {tagger.name} <{tagger.email}> {tagger.time} {zone}\n\n{message.rstrip()}\n"
+        )
+        return str(self.raw.odb.write(ObjectType.TAG, text.encode()))
 
 
 def _apply(repo: pygit2.Repository, index: pygit2.Index, operation: TreeOperation) -> None:

@@ -12,7 +12,7 @@ apply the minimum/maximum size rules.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Generic, TypeVar
 
 import numpy as np
 
@@ -37,14 +37,22 @@ _TABLE = np.array(GEAR_TABLE, dtype=np.uint64)
 _BELOW_MASK = np.uint64(1 << 48)  # h & MASK == 0  <=>  h < 2**48, MASK being the top 16 bits
 _SHIFTS = [(span, np.uint64(span)) for span in (1, 2, 4, 8, 16, 32)]
 
+T = TypeVar("T")
+ChunkEntry = tuple[MerkleHash, int]
+
 
 class _GearScanner:
     """Finds mask matches of the 64-byte window hash, reusing its work arrays between blocks."""
 
     def __init__(self) -> None:
-        size = BLOCK_SIZE + WINDOW
+        self._alloc(BLOCK_SIZE + WINDOW)
+
+    def _alloc(self, size: int) -> None:
+        # Preallocated work arrays: per-block temporaries would make glibc trim and re-fault heap
+        # pages on every pass, which measured ~3x slower in a fresh process.
         self._h = np.empty(size, dtype=np.uint64)
         self._tmp = np.empty(size, dtype=np.uint64)
+        self._hit = np.empty(size, dtype=np.bool_)
 
     def matches(self, buf: np.ndarray, first: int) -> np.ndarray:
         """Indices ``i >= first`` of ``buf`` whose window hash satisfies ``h & MASK == 0``.
@@ -54,18 +62,18 @@ class _GearScanner:
         """
         n = len(buf)
         if n > len(self._h):
-            self._h = np.empty(n, dtype=np.uint64)
-            self._tmp = np.empty(n, dtype=np.uint64)
-        h, tmp = self._h[:n], self._tmp[:n]
+            self._alloc(n)
+        h, tmp, hit = self._h[:n], self._tmp[:n], self._hit[first:n]
         np.take(_TABLE, buf, out=h)
         for span, shift in _SHIFTS:  # window 1 -> 2 -> 4 -> ... -> 64
             np.left_shift(h[: n - span], shift, out=tmp[: n - span])
             np.add(h[span:], tmp[: n - span], out=h[span:])
-        return np.flatnonzero(h[first:] < _BELOW_MASK) + first
+        np.less(h[first:], _BELOW_MASK, out=hit)
+        return np.flatnonzero(hit) + first
 
 
-class Chunker:
-    """Incremental chunker: feed bytes with :meth:`update`, then call :meth:`finish`.
+class _ChunkerBase(Generic[T]):
+    """Incremental chunking engine; subclasses decide what to emit for each finished chunk.
 
     Holds at most one incomplete chunk plus a small unscanned tail between calls, so memory stays
     bounded for any stream. Small writes are batched (numpy has a per-call cost), which means a
@@ -73,13 +81,17 @@ class Chunker:
     """
 
     def __init__(self) -> None:
-        # Scanned bytes of the current, unfinished chunk, then room for the next block. One
-        # long-lived buffer: fresh ~200 KB objects per block would each be a new mmap in glibc.
-        self._buf = bytearray()
+        # One fixed buffer holds the current chunk's bytes followed by the block being scanned.
+        self._buf = np.empty(MAX_CHUNK_SIZE + BLOCK_SIZE, dtype=np.uint8)
+        self._len = 0  # bytes of the current, unfinished chunk at the start of _buf
         self._unscanned = bytearray()
         self._scanner = _GearScanner()
 
-    def update(self, data: bytes | bytearray | memoryview) -> list[bytes]:
+    def _emit(self, chunk: memoryview) -> T:
+        """Turn a finished chunk (a view into the reused buffer, valid only now) into output."""
+        raise NotImplementedError
+
+    def update(self, data: bytes | bytearray | memoryview) -> list[T]:
         """Consume ``data``; return the chunks completed so far, in order."""
         view = memoryview(data).cast("B")
         if self._unscanned or len(view) < SCAN_THRESHOLD:
@@ -89,37 +101,53 @@ class Chunker:
             view, self._unscanned = memoryview(bytes(self._unscanned)), bytearray()
         return self._scan(view)
 
-    def finish(self) -> list[bytes]:
+    def finish(self) -> list[T]:
         """Flush everything; the last chunk may be shorter than MIN_CHUNK_SIZE."""
         out = self._scan(memoryview(bytes(self._unscanned)))
         self._unscanned = bytearray()
-        if self._buf:
-            out.append(bytes(self._buf))
-            self._buf = bytearray()
+        if self._len:
+            out.append(self._emit(memoryview(self._buf[: self._len])))
+            self._len = 0
         return out
 
-    def _scan(self, view: memoryview) -> list[bytes]:
-        out: list[bytes] = []
+    def _scan(self, view: memoryview) -> list[T]:
+        out: list[T] = []
         for offset in range(0, len(view), BLOCK_SIZE):
             out.extend(self._update_block(view[offset : offset + BLOCK_SIZE]))
         return out
 
-    def _update_block(self, block: memoryview) -> list[bytes]:
-        buf = self._buf  # always starts at a chunk start
-        scanned = len(buf)
+    def _update_block(self, block: memoryview) -> list[T]:
+        scanned, buf = self._len, self._buf  # buf always starts at a chunk start
+        n = scanned + len(block)
+        buf[scanned:n] = np.frombuffer(block, dtype=np.uint8)
         history = min(scanned, WINDOW - 1)
-        buf += block
-        base = scanned - history
-        window = np.frombuffer(buf, dtype=np.uint8, offset=base)
-        matches = self._scanner.matches(window, history) + base
-        del window  # the buffer cannot be resized while numpy holds a view of it
-        cuts = _select_cuts(matches.tolist(), len(buf))
+        matches = self._scanner.matches(buf[scanned - history : n], history) + (scanned - history)
+        cuts = _select_cuts(matches.tolist(), n)
         if not cuts:
+            self._len = n
             return []
-        with memoryview(buf) as mv:
-            chunks = [bytes(mv[a:b]) for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
-        del buf[: cuts[-1]]
-        return chunks
+        out = [self._emit(memoryview(buf[a:b])) for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
+        self._len = n - cuts[-1]  # < MAX_CHUNK_SIZE: a chunk reaching it is always cut
+        buf[: self._len] = buf[cuts[-1] : n]
+        return out
+
+
+class Chunker(_ChunkerBase[bytes]):
+    """Incremental chunker emitting each chunk's bytes: feed :meth:`update`, then :meth:`finish`."""
+
+    def _emit(self, chunk: memoryview) -> bytes:
+        return chunk.tobytes()
+
+
+class HashingChunker(_ChunkerBase[ChunkEntry]):
+    """Incremental chunker emitting ``(chunk hash, length)`` without copying chunk bytes.
+
+    Why: hashing straight from the reused buffer avoids one allocation per ~64 KB chunk, which on
+    a fresh process (before glibc raises its trim threshold) halves throughput through page faults.
+    """
+
+    def _emit(self, chunk: memoryview) -> ChunkEntry:
+        return chunk_hash(chunk), len(chunk)
 
 
 def _select_cuts(matches: list[int], length: int) -> list[int]:
@@ -145,44 +173,49 @@ def _select_cuts(matches: list[int], length: int) -> list[int]:
     return cuts
 
 
-def chunk_boundaries(data: bytes) -> list[int]:
-    """Chunk end offsets (exclusive) for ``data``; the last one equals ``len(data)`` unless empty."""
-    ends: list[int] = []
-    pos = 0
-    for chunk in iter_chunks(data):
-        pos += len(chunk)
-        ends.append(pos)
-    return ends
-
-
-def iter_chunks(data: bytes | bytearray | memoryview) -> Iterator[bytes]:
-    """Chunk an in-memory buffer, lazily (feeding the chunker a slice at a time keeps the live
-    chunk copies few, which lets the allocator reuse memory instead of faulting in new pages)."""
-    chunker = Chunker()
+def _feed(chunker: _ChunkerBase[T], data: bytes | bytearray | memoryview) -> Iterator[T]:
     view = memoryview(data).cast("B")
     for offset in range(0, len(view), FEED_SIZE):
         yield from chunker.update(view[offset : offset + FEED_SIZE])
     yield from chunker.finish()
 
 
-def iter_stream_chunks(stream: BinaryIO, read_size: int = FEED_SIZE) -> Iterator[bytes]:
-    """Chunk a binary stream (file object, socket reader) without loading it whole."""
-    chunker = Chunker()
+def _feed_stream(chunker: _ChunkerBase[T], stream: BinaryIO, read_size: int) -> Iterator[T]:
     while block := stream.read(read_size):
         yield from chunker.update(block)
     yield from chunker.finish()
 
 
-def chunk_entries(chunks: Iterable[bytes]) -> list[tuple[MerkleHash, int]]:
+def iter_chunks(data: bytes | bytearray | memoryview) -> Iterator[bytes]:
+    """Chunk an in-memory buffer lazily."""
+    return _feed(Chunker(), data)
+
+
+def iter_stream_chunks(stream: BinaryIO, read_size: int = FEED_SIZE) -> Iterator[bytes]:
+    """Chunk a binary stream (file object, socket reader) without loading it whole."""
+    return _feed_stream(Chunker(), stream, read_size)
+
+
+def chunk_boundaries(data: bytes | bytearray | memoryview) -> list[int]:
+    """Chunk end offsets (exclusive) for ``data``; the last one equals ``len(data)`` unless empty."""
+    ends: list[int] = []
+    pos = 0
+    for _, size in _feed(HashingChunker(), data):
+        pos += size
+        ends.append(pos)
+    return ends
+
+
+def chunk_entries(chunks: Iterable[bytes]) -> list[ChunkEntry]:
     """``(chunk hash, length)`` for each chunk: the leaves of xorb and file merkle trees."""
     return [(chunk_hash(c), len(c)) for c in chunks]
 
 
 def file_hash_of_bytes(data: bytes | bytearray | memoryview) -> MerkleHash:
     """Xet file hash of an in-memory file (what ``hf_xet.hash_files`` reports)."""
-    return file_hash(chunk_entries(iter_chunks(data)))
+    return file_hash(list(_feed(HashingChunker(), data)))
 
 
-def file_hash_of_stream(stream: BinaryIO) -> MerkleHash:
+def file_hash_of_stream(stream: BinaryIO, read_size: int = FEED_SIZE) -> MerkleHash:
     """Xet file hash of a stream, chunked incrementally."""
-    return file_hash(chunk_entries(iter_stream_chunks(stream)))
+    return file_hash(list(_feed_stream(HashingChunker(), stream, read_size)))
