@@ -17,8 +17,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-if "DOCKYARD_TEST_PORT" not in os.environ:
-    os.environ["DOCKYARD_TEST_PORT"] = str(_free_port())
+# Every process (each xdist worker included) gets its own port; workers inherit the controller's
+# environment, so the value must not be reused from there.
+os.environ["DOCKYARD_TEST_PORT"] = str(_free_port())
 os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{os.environ['DOCKYARD_TEST_PORT']}"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="dockyard-test-hf-home-")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"

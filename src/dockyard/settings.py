@@ -38,23 +38,21 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(
         default=None,
-        description="Absolute base URL clients use (e.g. https://hub.example.org); default: from Host header.",
+        description="Absolute base URL clients use (https://hub.example.org); default: the Host header.",
     )
     secret_key: str | None = Field(
         default=None,
-        description="Key that signs upload URLs and Xet tokens; default: generated once in the data dir.",
+        description="Key that signs upload URLs and Xet tokens; default: generated once, kept in the DB.",
     )
     jobs: str = Field(
         default="inprocess",
-        description="'inprocess' runs background jobs in the server; 'external' leaves them to `dockyard worker`.",
+        description="'inprocess' runs jobs in the server; 'external' leaves them to `dockyard worker`.",
     )
     lfs_multipart_threshold: int = Field(
         default=512 * MIB,
         description="LFS uploads at least this large are offered the multipart transfer.",
     )
-    lfs_multipart_chunk_size: int = Field(
-        default=64 * MIB, description="Part size of multipart LFS uploads."
-    )
+    lfs_multipart_chunk_size: int = Field(default=64 * MIB, description="Part size of multipart LFS uploads.")
     regular_file_limit: int = Field(
         default=10 * MIB, description="Largest file stored directly in git; bigger files must use LFS/Xet."
     )

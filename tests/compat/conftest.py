@@ -12,7 +12,6 @@ import pytest
 from tests.support.accounts import Identities, create_identities
 from tests.support.server import LiveServer, start_server
 
-
 MULTIPART_THRESHOLD = 6 * 1024 * 1024
 MULTIPART_CHUNK = 4 * 1024 * 1024
 

@@ -28,12 +28,19 @@ def test_commit_message_description_and_author(api: HfApi, repo_name: str) -> No
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id)
     info = api.upload_file(
-        path_or_fileobj=b"# Title\n", path_in_repo="README.md", repo_id=repo_id,
-        commit_message="Add the card", commit_description="With a longer explanation.",
+        path_or_fileobj=b"# Title\n",
+        path_in_repo="README.md",
+        repo_id=repo_id,
+        commit_message="Add the card",
+        commit_description="With a longer explanation.",
     )
     assert info.commit_url.endswith(f"/alice/{repo_name}/commit/{info.oid}")
     latest = api.list_repo_commits(repo_id)[0]
-    assert (latest.commit_id, latest.title, latest.message) == (info.oid, "Add the card", "With a longer explanation.")
+    assert (latest.commit_id, latest.title, latest.message) == (
+        info.oid,
+        "Add the card",
+        "With a longer explanation.",
+    )
     assert latest.authors == ["alice"]
 
 
@@ -74,7 +81,9 @@ def test_delete_file_folder_and_patterns(api: HfApi, repo_name: str, tmp_path: P
         api.delete_file("drop.txt", repo_id)
 
     (tmp_path / "new.txt").write_text("new")
-    api.upload_folder(folder_path=tmp_path, repo_id=repo_id, allow_patterns=["new.txt"], delete_patterns=["keep.txt"])
+    api.upload_folder(
+        folder_path=tmp_path, repo_id=repo_id, allow_patterns=["new.txt"], delete_patterns=["keep.txt"]
+    )
     assert api.list_repo_files(repo_id) == [".gitattributes", "new.txt"]
 
 
@@ -101,12 +110,16 @@ def test_create_commit_with_copy_delete_and_add(api: HfApi, repo_name: str, lfs_
         commit_message="copy, delete and add",
     )
     assert sorted(api.list_repo_files(repo_id)) == [
-        ".gitattributes", "copy/f1.txt", "copy/model.safetensors", "extra.txt"
+        ".gitattributes",
+        "copy/f1.txt",
+        "copy/model.safetensors",
+        "extra.txt",
     ]
     copied = hf_hub_download(repo_id, "copy/model.safetensors")
     assert Path(copied).read_bytes() == weights
     entry = api.get_paths_info(repo_id, ["copy/model.safetensors"])[0]
-    assert entry.lfs is not None and entry.lfs.sha256 == hashlib.sha256(weights).hexdigest()
+    assert entry.lfs is not None
+    assert entry.lfs.sha256 == hashlib.sha256(weights).hexdigest()
 
 
 def test_stale_parent_commit_is_refused_and_nothing_lost(api: HfApi, repo_name: str) -> None:
@@ -117,14 +130,18 @@ def test_stale_parent_commit_is_refused_and_nothing_lost(api: HfApi, repo_name: 
     head = api.model_info(repo_id).sha
 
     with pytest.raises(HfHubHTTPError) as error:
-        api.upload_file(path_or_fileobj=b"second", path_in_repo="b.txt", repo_id=repo_id, parent_commit=parent)
+        api.upload_file(
+            path_or_fileobj=b"second", path_in_repo="b.txt", repo_id=repo_id, parent_commit=parent
+        )
     assert error.value.response.status_code == 412
 
     assert api.model_info(repo_id).sha == head
     assert api.list_repo_files(repo_id) == [".gitattributes", "a.txt"]
 
 
-def test_lfs_basic_upload_verify_and_download(api: HfApi, repo_name: str, lfs_transfer: None, tmp_path: Path) -> None:
+def test_lfs_basic_upload_verify_and_download(
+    api: HfApi, repo_name: str, lfs_transfer: None, tmp_path: Path
+) -> None:
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id)
     source = tmp_path / "model.safetensors"
@@ -174,7 +191,9 @@ def test_files_over_10mb_or_matching_patterns_are_stored_as_lfs(
 def test_pull_request_commit(api: HfApi, repo_name: str) -> None:
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id)
-    info = api.upload_file(path_or_fileobj=b"proposal", path_in_repo="pr.txt", repo_id=repo_id, create_pr=True)
+    info = api.upload_file(
+        path_or_fileobj=b"proposal", path_in_repo="pr.txt", repo_id=repo_id, create_pr=True
+    )
     assert info.pr_num == 1
     assert info.pr_revision == "refs/pr/1"
     assert "pr.txt" not in api.list_repo_files(repo_id)

@@ -30,8 +30,12 @@ def _safetensors(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
 
 CARD = ModelCard.from_template(
     ModelCardData(
-        license="apache-2.0", language=["en", "fr"], tags=["demo", "tiny"], datasets=["acme/reviews"],
-        pipeline_tag="text-classification", library_name="transformers",
+        license="apache-2.0",
+        language=["en", "fr"],
+        tags=["demo", "tiny"],
+        datasets=["acme/reviews"],
+        pipeline_tag="text-classification",
+        library_name="transformers",
     ),
     model_description="A tiny test model.",
 )
@@ -42,7 +46,11 @@ def catalogue(ids) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """A few public models with different metadata, made once for the module."""
     api = HfApi(token=ids.alice)
     stamp = uuid.uuid4().hex[:6]
-    names = {"classifier": f"acme/clf-{stamp}", "generator": f"alice/gen-{stamp}", "plain": f"alice/plain-{stamp}"}
+    names = {
+        "classifier": f"acme/clf-{stamp}",
+        "generator": f"alice/gen-{stamp}",
+        "plain": f"alice/plain-{stamp}",
+    }
     api.create_repo(names["classifier"])
     from huggingface_hub import constants
 
@@ -53,8 +61,15 @@ def catalogue(ids) -> dict[str, str]:  # type: ignore[no-untyped-def]
             names["classifier"],
             operations=[
                 CommitOperationAdd("README.md", str(CARD).encode()),
-                CommitOperationAdd("config.json", json.dumps({"architectures": ["BertForSequenceClassification"], "model_type": "bert"}).encode()),
-                CommitOperationAdd("model.safetensors", io.BytesIO(_safetensors({"w": ("F32", [10, 10]), "b": ("F16", [7])}))),
+                CommitOperationAdd(
+                    "config.json",
+                    json.dumps(
+                        {"architectures": ["BertForSequenceClassification"], "model_type": "bert"}
+                    ).encode(),
+                ),
+                CommitOperationAdd(
+                    "model.safetensors", io.BytesIO(_safetensors({"w": ("F32", [10, 10]), "b": ("F16", [7])}))
+                ),
             ],
             commit_message="classifier",
         )
@@ -63,7 +78,8 @@ def catalogue(ids) -> dict[str, str]:  # type: ignore[no-untyped-def]
     api.create_repo(names["generator"])
     api.upload_file(
         path_or_fileobj=json.dumps({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2"}).encode(),
-        path_in_repo="config.json", repo_id=names["generator"],
+        path_in_repo="config.json",
+        repo_id=names["generator"],
     )
     api.create_repo(names["plain"])
     return names
@@ -73,7 +89,8 @@ def test_model_info_reads_card_config_and_safetensors(api: HfApi, catalogue: dic
     info = api.model_info(catalogue["classifier"])
     assert info.pipeline_tag == "text-classification"
     assert info.library_name == "transformers"
-    assert info.card_data is not None and info.card_data.license == "apache-2.0"
+    assert info.card_data is not None
+    assert info.card_data.license == "apache-2.0"
     assert info.card_data.language == ["en", "fr"]
     for tag in ("demo", "tiny", "license:apache-2.0", "en", "dataset:acme/reviews", "bert", "safetensors"):
         assert tag in info.tags
@@ -98,14 +115,22 @@ def test_list_models_search_author_filter_and_pipeline(api: HfApi, catalogue: di
     stamp = catalogue["classifier"].rsplit("-", 1)[1]
     assert {m.id for m in api.list_models(search=stamp)} == set(catalogue.values())
     assert {m.id for m in api.list_models(search=stamp, author="acme")} == {catalogue["classifier"]}
-    assert [m.id for m in api.list_models(search=stamp, filter="license:apache-2.0")] == [catalogue["classifier"]]
-    assert [m.id for m in api.list_models(search=stamp, filter=["en", "demo"])] == [catalogue["classifier"]]
-    assert [m.id for m in api.list_models(search=stamp, filter="dataset:acme/reviews")] == [catalogue["classifier"]]
-    assert [m.id for m in api.list_models(search=stamp, trained_dataset="acme/reviews")] == [catalogue["classifier"]]
-    assert [m.id for m in api.list_models(search=stamp, pipeline_tag="text-generation")] == [catalogue["generator"]]
-    assert [m.id for m in api.list_models(search=stamp, filter="transformers", pipeline_tag="text-classification")] == [
+    assert [m.id for m in api.list_models(search=stamp, filter="license:apache-2.0")] == [
         catalogue["classifier"]
     ]
+    assert [m.id for m in api.list_models(search=stamp, filter=["en", "demo"])] == [catalogue["classifier"]]
+    assert [m.id for m in api.list_models(search=stamp, filter="dataset:acme/reviews")] == [
+        catalogue["classifier"]
+    ]
+    assert [m.id for m in api.list_models(search=stamp, trained_dataset="acme/reviews")] == [
+        catalogue["classifier"]
+    ]
+    assert [m.id for m in api.list_models(search=stamp, pipeline_tag="text-generation")] == [
+        catalogue["generator"]
+    ]
+    assert [
+        m.id for m in api.list_models(search=stamp, filter="transformers", pipeline_tag="text-classification")
+    ] == [catalogue["classifier"]]
 
 
 def test_list_models_sort_limit_expand_and_card_data(api: HfApi, catalogue: dict[str, str]) -> None:
@@ -113,18 +138,28 @@ def test_list_models_sort_limit_expand_and_card_data(api: HfApi, catalogue: dict
     newest_first = [m.id for m in api.list_models(search=stamp, sort="createdAt")]
     assert newest_first == [catalogue["plain"], catalogue["generator"], catalogue["classifier"]]
     assert [m.id for m in api.list_models(search=stamp, sort="lastModified", limit=1)] == [catalogue["plain"]]
-    expanded = next(iter(api.list_models(search=catalogue["classifier"], expand=["safetensors", "cardData", "sha"])))
-    assert expanded.safetensors is not None and expanded.safetensors.total == 107
-    assert expanded.card_data is not None and expanded.card_data.license == "apache-2.0"
+    expanded = next(
+        iter(api.list_models(search=catalogue["classifier"], expand=["safetensors", "cardData", "sha"]))
+    )
+    assert expanded.safetensors is not None
+    assert expanded.safetensors.total == 107
+    assert expanded.card_data is not None
+    assert expanded.card_data.license == "apache-2.0"
     full = next(iter(api.list_models(search=catalogue["classifier"], full=True, cardData=True)))
-    assert {s.rfilename for s in full.siblings} == {".gitattributes", "README.md", "config.json", "model.safetensors"}
+    assert {s.rfilename for s in full.siblings} == {
+        ".gitattributes",
+        "README.md",
+        "config.json",
+        "model.safetensors",
+    }
 
 
 def test_listing_is_paginated_with_link_headers(api: HfApi, server: LiveServer, repo_name: str) -> None:
     for index in range(105):
         api.create_repo(f"alice/{repo_name}-{index:03d}", repo_type="space", space_sdk="static")
     found = [s.id for s in api.list_spaces(search=repo_name)]
-    assert len(found) == 105 and len(set(found)) == 105
+    assert len(found) == 105
+    assert len(set(found)) == 105
     first_page = httpx.get(f"{server.url}/api/spaces", params={"search": repo_name})
     assert 'rel="next"' in first_page.headers["link"]
     assert first_page.headers["link"].startswith(f"<{server.url}/api/spaces?")
@@ -134,14 +169,19 @@ def test_list_datasets_by_task_and_language(api: HfApi, repo_name: str) -> None:
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id, repo_type="dataset")
     card = "---\nlicense: mit\nlanguage:\n- de\ntask_categories:\n- text-classification\n---\n# Reviews\n"
-    api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo_id, repo_type="dataset")
-    api.upload_file(path_or_fileobj=b"text,label\nok,1\n", path_in_repo="train.csv", repo_id=repo_id, repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo_id, repo_type="dataset"
+    )
+    api.upload_file(
+        path_or_fileobj=b"text,label\nok,1\n", path_in_repo="train.csv", repo_id=repo_id, repo_type="dataset"
+    )
     found = list(api.list_datasets(search=repo_name, task_categories="text-classification", language="de"))
     assert [d.id for d in found] == [repo_id]
     assert "format:csv" in found[0].tags
     assert list(api.list_datasets(search=repo_name, language="fr")) == []
     info = api.dataset_info(repo_id)
-    assert info.card_data is not None and info.card_data.license == "mit"
+    assert info.card_data is not None
+    assert info.card_data.license == "mit"
 
 
 def test_invalid_sort_and_expand_are_rejected(api: HfApi) -> None:
@@ -154,8 +194,13 @@ def test_invalid_sort_and_expand_are_rejected(api: HfApi) -> None:
 
 
 def test_validate_yaml(server: LiveServer) -> None:
-    good = httpx.post(f"{server.url}/api/validate-yaml", json={"content": "---\nlicense: mit\n---\n", "repoType": "model"})
-    assert good.status_code == 200 and good.json() == {"errors": [], "warnings": []}
-    bad = httpx.post(f"{server.url}/api/validate-yaml", json={"content": "---\nlicense: [mit\n---\n", "repoType": "model"})
+    good = httpx.post(
+        f"{server.url}/api/validate-yaml", json={"content": "---\nlicense: mit\n---\n", "repoType": "model"}
+    )
+    assert good.status_code == 200
+    assert good.json() == {"errors": [], "warnings": []}
+    bad = httpx.post(
+        f"{server.url}/api/validate-yaml", json={"content": "---\nlicense: [mit\n---\n", "repoType": "model"}
+    )
     assert bad.status_code == 400
     assert "Invalid YAML" in bad.json()["errors"][0]["message"]

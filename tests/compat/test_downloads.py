@@ -21,7 +21,11 @@ def model_repo(api: HfApi, repo_name: str, lfs_transfer: None) -> str:
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id)
     api.upload_file(path_or_fileobj=b'{"model_type": "bert"}', path_in_repo="config.json", repo_id=repo_id)
-    api.upload_file(path_or_fileobj=io.BytesIO(bytes(range(256)) * 4096), path_in_repo="model.safetensors", repo_id=repo_id)
+    api.upload_file(
+        path_or_fileobj=io.BytesIO(bytes(range(256)) * 4096),
+        path_in_repo="model.safetensors",
+        repo_id=repo_id,
+    )
     api.upload_file(path_or_fileobj=b"docs", path_in_repo="docs/guide.md", repo_id=repo_id)
     return repo_id
 
@@ -41,7 +45,10 @@ def test_head_metadata_for_regular_and_lfs_files(model_repo: str, ids: Identitie
 
 def test_range_requests_return_206(model_repo: str, server: LiveServer, ids: Identities) -> None:
     headers = {"Authorization": f"Bearer {ids.alice}", "Range": "bytes=10-19"}
-    for path, content in (("model.safetensors", bytes(range(256)) * 4096), ("config.json", b'{"model_type": "bert"}')):
+    for path, content in (
+        ("model.safetensors", bytes(range(256)) * 4096),
+        ("config.json", b'{"model_type": "bert"}'),
+    ):
         response = httpx.get(f"{server.url}/{model_repo}/resolve/main/{path}", headers=headers)
         assert response.status_code == 206
         assert response.content == content[10:20]
@@ -53,11 +60,18 @@ def test_range_requests_return_206(model_repo: str, server: LiveServer, ids: Ide
 def test_snapshot_download_with_patterns(model_repo: str, cache_dir: Path) -> None:
     everything = Path(snapshot_download(model_repo, cache_dir=cache_dir))
     assert sorted(p.relative_to(everything).as_posix() for p in everything.rglob("*") if p.is_file()) == [
-        ".gitattributes", "config.json", "docs/guide.md", "model.safetensors"
+        ".gitattributes",
+        "config.json",
+        "docs/guide.md",
+        "model.safetensors",
     ]
     only_json = Path(snapshot_download(model_repo, cache_dir=cache_dir / "json", allow_patterns=["*.json"]))
     assert [p.name for p in only_json.rglob("*") if p.is_file()] == ["config.json"]
-    no_docs = Path(snapshot_download(model_repo, cache_dir=cache_dir / "nodocs", ignore_patterns=["docs/*", "*.safetensors"]))
+    no_docs = Path(
+        snapshot_download(
+            model_repo, cache_dir=cache_dir / "nodocs", ignore_patterns=["docs/*", "*.safetensors"]
+        )
+    )
     assert sorted(p.name for p in no_docs.rglob("*") if p.is_file()) == [".gitattributes", "config.json"]
 
 
@@ -66,11 +80,15 @@ def test_revisions_branch_tag_sha_short_sha_and_pr(api: HfApi, model_repo: str, 
     api.create_tag(model_repo, tag="v1.0")
     api.create_branch(model_repo, branch="experiment")
     api.upload_file(path_or_fileobj=b"v2", path_in_repo="version.txt", repo_id=model_repo)
-    api.upload_file(path_or_fileobj=b"exp", path_in_repo="version.txt", repo_id=model_repo, revision="experiment")
+    api.upload_file(
+        path_or_fileobj=b"exp", path_in_repo="version.txt", repo_id=model_repo, revision="experiment"
+    )
     api.upload_file(path_or_fileobj=b"pr", path_in_repo="version.txt", repo_id=model_repo, create_pr=True)
 
     def read(revision: str) -> bytes:
-        return Path(hf_hub_download(model_repo, "version.txt", revision=revision, cache_dir=cache_dir)).read_bytes()
+        return Path(
+            hf_hub_download(model_repo, "version.txt", revision=revision, cache_dir=cache_dir)
+        ).read_bytes()
 
     assert read("main") == b"v2"
     assert read("experiment") == b"exp"
@@ -86,7 +104,9 @@ def test_revisions_branch_tag_sha_short_sha_and_pr(api: HfApi, model_repo: str, 
         read("no-such-branch")
 
 
-def test_offline_mode_serves_from_cache(model_repo: str, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_mode_serves_from_cache(
+    model_repo: str, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     online = hf_hub_download(model_repo, "config.json", cache_dir=cache_dir)
     snapshot_download(model_repo, cache_dir=cache_dir)
     from huggingface_hub import constants
@@ -100,9 +120,19 @@ def test_offline_mode_serves_from_cache(model_repo: str, cache_dir: Path, monkey
 
 def test_dataset_and_space_downloads(api: HfApi, repo_name: str, cache_dir: Path) -> None:
     api.create_repo(f"alice/{repo_name}", repo_type="dataset")
-    api.upload_file(path_or_fileobj=b"a,b\n1,2\n", path_in_repo="data/train.csv", repo_id=f"alice/{repo_name}", repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=b"a,b\n1,2\n",
+        path_in_repo="data/train.csv",
+        repo_id=f"alice/{repo_name}",
+        repo_type="dataset",
+    )
     api.create_repo(f"alice/{repo_name}", repo_type="space", space_sdk="static")
-    api.upload_file(path_or_fileobj=b"<h1>hi</h1>", path_in_repo="index.html", repo_id=f"alice/{repo_name}", repo_type="space")
+    api.upload_file(
+        path_or_fileobj=b"<h1>hi</h1>",
+        path_in_repo="index.html",
+        repo_id=f"alice/{repo_name}",
+        repo_type="space",
+    )
 
     csv = hf_hub_download(f"alice/{repo_name}", "data/train.csv", repo_type="dataset", cache_dir=cache_dir)
     html = hf_hub_download(f"alice/{repo_name}", "index.html", repo_type="space", cache_dir=cache_dir)
@@ -116,14 +146,20 @@ def test_downloads_are_counted_once_per_client_download(api: HfApi, model_repo: 
     hf_hub_download(model_repo, "config.json", cache_dir=cache_dir)  # cached: HEAD only, one more
     hf_hub_download(model_repo, "model.safetensors", cache_dir=cache_dir)  # not the query file
     assert api.model_info(model_repo).downloads == before + 2
-    assert [m.downloads for m in api.list_models(search=model_repo.split("/")[1], expand=["downloads"])] == [before + 2]
+    assert [m.downloads for m in api.list_models(search=model_repo.split("/")[1], expand=["downloads"])] == [
+        before + 2
+    ]
 
 
-def test_large_file_streams_intact(api: HfApi, repo_name: str, lfs_transfer: None, tmp_path: Path, cache_dir: Path) -> None:
+def test_large_file_streams_intact(
+    api: HfApi, repo_name: str, lfs_transfer: None, tmp_path: Path, cache_dir: Path
+) -> None:
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id)
     source = tmp_path / "weights.bin"
     source.write_bytes(os.urandom(9 * 1024 * 1024 + 7))
     api.upload_file(path_or_fileobj=source, path_in_repo="weights.bin", repo_id=repo_id)
     downloaded = hf_hub_download(repo_id, "weights.bin", cache_dir=cache_dir)
-    assert hashlib.sha256(Path(downloaded).read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    assert (
+        hashlib.sha256(Path(downloaded).read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    )

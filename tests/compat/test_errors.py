@@ -30,7 +30,8 @@ def repo(api: HfApi, repo_name: str) -> str:
 def _commit(server: LiveServer, token: str, repo: str, lines: list[object] | bytes) -> httpx.Response:
     body = lines if isinstance(lines, bytes) else b"\n".join(json.dumps(line).encode() for line in lines)
     return httpx.post(
-        f"{server.url}/api/models/{repo}/commit/main", content=body,
+        f"{server.url}/api/models/{repo}/commit/main",
+        content=body,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
     )
 
@@ -40,7 +41,10 @@ def _header(summary: str = "x") -> dict[str, object]:
 
 
 def _file(path: str, content: bytes = b"x") -> dict[str, object]:
-    return {"key": "file", "value": {"path": path, "content": base64.b64encode(content).decode(), "encoding": "base64"}}
+    return {
+        "key": "file",
+        "value": {"path": path, "content": base64.b64encode(content).decode(), "encoding": "base64"},
+    }
 
 
 def test_clients_raise_the_right_exceptions(api: HfApi, repo: str) -> None:
@@ -67,15 +71,20 @@ def test_every_error_carries_code_and_message(server: LiveServer, repo: str) -> 
 @pytest.mark.parametrize("name", ["-bad", "bad-", "a--b", "a..b", "x" * 97, "has space", "name.git", "é"])
 def test_invalid_repo_names_are_refused(api: HfApi, server: LiveServer, ids: Identities, name: str) -> None:
     response = httpx.post(
-        f"{server.url}/api/repos/create", json={"name": name, "organization": "alice"},
+        f"{server.url}/api/repos/create",
+        json={"name": name, "organization": "alice"},
         headers={"Authorization": f"Bearer {ids.alice}"},
     )
     assert response.status_code == 400
     assert response.headers["x-error-code"] == "BadRequest"
 
 
-@pytest.mark.parametrize("path", ["../escape.txt", "/abs.txt", "a/../../b", ".git/config", "a//b", "dir/./x", "a\\b"])
-def test_paths_that_escape_the_repo_are_refused(api: HfApi, server: LiveServer, ids: Identities, repo: str, path: str) -> None:
+@pytest.mark.parametrize(
+    "path", ["../escape.txt", "/abs.txt", "a/../../b", ".git/config", "a//b", "dir/./x", "a\\b"]
+)
+def test_paths_that_escape_the_repo_are_refused(
+    api: HfApi, server: LiveServer, ids: Identities, repo: str, path: str
+) -> None:
     before = api.model_info(repo).sha
     response = _commit(server, ids.alice, repo, [_header(), _file(path)])
     assert response.status_code == 400, response.text
@@ -89,12 +98,15 @@ def test_paths_that_escape_the_repo_are_refused(api: HfApi, server: LiveServer, 
         b'{"key": "header", "value": {"summary": "x"}}\n{"key": "file", "value": ',
         b'{"key": "file", "value": {"path": "a.txt", "content": "eA==", "encoding": "base64"}}',
         b'{"key": "header", "value": {"summary": "x"}}\n{"key": "mystery", "value": {"path": "a"}}',
-        b'{"key": "header", "value": {"summary": "x"}}\n{"key": "file", "value": {"path": "a", "content": "***", "encoding": "base64"}}',
+        b'{"key": "header", "value": {"summary": "x"}}\n'
+        b'{"key": "file", "value": {"path": "a", "content": "***", "encoding": "base64"}}',
         b'{"key": "header", "value": {"summary": ""}}',
     ],
     ids=["garbage", "truncated", "no-header", "unknown-op", "bad-base64", "empty-summary"],
 )
-def test_malformed_commit_payloads_write_nothing(api: HfApi, server: LiveServer, ids: Identities, repo: str, body: bytes) -> None:
+def test_malformed_commit_payloads_write_nothing(
+    api: HfApi, server: LiveServer, ids: Identities, repo: str, body: bytes
+) -> None:
     before = api.model_info(repo).sha
     response = _commit(server, ids.alice, repo, body)
     assert response.status_code == 400, response.text
@@ -102,15 +114,24 @@ def test_malformed_commit_payloads_write_nothing(api: HfApi, server: LiveServer,
     assert api.model_info(repo).sha == before
 
 
-def test_lfs_file_never_uploaded_is_refused(api: HfApi, server: LiveServer, ids: Identities, repo: str) -> None:
+def test_lfs_file_never_uploaded_is_refused(
+    api: HfApi, server: LiveServer, ids: Identities, repo: str
+) -> None:
     before = api.model_info(repo).sha
     oid = hashlib.sha256(b"phantom").hexdigest()
-    response = _commit(server, ids.alice, repo, [_header(), {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": 7}}])
+    response = _commit(
+        server,
+        ids.alice,
+        repo,
+        [_header(), {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": 7}}],
+    )
     assert response.status_code == 400
     assert api.model_info(repo).sha == before
 
 
-def test_lfs_upload_with_wrong_content_or_size_is_refused(server: LiveServer, ids: Identities, repo: str) -> None:
+def test_lfs_upload_with_wrong_content_or_size_is_refused(
+    server: LiveServer, ids: Identities, repo: str
+) -> None:
     content = b"the real bytes"
     oid = hashlib.sha256(content).hexdigest()
     batch = httpx.post(
@@ -126,14 +147,25 @@ def test_lfs_upload_with_wrong_content_or_size_is_refused(server: LiveServer, id
     tampered = httpx.put(action[:-3] + "abc", content=content)
     assert tampered.status_code == 401
     verify = batch.json()["objects"][0]["actions"]["verify"]["href"]
-    assert httpx.post(verify, json={"oid": oid, "size": len(content)}, headers={"Authorization": f"Bearer {ids.alice}"}).status_code == 404
+    assert (
+        httpx.post(
+            verify, json={"oid": oid, "size": len(content)}, headers={"Authorization": f"Bearer {ids.alice}"}
+        ).status_code
+        == 404
+    )
     assert httpx.put(action, content=content).status_code == 200
-    assert httpx.post(verify, json={"oid": oid, "size": len(content)}, headers={"Authorization": f"Bearer {ids.alice}"}).status_code == 200
+    assert (
+        httpx.post(
+            verify, json={"oid": oid, "size": len(content)}, headers={"Authorization": f"Bearer {ids.alice}"}
+        ).status_code
+        == 200
+    )
 
 
 def test_oversized_commit_body_is_refused(server: LiveServer, ids: Identities, repo: str) -> None:
     response = httpx.post(
-        f"{server.url}/api/models/{repo}/preupload/main", content=b"x" * (17 * 1024 * 1024),
+        f"{server.url}/api/models/{repo}/preupload/main",
+        content=b"x" * (17 * 1024 * 1024),
         headers={"Authorization": f"Bearer {ids.alice}", "Content-Type": "application/json"},
     )
     assert response.status_code == 413

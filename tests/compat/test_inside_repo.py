@@ -22,7 +22,9 @@ def repo(api: HfApi, repo_name: str, lfs_transfer: None) -> str:
         ],
         commit_message="Add files",
     )
-    api.upload_file(path_or_fileobj=b"v2", path_in_repo="README.md", repo_id=repo_id, commit_message="Update card")
+    api.upload_file(
+        path_or_fileobj=b"v2", path_in_repo="README.md", repo_id=repo_id, commit_message="Update card"
+    )
     return repo_id
 
 
@@ -31,11 +33,16 @@ def test_tree_listing_recursive_and_expanded(api: HfApi, repo: str) -> None:
     assert set(top) == {".gitattributes", "README.md", "weights"}
     assert isinstance(top["weights"], RepoFolder)
 
-    nested = {e.path: e for e in api.list_repo_tree(repo, path_in_repo="weights", recursive=True, expand=True)}
+    nested = {
+        e.path: e for e in api.list_repo_tree(repo, path_in_repo="weights", recursive=True, expand=True)
+    }
     assert set(nested) == {"weights/model.safetensors", "weights/extra", "weights/extra/notes.txt"}
     weights = nested["weights/model.safetensors"]
-    assert isinstance(weights, RepoFile) and weights.lfs is not None and weights.size == 2048
-    assert weights.last_commit is not None and weights.last_commit.title == "Add files"
+    assert isinstance(weights, RepoFile)
+    assert weights.lfs is not None
+    assert weights.size == 2048
+    assert weights.last_commit is not None
+    assert weights.last_commit.title == "Add files"
     readme = next(e for e in api.list_repo_tree(repo, expand=True) if e.path == "README.md")
     assert readme.last_commit.title == "Update card"
 
@@ -57,7 +64,10 @@ def test_tree_pagination_follows_link_headers(api: HfApi, repo_name: str) -> Non
 
 def test_paths_info_and_existence_checks(api: HfApi, repo: str) -> None:
     infos = api.get_paths_info(repo, ["README.md", "weights", "missing.txt"])
-    assert [(type(i).__name__, i.path) for i in infos] == [("RepoFile", "README.md"), ("RepoFolder", "weights")]
+    assert [(type(i).__name__, i.path) for i in infos] == [
+        ("RepoFile", "README.md"),
+        ("RepoFolder", "weights"),
+    ]
     assert api.file_exists(repo, "weights/extra/notes.txt")
     assert not api.file_exists(repo, "weights/extra/other.txt")
     assert api.revision_exists(repo, "main")
@@ -111,8 +121,13 @@ def test_commit_history_is_paginated(api: HfApi, repo_name: str) -> None:
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id)
     for index in range(55):
-        api.upload_file(path_or_fileobj=str(index).encode(), path_in_repo="counter.txt", repo_id=repo_id,
-                        commit_message=f"count {index}")
+        api.upload_file(
+            path_or_fileobj=str(index).encode(),
+            path_in_repo="counter.txt",
+            repo_id=repo_id,
+            commit_message=f"count {index}",
+        )
     titles = [c.title for c in api.list_repo_commits(repo_id)]
     assert len(titles) == 56
-    assert titles[0] == "count 54" and titles[-1] == "initial commit"
+    assert titles[0] == "count 54"
+    assert titles[-1] == "initial commit"

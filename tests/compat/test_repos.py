@@ -27,7 +27,7 @@ def test_create_exist_ok_info_and_delete(api: HfApi, repo_name: str, repo_type: 
 
     info = api.repo_info(repo_id, repo_type=repo_type)
     assert info.id == repo_id
-    assert [s.rfilename for s in info.siblings][0] == ".gitattributes"
+    assert next(s.rfilename for s in info.siblings) == ".gitattributes"
     assert api.list_repo_commits(repo_id, repo_type=repo_type)[-1].title == "initial commit"
 
     api.delete_repo(repo_id, repo_type=repo_type)

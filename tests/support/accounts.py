@@ -12,11 +12,11 @@ from dockyard.cli.common import open_hub
 
 @dataclass(frozen=True)
 class Identities:
-    alice: str        # write token of user alice
-    alice_read: str   # read-only token of alice
-    bob: str          # write token of user bob (an outsider to alice's repos)
-    carol: str        # write token of carol, a read member of org acme
-    dave: str         # write token of dave, a write member of org acme
+    alice: str  # write token of user alice
+    alice_read: str  # read-only token of alice
+    bob: str  # write token of user bob (an outsider to alice's repos)
+    carol: str  # write token of carol, a read member of org acme
+    dave: str  # write token of dave, a write member of org acme
 
 
 def create_identities(data_dir: Path, env: dict[str, str]) -> Identities:
@@ -25,7 +25,9 @@ def create_identities(data_dir: Path, env: dict[str, str]) -> Identities:
     try:
         hub = open_hub(data_dir)
         with hub.db.write() as session:
-            alice = accounts.create_user(session, "alice", fullname="Alice Liddell", email="alice@example.org")
+            alice = accounts.create_user(
+                session, "alice", fullname="Alice Liddell", email="alice@example.org"
+            )
             bob = accounts.create_user(session, "bob", fullname="Bob")
             carol = accounts.create_user(session, "carol")
             dave = accounts.create_user(session, "dave")

@@ -27,7 +27,10 @@ class LiveServer:
         """Run the real ``dockyard`` command against this server's data."""
         return subprocess.run(
             [sys.executable, "-m", "dockyard", *args, "--data-dir", str(self.data_dir)],
-            env=self.env, capture_output=True, text=True, check=check,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
         )
 
     def stop(self) -> None:
@@ -52,17 +55,34 @@ def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
     return env
 
 
-def start_server(data_dir: Path, port: int, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> LiveServer:
+def start_server(
+    data_dir: Path, port: int, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> LiveServer:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = server_env(data_dir, extra_env)
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "dockyard", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--data-dir", str(data_dir), *args],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "dockyard",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                *args,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
-    server = LiveServer(url=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env, process=process, log_path=log_path)
+    server = LiveServer(
+        url=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env, process=process, log_path=log_path
+    )
     wait_until_ready(server)
     return server
 

@@ -138,6 +138,8 @@ def touch_token(session: Session, token_id: int) -> None:
     session.execute(
         update(AccessToken)
         .where(AccessToken.id == token_id)
-        .where((AccessToken.last_used_at.is_(None)) | (AccessToken.last_used_at < now - _LAST_USED_RESOLUTION))
+        .where(
+            (AccessToken.last_used_at.is_(None)) | (AccessToken.last_used_at < now - _LAST_USED_RESOLUTION)
+        )
         .values(last_used_at=now)
     )

@@ -45,7 +45,9 @@ def parse_single_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def bytes_response(data: bytes, headers: Mapping[str, str], range_header: str | None, *, head: bool) -> Response:
+def bytes_response(
+    data: bytes, headers: Mapping[str, str], range_header: str | None, *, head: bool
+) -> Response:
     size = len(data)
     selected = parse_single_range(range_header, size)
     out = dict(headers)

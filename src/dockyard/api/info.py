@@ -58,7 +58,11 @@ def _repo_info(request: Request, repo_type: str, repo_id: str, revision: str | N
         if revision is not None:
             commit_id = hub.git.open(repo.uid).resolve(revision).commit_id
         ctx = InfoContext(
-            hub, repo, commit_id=commit_id, with_blobs=with_blobs, stored_tags=_tags_of(session, [repo.id])[repo.id]
+            hub,
+            repo,
+            commit_id=commit_id,
+            with_blobs=with_blobs,
+            stored_tags=_tags_of(session, [repo.id])[repo.id],
         )
         return render(ctx, expand or DEFAULT_INFO[kind])
 

@@ -102,7 +102,9 @@ for _type in RepoType:
         return locks
 
     router.add_api_route(
-        f"{_prefix}/{{repo_id:repo}}.git/info/lfs/locks/verify", _make_locks(_type), methods=["POST"],
+        f"{_prefix}/{{repo_id:repo}}.git/info/lfs/locks/verify",
+        _make_locks(_type),
+        methods=["POST"],
         include_in_schema=False,
     )
 

@@ -10,10 +10,12 @@ from dockyard.errors import BadRequestError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
 from dockyard.repos import metadata
-from dockyard.repos.git_repo import GitRepo
+from dockyard.repos.git_repo import BRANCH_PREFIX, GitRepo
+from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Repo
 
 Field = Callable[["InfoContext"], Any]
+DEFAULT_REF = BRANCH_PREFIX + DEFAULT_BRANCH
 
 
 class InfoContext:
@@ -24,7 +26,7 @@ class InfoContext:
     ) -> None:
         self.hub = hub
         self.repo = repo
-        self.commit_id = commit_id or repo.sha
+        self._commit_id = commit_id
         self.with_blobs = with_blobs
         self._stored_tags = stored_tags
         self._git: GitRepo | None = None
@@ -52,6 +54,13 @@ class InfoContext:
             else:
                 self._meta = metadata.extract(self.hub, self.git, RepoType(self.repo.type), self.commit_id)
         return self._meta
+
+    @property
+    def commit_id(self) -> str | None:
+        """The asked revision, else the default branch head read from git (the source of truth)."""
+        if self._commit_id is None:
+            self._commit_id = self.git.ref_target(DEFAULT_REF) or ""
+        return self._commit_id or None
 
     @property
     def uses_stored_metadata(self) -> bool:
@@ -133,28 +142,102 @@ FIELDS = {RepoType.MODEL: MODEL_FIELDS, RepoType.DATASET: DATASET_FIELDS, RepoTy
 
 DEFAULT_INFO = {
     RepoType.MODEL: [
-        "author", "sha", "lastModified", "createdAt", "private", "gated", "disabled", "downloads",
-        "likes", "library_name", "pipeline_tag", "tags", "cardData", "config", "siblings", "spaces",
-        "safetensors", "usedStorage", "inference", "widgetData", "transformersInfo",
+        "author",
+        "sha",
+        "lastModified",
+        "createdAt",
+        "private",
+        "gated",
+        "disabled",
+        "downloads",
+        "likes",
+        "library_name",
+        "pipeline_tag",
+        "tags",
+        "cardData",
+        "config",
+        "siblings",
+        "spaces",
+        "safetensors",
+        "usedStorage",
+        "inference",
+        "widgetData",
+        "transformersInfo",
     ],
     RepoType.DATASET: [
-        "author", "sha", "lastModified", "createdAt", "private", "gated", "disabled", "downloads",
-        "likes", "tags", "cardData", "siblings", "description", "citation", "paperswithcode_id",
+        "author",
+        "sha",
+        "lastModified",
+        "createdAt",
+        "private",
+        "gated",
+        "disabled",
+        "downloads",
+        "likes",
+        "tags",
+        "cardData",
+        "siblings",
+        "description",
+        "citation",
+        "paperswithcode_id",
         "usedStorage",
     ],
     RepoType.SPACE: [
-        "author", "sha", "lastModified", "createdAt", "private", "gated", "disabled", "likes", "sdk",
-        "tags", "cardData", "siblings", "runtime", "models", "datasets", "subdomain", "host",
+        "author",
+        "sha",
+        "lastModified",
+        "createdAt",
+        "private",
+        "gated",
+        "disabled",
+        "likes",
+        "sdk",
+        "tags",
+        "cardData",
+        "siblings",
+        "runtime",
+        "models",
+        "datasets",
+        "subdomain",
+        "host",
         "usedStorage",
     ],
 }
 DEFAULT_LIST = {
-    RepoType.MODEL: ["likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
-                     "library_name", "createdAt"],
-    RepoType.DATASET: ["author", "disabled", "gated", "lastModified", "likes", "trendingScore",
-                       "private", "sha", "downloads", "tags", "createdAt"],
-    RepoType.SPACE: ["author", "likes", "trendingScore", "private", "sdk", "tags", "createdAt",
-                     "lastModified", "sha"],
+    RepoType.MODEL: [
+        "likes",
+        "trendingScore",
+        "private",
+        "downloads",
+        "tags",
+        "pipeline_tag",
+        "library_name",
+        "createdAt",
+    ],
+    RepoType.DATASET: [
+        "author",
+        "disabled",
+        "gated",
+        "lastModified",
+        "likes",
+        "trendingScore",
+        "private",
+        "sha",
+        "downloads",
+        "tags",
+        "createdAt",
+    ],
+    RepoType.SPACE: [
+        "author",
+        "likes",
+        "trendingScore",
+        "private",
+        "sdk",
+        "tags",
+        "createdAt",
+        "lastModified",
+        "sha",
+    ],
 }
 FULL_LIST_EXTRA = ["author", "sha", "lastModified", "gated", "disabled", "siblings"]
 

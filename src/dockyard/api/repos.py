@@ -82,8 +82,14 @@ def create_repo(request: Request, body: CreateRepoBody) -> JSONResponse:
     try:
         with hub.db.write() as session:
             repo = service.create_repo(
-                hub, session, caller, repo_type=repo_type, organization=body.organization,
-                name=body.name, private=private, sdk=body.sdk,
+                hub,
+                session,
+                caller,
+                repo_type=repo_type,
+                organization=body.organization,
+                name=body.name,
+                private=private,
+                sdk=body.sdk,
             )
             url = repo_url(request, repo)
             full_id = repo.full_id
@@ -144,7 +150,11 @@ def duplicate_repo(request: Request, repo_type: str, repo_id: str, body: Duplica
         source = service.get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
         private = _visibility(body.private, body.visibility)
         repo = service.duplicate_repo(
-            hub, session, caller, source, target,
+            hub,
+            session,
+            caller,
+            source,
+            target,
             private=source.private if private is None else private,
         )
         url = repo_url(request, repo)
@@ -167,4 +177,3 @@ def auth_check_write(request: Request, repo_type: str, repo_id: str) -> dict[str
         repo = service.get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
         permissions.ensure_write(session, caller, repo)
     return {}
-

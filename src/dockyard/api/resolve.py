@@ -70,12 +70,18 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
         headers["Accept-Ranges"] = "bytes"
         return Response(b"", headers=headers)
     return blob_response(
-        hub.blobs, lfs_key(oid), entry.size, headers, request.headers.get("range"),
+        hub.blobs,
+        lfs_key(oid),
+        entry.size,
+        headers,
+        request.headers.get("range"),
         chunk_size=hub.settings.file_chunk_size,
     )
 
 
-def _count_download(request: Request, kind: RepoType, repo_id: int, git: GitRepo, commit_id: str, path: str) -> None:
+def _count_download(
+    request: Request, kind: RepoType, repo_id: int, git: GitRepo, commit_id: str, path: str
+) -> None:
     """One count per client download: the Hub's clients HEAD before they GET and mark both with
     ``X-HF-Download-Counter``, so their GET is not counted again; a plain GET (browser, curl,
     git-lfs) counts on its own."""
@@ -83,7 +89,9 @@ def _count_download(request: Request, kind: RepoType, repo_id: int, git: GitRepo
         return
     if request.method == "GET" and request.headers.get("x-hf-download-counter"):
         return
-    has_config = path == "config.json" or (kind is RepoType.MODEL and git.entry(commit_id, "config.json") is not None)
+    has_config = path == "config.json" or (
+        kind is RepoType.MODEL and git.entry(commit_id, "config.json") is not None
+    )
     if downloads.counts_as_download(kind, path, has_config):
         with hub_of(request).db.write() as session:
             downloads.record_download(session, repo_id)

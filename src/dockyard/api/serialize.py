@@ -18,7 +18,9 @@ def commit_brief(commit: CommitSummary) -> dict[str, Any]:
     return {"id": commit.id, "title": commit.title, "date": iso(commit.date)}
 
 
-def tree_entry(entry: Entry, *, last_commit: CommitSummary | None = None, xet_hash: str | None = None) -> dict[str, Any]:
+def tree_entry(
+    entry: Entry, *, last_commit: CommitSummary | None = None, xet_hash: str | None = None
+) -> dict[str, Any]:
     if isinstance(entry, FileEntry):
         data: dict[str, Any] = {"type": "file", "oid": entry.blob_id, "size": entry.size, "path": entry.path}
         if entry.lfs is not None:

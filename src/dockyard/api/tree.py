@@ -17,7 +17,15 @@ from dockyard.api.serialize import iso, tree_entry
 from dockyard.errors import BadRequestError
 from dockyard.identifiers import validate_repo_path
 from dockyard.lfs.models import LfsObject
-from dockyard.repos.git_repo import BRANCH_PREFIX, CONVERT_PREFIX, PR_PREFIX, TAG_PREFIX, Entry, FileEntry, GitRepo
+from dockyard.repos.git_repo import (
+    BRANCH_PREFIX,
+    CONVERT_PREFIX,
+    PR_PREFIX,
+    TAG_PREFIX,
+    Entry,
+    FileEntry,
+    GitRepo,
+)
 from dockyard.repos.models import Repo
 from dockyard.repos.service import get_readable_repo
 
@@ -55,12 +63,16 @@ def _xet_hashes(request: Request, entries: list[Entry]) -> dict[str, str]:
         return {}
     with hub_of(request).db.read() as session:
         rows = session.execute(
-            select(LfsObject.oid, LfsObject.xet_hash).where(LfsObject.oid.in_(oids), LfsObject.xet_hash.is_not(None))
+            select(LfsObject.oid, LfsObject.xet_hash).where(
+                LfsObject.oid.in_(oids), LfsObject.xet_hash.is_not(None)
+            )
         )
         return {oid: xet for oid, xet in rows}
 
 
-def _render_entries(request: Request, git: GitRepo, commit_id: str, entries: list[Entry], expand: bool) -> list[dict[str, Any]]:
+def _render_entries(
+    request: Request, git: GitRepo, commit_id: str, entries: list[Entry], expand: bool
+) -> list[dict[str, Any]]:
     last = git.last_commits(commit_id, [e.path for e in entries]) if expand else {}
     xet = _xet_hashes(request, entries)
     return [
@@ -74,7 +86,7 @@ def _render_entries(request: Request, git: GitRepo, commit_id: str, entries: lis
 
 
 def _tree(request: Request, repo_type: str, repo_id: str, revision: str, path: str) -> JSONResponse:
-    repo, git = _open(request, repo_type, repo_id)
+    _repo, git = _open(request, repo_type, repo_id)
     revision = unquote_param(revision)
     path = unquote_param(path).strip("/")
     if path:
@@ -135,7 +147,7 @@ def _paths_info(
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/refs")
 def list_refs(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
-    repo, git = _open(request, repo_type, repo_id)
+    _repo, git = _open(request, repo_type, repo_id)
 
     def refs(prefix: str) -> list[dict[str, str]]:
         return [{"name": r.name, "ref": r.ref, "targetCommit": r.target} for r in git.refs(prefix)]

@@ -73,7 +73,9 @@ def create_org(
     hub = open_hub(data_dir)
     try:
         with hub.db.write() as session:
-            account = accounts.create_org(session, org, owner=accounts.get_user(session, owner), fullname=fullname)
+            account = accounts.create_org(
+                session, org, owner=accounts.get_user(session, owner), fullname=fullname
+            )
             typer.echo(f"created organization {account.name}")
     except DockyardError as error:
         _fail(error)

@@ -83,7 +83,7 @@ def finish(db: Database, job_id: int, error: BaseException | None) -> None:
             job.finished_at = utcnow()
         else:
             job.status = QUEUED
-            job.run_after = utcnow() + timedelta(seconds=2 ** job.attempts)
+            job.run_after = utcnow() + timedelta(seconds=2**job.attempts)
 
 
 def pending_count(db: Database) -> int:

@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 
 from dockyard.auth import permissions
 from dockyard.auth.identity import Caller
+from dockyard.errors import UploadVerificationError
 from dockyard.hub import Hub
 from dockyard.lfs.models import LfsObject, RepoLfsObject
 from dockyard.repos.models import Repo
-from dockyard.errors import UploadVerificationError
 from dockyard.storage.base import StagedBlob, lfs_key
 
 
@@ -70,7 +70,6 @@ def publish_verified(hub: Hub, staged: StagedBlob, oid: str, size: int) -> None:
     if staged.sha256 != oid or staged.size != size:
         hub.blobs.discard(staged)
         raise UploadVerificationError(
-            f"Uploaded content has sha256 {staged.sha256} and size {staged.size}, "
-            f"expected {oid} and {size}"
+            f"Uploaded content has sha256 {staged.sha256} and size {staged.size}, expected {oid} and {size}"
         )
     hub.blobs.publish(staged, lfs_key(oid))

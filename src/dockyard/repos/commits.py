@@ -113,9 +113,7 @@ def create_commit(
 
 
 def _branch_ref(git: GitRepo, revision: str) -> str:
-    if revision.startswith(PR_PREFIX):
-        ref = revision
-    elif revision.startswith(BRANCH_PREFIX):
+    if revision.startswith(PR_PREFIX) or revision.startswith(BRANCH_PREFIX):
         ref = revision
     else:
         ref = BRANCH_PREFIX + revision

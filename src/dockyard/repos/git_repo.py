@@ -111,9 +111,7 @@ class GitRepo:
     # -- revisions -------------------------------------------------------------------------
     def resolve(self, rev: str) -> Revision:
         """Branch, then tag, then full or short commit sha, as the Hub resolves revisions."""
-        candidates = (
-            [rev] if rev.startswith("refs/") else [BRANCH_PREFIX + rev, TAG_PREFIX + rev]
-        )
+        candidates = [rev] if rev.startswith("refs/") else [BRANCH_PREFIX + rev, TAG_PREFIX + rev]
         for name in candidates:
             commit_id = self._ref_commit(name)
             if commit_id is not None:

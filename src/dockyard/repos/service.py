@@ -17,11 +17,11 @@ from dockyard.db.base import utcnow
 from dockyard.errors import AuthenticationRequiredError, BadRequestError, RepoExistsError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoId, RepoType, validate_account_name, validate_repo_name
+from dockyard.lfs.models import RepoLfsObject
+from dockyard.repos import metadata
 from dockyard.repos.git_repo import BRANCH_PREFIX, PutBlob
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.gitattributes import default_gitattributes
-from dockyard.lfs.models import RepoLfsObject
-from dockyard.repos import metadata
 from dockyard.repos.models import Repo, RepoAlias
 
 SPACE_SDKS = ("gradio", "streamlit", "docker", "static")
@@ -96,7 +96,9 @@ def create_repo(
         raise RepoExistsError(f"You already created this {repo_type.value} repo: {existing.full_id}")
     if existing is not None:  # an alias left by a move: a new repo takes the name over
         session.execute(
-            delete(RepoAlias).where(RepoAlias.type == repo_type.value, RepoAlias.full_id_lower == full_id.lower())
+            delete(RepoAlias).where(
+                RepoAlias.type == repo_type.value, RepoAlias.full_id_lower == full_id.lower()
+            )
         )
     repo = Repo(
         uid=uuid.uuid4().hex,
@@ -169,9 +171,7 @@ def add_alias(session: Session, repo: Repo, alias: RepoId) -> None:
     session.flush()
 
 
-def update_settings(
-    session: Session, repo: Repo, *, private: bool | None, gated: str | bool | None
-) -> None:
+def update_settings(session: Session, repo: Repo, *, private: bool | None, gated: str | bool | None) -> None:
     if private is not None:
         repo.private = private
     if gated is not None:
@@ -196,10 +196,19 @@ def duplicate_repo(
     if find_repo(session, RepoRef(repo_type, RepoId(namespace.name, target.name))) is not None:
         raise RepoExistsError(f"A {repo_type.value} repo named {full_id} already exists")
     repo = Repo(
-        uid=uuid.uuid4().hex, type=source.type, owner_id=namespace.id, name=target.name,
-        full_id=full_id, full_id_lower=full_id.lower(), private=private, sdk=source.sdk,
-        sha=source.sha, card_data=source.card_data, config=source.config,
-        pipeline_tag=source.pipeline_tag, library_name=source.library_name,
+        uid=uuid.uuid4().hex,
+        type=source.type,
+        owner_id=namespace.id,
+        name=target.name,
+        full_id=full_id,
+        full_id_lower=full_id.lower(),
+        private=private,
+        sdk=source.sdk,
+        sha=source.sha,
+        card_data=source.card_data,
+        config=source.config,
+        pipeline_tag=source.pipeline_tag,
+        library_name=source.library_name,
         safetensors=source.safetensors,
     )
     session.add(repo)

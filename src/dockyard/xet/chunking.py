@@ -25,8 +25,8 @@ MAX_CHUNK_SIZE = 128 * 1024
 MASK = 0xFFFF_0000_0000_0000
 WINDOW = 64
 
-#: Bytes hashed per numpy pass. Small enough for the uint64 work arrays (8x) to stay in cache,
-#: which measured about twice as fast as 1 MiB passes.
+#: Bytes hashed per numpy pass. Small enough for the uint64 work arrays (8x) to stay in cache:
+#: measured ~300 MB/s against ~210 MB/s with 1 MiB passes.
 BLOCK_SIZE = 64 * 1024
 #: Small writes are buffered up to this size before a numpy pass.
 SCAN_THRESHOLD = BLOCK_SIZE
@@ -48,8 +48,8 @@ class _GearScanner:
         self._alloc(BLOCK_SIZE + WINDOW)
 
     def _alloc(self, size: int) -> None:
-        # Preallocated work arrays: per-block temporaries would make glibc trim and re-fault heap
-        # pages on every pass, which measured ~3x slower in a fresh process.
+        # Preallocated work arrays: a fresh 512 KiB temporary per block is a new mmap in glibc, and
+        # its page faults measured ~3x slower than the arithmetic itself.
         self._h = np.empty(size, dtype=np.uint64)
         self._tmp = np.empty(size, dtype=np.uint64)
         self._hit = np.empty(size, dtype=np.bool_)
@@ -64,7 +64,7 @@ class _GearScanner:
         if n > len(self._h):
             self._alloc(n)
         h, tmp, hit = self._h[:n], self._tmp[:n], self._hit[first:n]
-        np.take(_TABLE, buf, out=h)
+        np.take(_TABLE, buf, out=h, mode="clip")  # mode="raise" would allocate a temporary
         for span, shift in _SHIFTS:  # window 1 -> 2 -> 4 -> ... -> 64
             np.left_shift(h[: n - span], shift, out=tmp[: n - span])
             np.add(h[span:], tmp[: n - span], out=h[span:])
@@ -140,11 +140,8 @@ class Chunker(_ChunkerBase[bytes]):
 
 
 class HashingChunker(_ChunkerBase[ChunkEntry]):
-    """Incremental chunker emitting ``(chunk hash, length)`` without copying chunk bytes.
-
-    Why: hashing straight from the reused buffer avoids one allocation per ~64 KB chunk, which on
-    a fresh process (before glibc raises its trim threshold) halves throughput through page faults.
-    """
+    """Incremental chunker emitting ``(chunk hash, length)``, hashing straight from the reused
+    buffer instead of copying each chunk first (file ids only need the hashes)."""
 
     def _emit(self, chunk: memoryview) -> ChunkEntry:
         return chunk_hash(chunk), len(chunk)

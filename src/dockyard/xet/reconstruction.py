@@ -106,7 +106,9 @@ def _pieces(
     for term in terms:
         layout = _layout(layouts, term)
         term_end = pos + term.unpacked_length
-        if term_end > start and pos <= end:
+        if start <= pos and term_end - 1 <= end:  # wholly inside the range: kept as is
+            pieces.append(_Piece(term.xorb_hash, term.chunk_start, term.chunk_end, term.unpacked_length))
+        elif term_end > start and pos <= end:
             sizes = layout.unpacked_sizes[term.chunk_start : term.chunk_end]
             ends = list(accumulate(sizes, initial=pos))  # file offsets of chunk boundaries
             first = max(i for i in range(len(sizes)) if ends[i] <= max(start, pos))

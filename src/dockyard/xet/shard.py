@@ -238,7 +238,8 @@ def parse_shard(data: bytes) -> Shard:
     """Parse and structurally validate a shard (with or without footer).
 
     Raises ``ShardFormatError`` for a bad magic/version, truncation, missing bookends, trailing
-    bytes, inconsistent counts, or a footer whose offsets contradict the layout.
+    bytes, inconsistent counts, or a footer whose offsets contradict the layout. Lookup tables are
+    located and size-checked but not read: they are derived data, rebuilt by ``shard_writer``.
     """
     r = Reader(data, ShardFormatError)
     if r.take(32, "shard magic") != SHARD_HEADER_TAG:

@@ -9,7 +9,7 @@ client can fetch ``[first chunk header, last chunk end)`` of the stored object a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dockyard.xet import compression
@@ -23,6 +23,8 @@ CHUNK_HEADER_LEN = 8
 CHUNK_VERSION = 0
 #: Largest serialized xorb the CAS accepts (xorb.md).
 MAX_XORB_SIZE = 64 * 1024 * 1024
+#: Most chunks in one xorb (deduplication.md); also bounds the work one upload can cause.
+MAX_XORB_CHUNKS = 8192
 #: Largest uncompressed chunk: twice the target size, the chunker's hard cap.
 MAX_CHUNK_SIZE = 128 * 1024
 DEFAULT_SCHEMES = (CompressionScheme.LZ4, CompressionScheme.BG4_LZ4)
@@ -157,7 +159,11 @@ def decode_chunks(data: bytes) -> list[bytes]:
 
 
 def parse_xorb(
-    data: bytes, expected_hash: MerkleHash | None = None, *, max_size: int = MAX_XORB_SIZE
+    data: bytes,
+    expected_hash: MerkleHash | None = None,
+    *,
+    max_size: int = MAX_XORB_SIZE,
+    max_chunks: int = MAX_XORB_CHUNKS,
 ) -> ParsedXorb:
     """Validate a serialized xorb and describe its chunks.
 
@@ -170,6 +176,8 @@ def parse_xorb(
     chunks: list[XorbChunk] = []
     content_end = unpacked = 0
     for pos, header in iter_raw_chunks(data):
+        if len(chunks) == max_chunks:
+            raise XorbFormatError(f"xorb has more than {max_chunks} chunks")
         decoded = decode_chunk(data, pos, header)
         content_end = pos + CHUNK_HEADER_LEN + header.compressed_size
         chunk = XorbChunk(
@@ -230,4 +238,25 @@ def build_xorb(
             [c.unpacked_end for c in parsed.chunks],
             nonce,
         )
-    return BuiltXorb(body, parse_xorb(body, max_size=max(len(body), MAX_XORB_SIZE)))
+    return BuiltXorb(body, parse_xorb(body, max_size=len(body), max_chunks=len(chunks)))
+
+
+def group_chunks(
+    chunks: Iterable[bytes], *, max_size: int = MAX_XORB_SIZE, max_chunks: int = MAX_XORB_CHUNKS
+) -> Iterator[list[bytes]]:
+    """Split a run of chunks into consecutive groups that each fit one xorb.
+
+    Uses ``len + header`` as the serialized size bound, which holds because a chunk is stored raw
+    whenever compression would not make it smaller. Keeping file order maximises term lengths.
+    """
+    group: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        cost = CHUNK_HEADER_LEN + len(chunk)
+        if group and (size + cost > max_size or len(group) == max_chunks):
+            yield group
+            group, size = [], 0
+        group.append(chunk)
+        size += cost
+    if group:
+        yield group

@@ -4,8 +4,7 @@
 
 Prints MB/s (best of three, so warm) for boundary finding alone, for chunking + chunk hashing +
 file hash (in memory and streamed from a file), and for ``hf_xet.hash_files`` (Rust, multi-threaded)
-on the same bytes as a reference point. The first pass in a process is slower (~120 MB/s) while the
-allocator faults in fresh pages.
+on the same bytes as a reference point.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ import pytest
 from capture_cas import CaptureCas
 from xet_client import Catalog, Uploaded, download, download_range, upload
 
-from dockyard.xet.chunking import file_hash_of_bytes, iter_chunks
+from dockyard.xet.chunking import chunk_entries, file_hash_of_bytes, iter_chunks
 from dockyard.xet.compression import CompressionScheme
-from dockyard.xet.hashes import MerkleHash, parse_hash_hex, verification_range_hash
+from dockyard.xet.hashes import MerkleHash, file_hash, parse_hash_hex, verification_range_hash
 from dockyard.xet.shard import FileInfo, FileTerm, Shard, XorbInfo, parse_shard
 from dockyard.xet.shard_writer import serialize_dedup_shard, serialize_shard
 from dockyard.xet.verify import verify_shard
@@ -180,3 +180,26 @@ def test_client_cas_info_lists_unpacked_offsets(session: Session) -> None:
     for shard in session.shards:
         for x in shard.xorbs:
             assert x == XorbInfo.from_chunks(x.xorb_hash, stored[x.xorb_hash], x.bytes_on_disk)
+
+
+def test_client_fetches_disjoint_ranges_of_one_xorb(cas: CaptureCas, tmp_path: Path) -> None:
+    """A file using chunks [0, 2) and [3, 5) of one xorb: v1 gets two fetch_info entries, v2 one
+    entry with two ranges."""
+    rng = random.Random(3)
+    chunks = [rng.randbytes(20_000 + i) for i in range(5)]
+    built = build_xorb(chunks)
+    cas.state.xorbs[built.hash.hex()] = built.data
+    catalog = Catalog()
+    catalog.add_xorb(built.data, built.hash)
+    used = chunks[0:2] + chunks[3:5]
+    terms = (
+        FileTerm(built.hash, 0, 2, sum(map(len, chunks[0:2]))),
+        FileTerm(built.hash, 3, 5, sum(map(len, chunks[3:5]))),
+    )
+    fh = file_hash(chunk_entries(used))
+    catalog.files[fh] = FileInfo(fh, terms)
+    for v2 in (False, True):
+        catalog.serve(cas, v2=v2)
+        before = len(cas.state.xorb_ranges)
+        assert download(cas, fh.hex(), len(b"".join(used)), str(tmp_path / f"d{v2}.bin")) == b"".join(used)
+        assert len(cas.state.xorb_ranges) - before == 2  # one single-range GET per range

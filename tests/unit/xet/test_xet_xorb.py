@@ -16,6 +16,7 @@ from dockyard.xet.xorb import (
     ChunkHeader,
     build_xorb,
     decode_chunks,
+    group_chunks,
     parse_xorb,
 )
 
@@ -159,3 +160,20 @@ def test_build_rejects_bad_input() -> None:
         build_xorb([])
     with pytest.raises(ValueError, match="chunk size"):
         build_xorb([b""])
+
+
+def test_chunk_count_limit() -> None:
+    data = build_xorb([b"a", b"b", b"c"]).data
+    assert len(parse_xorb(data, max_chunks=3).chunks) == 3
+    with pytest.raises(XorbFormatError, match="more than 2 chunks"):
+        parse_xorb(data, max_chunks=2)
+
+
+def test_group_chunks_respects_size_and_count_limits() -> None:
+    chunks = [bytes(100)] * 10
+    groups = list(group_chunks(chunks, max_size=3 * (100 + CHUNK_HEADER_LEN), max_chunks=8))
+    assert [len(g) for g in groups] == [3, 3, 3, 1]
+    assert [len(g) for g in group_chunks(chunks, max_chunks=4)] == [4, 4, 2]
+    assert list(group_chunks([])) == []
+    for group in group_chunks(chunks, max_size=350):
+        assert len(build_xorb(group, schemes=()).data) <= 350
