@@ -55,8 +55,11 @@ Dockyard demo.
 """
 
 
-def demo(data_dir: DataDirOption = None, host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-         port: Annotated[int, typer.Option("--port")] = 8000) -> None:
+def demo(
+    data_dir: DataDirOption = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
     """Create the demo user, a write token and demo repos (idempotent); print how to connect."""
     hub = open_hub(data_dir)
     token = _ensure_user_and_token(hub)
@@ -77,9 +80,13 @@ def _ensure_user_and_token(hub: Hub) -> str:
         user = accounts.find_account(session, DEMO_USER)
         if user is None:
             user = accounts.create_user(session, DEMO_USER, fullname="Demo User", is_admin=True)
-            accounts.create_org(session, "sentence-transformers", owner=user, fullname="Sentence Transformers")
+            accounts.create_org(
+                session, "sentence-transformers", owner=user, fullname="Sentence Transformers"
+            )
         has_token = session.scalar(
-            select(AccessToken.id).where(AccessToken.user_id == user.id, AccessToken.display_name == DEMO_TOKEN_LABEL)
+            select(AccessToken.id).where(
+                AccessToken.user_id == user.id, AccessToken.display_name == DEMO_TOKEN_LABEL
+            )
         )
         if has_token is None or not token_file.exists():
             issued = accounts.issue_token(session, user, role="write", display_name=DEMO_TOKEN_LABEL)

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# The package may not be installed in the venv yet; fall back to the source tree.
-if importlib.util.find_spec("dockyard") is None:  # pragma: no cover - depends on the environment
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))
-
-from capture_cas import CaptureCas
+from tests.unit.xet.capture_cas import CaptureCas
 
 
 @pytest.fixture(autouse=True)

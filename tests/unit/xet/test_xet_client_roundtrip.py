@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from capture_cas import CaptureCas
-from xet_client import Catalog, Uploaded, download, download_range, upload
 
 from dockyard.xet.chunking import chunk_entries, file_hash_of_bytes, iter_chunks
 from dockyard.xet.compression import CompressionScheme
@@ -24,6 +22,8 @@ from dockyard.xet.shard import FileInfo, FileTerm, Shard, XorbInfo, parse_shard
 from dockyard.xet.shard_writer import serialize_dedup_shard, serialize_shard
 from dockyard.xet.verify import verify_shard
 from dockyard.xet.xorb import build_xorb, parse_xorb
+from tests.unit.xet.capture_cas import CaptureCas
+from tests.unit.xet.xet_client import Catalog, Uploaded, download, download_range, upload
 
 _rng = random.Random(1234)
 PAYLOADS = [

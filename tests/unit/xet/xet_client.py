@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import hf_xet
-from capture_cas import CaptureCas, Responder
 
 from dockyard.xet.errors import RangeNotSatisfiableError
 from dockyard.xet.hashes import MerkleHash, parse_hash_hex
 from dockyard.xet.reconstruction import XorbLayout, reconstruction_v1, reconstruction_v2
 from dockyard.xet.shard import FileInfo, parse_shard
 from dockyard.xet.xorb import parse_xorb
+from tests.unit.xet.capture_cas import CaptureCas, Responder
 
 TOKEN = "test-token"
 Builder = Callable[..., dict[str, object]]
