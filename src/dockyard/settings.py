@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     max_commit_body: int = Field(
         default=1024 * MIB, description="Largest NDJSON commit payload accepted, in bytes."
     )
+    xet_cas_url: str | None = Field(
+        default=None,
+        description="Base URL of the Xet CAS handed to clients; default: /-/cas on this server.",
+    )
     upload_url_ttl: int = Field(default=3600, description="Seconds a signed upload URL stays valid.")
     file_chunk_size: int = Field(
         default=1 * MIB,

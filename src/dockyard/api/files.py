@@ -13,6 +13,9 @@ from pathlib import Path
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from dockyard.errors import RangeNotSatisfiableError
+from dockyard.hub import Hub
+from dockyard.lfs import content
+from dockyard.lfs.content import StoredContent
 from dockyard.storage.base import BlobStore
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -89,4 +92,26 @@ def blob_response(
         out["Content-Range"] = f"bytes {start}-{end}/{size}"
     out["Content-Length"] = str(end - start + 1)
     body: Iterator[bytes] = blobs.iter_range(key, start, end, chunk_size) if size else iter(())
+    return StreamingResponse(body, status_code=status, headers=out, media_type="application/octet-stream")
+
+
+def content_response(
+    hub: Hub, stored: StoredContent, headers: Mapping[str, str], range_header: str | None
+) -> Response:
+    """Send a large file's bytes wherever they live (a whole blob, or Xet chunks decoded here)."""
+    chunk_size = hub.settings.file_chunk_size
+    if stored.blob_key is not None:
+        return blob_response(
+            hub.blobs, stored.blob_key, stored.size, headers, range_header, chunk_size=chunk_size
+        )
+    selected = parse_single_range(range_header, stored.size)
+    out = dict(headers)
+    out["Accept-Ranges"] = "bytes"
+    start, end, status = 0, stored.size - 1, 200
+    if selected is not None:
+        start, end = selected
+        status = 206
+        out["Content-Range"] = f"bytes {start}-{end}/{stored.size}"
+    out["Content-Length"] = str(end - start + 1)
+    body = content.iter_range(hub, stored, start, end, chunk_size) if stored.size else iter(())
     return StreamingResponse(body, status_code=status, headers=out, media_type="application/octet-stream")

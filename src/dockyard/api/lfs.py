@@ -10,16 +10,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from dockyard.api.deps import base_url, caller_of, hub_of
-from dockyard.api.files import blob_response
+from dockyard.api.files import content_response
 from dockyard.api.routing import repo_ref
 from dockyard.auth import permissions
 from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError, DockyardError, NotFoundError, UnauthorizedError
 from dockyard.identifiers import RepoType
-from dockyard.lfs import batch
+from dockyard.lfs import batch, content
 from dockyard.lfs import service as lfs
 from dockyard.repos.service import find_repo
-from dockyard.storage.base import lfs_key
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -172,10 +171,10 @@ def _complete(request: Request, claims: dict[str, Any]) -> None:
 def verify(request: Request, token: str) -> Response:
     hub = hub_of(request)
     claims = _claims(request, token)
-    size = lfs.stored_size(hub, claims["oid"])
-    if size != claims["size"]:
-        raise NotFoundError(f"Object {claims['oid']} was not uploaded (or has the wrong size)")
     with hub.db.write() as session:
+        size = lfs.stored_size(hub, session, claims["oid"])
+        if size != claims["size"]:
+            raise NotFoundError(f"Object {claims['oid']} was not uploaded (or has the wrong size)")
         lfs.link(session, claims["repo"], claims["oid"], claims["size"])
     return Response(status_code=200)
 
@@ -184,10 +183,8 @@ def verify(request: Request, token: str) -> Response:
 def download(request: Request, token: str) -> Response:
     hub = hub_of(request)
     claims = hub.signer.verify(batch.DOWNLOAD_PURPOSE, token)
-    key = lfs_key(claims["oid"])
-    size = hub.blobs.stat(key)
-    if size is None:
+    with hub.db.read() as session:
+        stored = content.locate(hub, session, claims["oid"])
+    if stored is None:
         raise NotFoundError("Object not found")
-    return blob_response(
-        hub.blobs, key, size, {}, request.headers.get("range"), chunk_size=hub.settings.file_chunk_size
-    )
+    return content_response(hub, stored, {}, request.headers.get("range"))

@@ -13,16 +13,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dockyard.api.deps import caller_of, hub_of
+from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.errors import error_response
-from dockyard.api.files import blob_response, bytes_response
+from dockyard.api.files import bytes_response, content_response
 from dockyard.api.routing import repo_ref, unquote_param
-from dockyard.errors import EntryNotFoundError
+from dockyard.errors import EntryNotFoundError, StorageError
 from dockyard.identifiers import RepoType, validate_repo_path
+from dockyard.lfs import content
 from dockyard.repos import downloads
 from dockyard.repos.git_repo import FileEntry, GitRepo
 from dockyard.repos.service import get_readable_repo
-from dockyard.storage.base import lfs_key
 
 router = APIRouter()
 
@@ -65,18 +65,20 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
         return bytes_response(data, headers, request.headers.get("range"), head=False)
     oid = entry.lfs.oid
     headers.update({"ETag": f'"{oid}"', "X-Linked-Etag": f'"{oid}"', "X-Linked-Size": str(entry.size)})
+    with hub.db.read() as session:
+        stored = content.locate(hub, session, oid)
+    if stored is None:  # a pointer whose content is gone: a server-side fault, never a 404
+        raise StorageError(f"The content of {path} ({oid}) is missing from storage")
+    if stored.xet_hash is not None:
+        headers["X-Xet-Hash"] = stored.xet_hash
+        token_url = f"{base_url(request)}/api/{kind.value}s/{repo.full_id}/xet-read-token/{commit_id}"
+        headers["Link"] = f'<{token_url}>; rel="xet-auth"'
     if head:
         headers["Content-Length"] = str(entry.size)
         headers["Accept-Ranges"] = "bytes"
         return Response(b"", headers=headers)
-    return blob_response(
-        hub.blobs,
-        lfs_key(oid),
-        entry.size,
-        headers,
-        request.headers.get("range"),
-        chunk_size=hub.settings.file_chunk_size,
-    )
+    return content_response(hub, stored, headers, request.headers.get("range"))
+
 
 
 def _count_download(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import io
 import importlib.util
+import io
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +18,8 @@ from dockyard.cli.common import DataDirOption, open_hub
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoId, RepoType
 from dockyard.repos import service
-from dockyard.repos.models import Repo
 from dockyard.repos.importer import commit_files, commit_folder
+from dockyard.repos.models import Repo
 
 DEMO_USER = "demo"
 DEMO_TOKEN_LABEL = "demo-token"

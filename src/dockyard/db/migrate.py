@@ -27,4 +27,5 @@ def import_all_models() -> None:
     import dockyard.db.server_state
     import dockyard.jobs.models
     import dockyard.lfs.models
-    import dockyard.repos.models  # noqa: F401
+    import dockyard.repos.models
+    import dockyard.xet.models  # noqa: F401

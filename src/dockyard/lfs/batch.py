@@ -56,7 +56,7 @@ def plan_upload(
     use_multipart = "multipart" in transfers
     results = []
     for obj in objects:
-        stored = lfs.stored_size(hub, obj.oid)
+        stored = lfs.stored_size(hub, session, obj.oid)
         if stored == obj.size and lfs.is_linked(session, repo, obj.oid):
             results.append({"oid": obj.oid, "size": obj.size})  # already there: no action
             continue
@@ -95,7 +95,7 @@ def plan_download(
 ) -> dict[str, Any]:
     results = []
     for obj in objects:
-        stored = lfs.stored_size(hub, obj.oid)
+        stored = lfs.stored_size(hub, session, obj.oid)
         if stored is None or not lfs.is_linked(session, repo, obj.oid):
             results.append(_error(obj, 404, "Object does not exist"))
             continue

@@ -15,9 +15,13 @@ from dockyard.repos.models import Repo
 from dockyard.storage.base import StagedBlob, lfs_key
 
 
-def stored_size(hub: Hub, oid: str) -> int | None:
-    """Size of the content in the blob store, whatever repo it came from."""
-    return hub.blobs.stat(lfs_key(oid))
+def stored_size(hub: Hub, session: Session, oid: str) -> int | None:
+    """Size of verified content stored under ``oid`` (a whole blob or Xet chunks), if any."""
+    size = hub.blobs.stat(lfs_key(oid))
+    if size is not None:
+        return size
+    row = session.get(LfsObject, oid)
+    return row.size if row is not None and row.xet_hash is not None else None
 
 
 def is_linked(session: Session, repo: Repo, oid: str) -> bool:

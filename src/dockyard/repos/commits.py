@@ -151,7 +151,7 @@ def _stage(
 
 
 def _checked_pointer(hub: Hub, session: Session, caller: Caller, repo: Repo, op: AddLfsFile) -> LfsPointer:
-    size = lfs.stored_size(hub, op.oid)
+    size = lfs.stored_size(hub, session, op.oid)
     if size is None or not lfs.usable_by(session, caller, repo, op.oid):
         raise BadRequestError(
             f"Your push was rejected because an LFS pointer pointed to a file that does not exist. "

@@ -1,0 +1,257 @@
+"""The content-addressed store behind the CAS API: xorbs in, files registered, reconstructions out.
+
+Every claim a client makes is checked against what the server computed itself: a xorb's hash is
+recomputed from its chunks before it is stored, a shard's files are verified against stored chunk
+lists, and a file's sha256 (which the Hub commit will reference) is recomputed from its content
+before it is linked to anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dockyard.accounts.models import Membership
+from dockyard.db.base import utcnow
+from dockyard.errors import BadRequestError, NotFoundError
+from dockyard.hub import Hub
+from dockyard.lfs import service as lfs
+from dockyard.repos.models import Repo
+from dockyard.xet.errors import XetError
+from dockyard.xet.hashes import MerkleHash, is_global_dedup_eligible, parse_hash_hex
+from dockyard.xet.models import XetDedupChunk, XetFile, XetRepoXorb, XetXorb
+from dockyard.xet.reader import iter_terms, xorb_key
+from dockyard.xet.reconstruction import XorbLayout
+from dockyard.xet.shard import FileInfo, FileTerm, XorbInfo, parse_shard
+from dockyard.xet.shard_writer import serialize_dedup_shard
+from dockyard.xet.tokens import CasGrant
+from dockyard.xet.verify import verify_shard
+from dockyard.xet.xorb import ParsedXorb, parse_xorb
+
+MAX_SHARD_BYTES = 64 * 1024 * 1024
+_CHUNK_RECORD = struct.Struct("<32sI")
+
+
+# -- xorbs ---------------------------------------------------------------------------------
+def store_xorb(hub: Hub, grant: CasGrant, hash_text: str, body: bytes) -> bool:
+    """Validate and keep a xorb; returns True when it was new to the hub."""
+    try:
+        parsed = parse_xorb(body, parse_hash_hex(hash_text))
+    except XetError as error:
+        raise BadRequestError(f"Invalid xorb: {error}") from None
+    hash_hex = parsed.hash.hex()
+    with hub.db.read() as session:
+        known = session.get(XetXorb, hash_hex) is not None
+    if not known:
+        hub.blobs.put_bytes(xorb_key(hash_hex), body)  # complete before any row points at it
+    with hub.db.write() as session:
+        inserted = not known and _insert_xorb(session, parsed, len(body))
+        _link_xorbs(session, grant.repo_id, [hash_hex])
+    return inserted
+
+
+def _insert_xorb(session: Session, parsed: ParsedXorb, stored_size: int) -> bool:
+    hash_hex = parsed.hash.hex()
+    if session.get(XetXorb, hash_hex) is not None:
+        return False
+    chunks = b"".join(_CHUNK_RECORD.pack(c.hash.raw, c.unpacked_size) for c in parsed.chunks)
+    offsets = (*(c.byte_start for c in parsed.chunks), parsed.chunks[-1].byte_end)
+    try:
+        with session.begin_nested():
+            session.add(
+                XetXorb(
+                    hash=hash_hex,
+                    stored_size=stored_size,
+                    unpacked_size=parsed.unpacked_length,
+                    chunk_count=len(parsed.chunks),
+                    chunks=chunks,
+                    offsets=struct.pack(f"<{len(offsets)}I", *offsets),
+                )
+            )
+            eligible = {c.hash.hex() for c in parsed.chunks if is_global_dedup_eligible(c.hash)}
+            session.add_all(XetDedupChunk(chunk_hash=h, xorb_hash=hash_hex) for h in eligible)
+    except IntegrityError:  # another upload of the same xorb won the race
+        return False
+    return True
+
+
+def _link_xorbs(session: Session, repo_id: int, hashes: list[str]) -> None:
+    for hash_hex in set(hashes):
+        if session.get(XetRepoXorb, (repo_id, hash_hex)) is None:
+            session.add(XetRepoXorb(repo_id=repo_id, xorb_hash=hash_hex))
+    session.flush()
+
+
+def chunk_list(row: XetXorb) -> list[tuple[MerkleHash, int]]:
+    return [(MerkleHash(raw), size) for raw, size in _CHUNK_RECORD.iter_unpack(row.chunks)]
+
+
+def layout_of(row: XetXorb) -> XorbLayout:
+    offsets = struct.unpack(f"<{row.chunk_count + 1}I", row.offsets)
+    sizes = tuple(size for _, size in _CHUNK_RECORD.iter_unpack(row.chunks))
+    return XorbLayout(offsets, sizes)
+
+
+# -- shards --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ShardProgress:
+    verified: int
+    total: int
+
+
+def register_shard(hub: Hub, grant: CasGrant, body: bytes) -> Iterator[ShardProgress]:
+    """Verify every file of an upload shard, then register them all in one transaction."""
+    if len(body) > MAX_SHARD_BYTES:
+        raise BadRequestError("Shard too large")
+    try:
+        shard = parse_shard(body)
+        with hub.db.read() as session:
+            rows = _XorbCache(session)
+            verify_shard(shard, rows.chunks)
+    except XetError as error:
+        raise BadRequestError(f"Invalid shard: {error}") from None
+    total = len(shard.files)
+    for index, info in enumerate(shard.files):
+        _verify_sha256(hub, rows, info)
+        yield ShardProgress(verified=index + 1, total=total)
+    with hub.db.write() as session:
+        _link_xorbs(session, grant.repo_id, [x.xorb_hash.hex() for x in shard.xorbs])
+        for info in shard.files:
+            _register_file(session, grant.repo_id, info)
+
+
+class _XorbCache:
+    """Stored xorb rows looked up once per shard."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._rows: dict[str, XetXorb | None] = {}
+
+    def row(self, hash_hex: str) -> XetXorb | None:
+        if hash_hex not in self._rows:
+            self._rows[hash_hex] = self._session.get(XetXorb, hash_hex)
+        return self._rows[hash_hex]
+
+    def chunks(self, hash_value: MerkleHash) -> list[tuple[MerkleHash, int]] | None:
+        row = self.row(hash_value.hex())
+        return chunk_list(row) if row is not None else None
+
+    def layout(self, hash_hex: str) -> XorbLayout:
+        row = self.row(hash_hex)
+        if row is None:
+            raise NotFoundError(f"xorb {hash_hex} is missing")
+        return layout_of(row)
+
+
+def _verify_sha256(hub: Hub, rows: _XorbCache, info: FileInfo) -> None:
+    """The commit will name this file by sha256: recompute it from the stored chunks."""
+    if info.sha256 is None:
+        return
+    digest = hashlib.sha256()
+    terms = [_term_tuple(t) for t in info.terms]
+    layouts = {xorb: rows.layout(xorb) for xorb, *_ in terms}
+    for block in iter_terms(hub, terms, layouts, 0, info.size - 1):
+        digest.update(block)
+    if digest.hexdigest() != info.sha256_hex:
+        raise BadRequestError(f"File {info.file_hash}: content does not have the declared sha256")
+
+
+def _term_tuple(term: FileTerm) -> tuple[str, int, int, int]:
+    return (term.xorb_hash.hex(), term.chunk_start, term.chunk_end, term.unpacked_length)
+
+
+def _register_file(session: Session, repo_id: int, info: FileInfo) -> None:
+    file_hex = info.file_hash.hex()
+    terms = [_term_tuple(t) for t in info.terms]
+    if session.get(XetFile, file_hex) is None:
+        session.add(
+            XetFile(file_hash=file_hex, size=info.size, sha256=info.sha256_hex, terms=json.dumps(terms))
+        )
+        session.flush()
+    _link_xorbs(session, repo_id, [xorb for xorb, *_ in terms])
+    if info.terms:
+        first = info.terms[0]
+        row = session.get(XetXorb, first.xorb_hash.hex())
+        if row is not None:
+            first_chunk = chunk_list(row)[first.chunk_start][0].hex()
+            if session.get(XetDedupChunk, (first_chunk, row.hash)) is None:
+                session.add(XetDedupChunk(chunk_hash=first_chunk, xorb_hash=row.hash))
+    if info.sha256_hex is not None:
+        lfs.link(session, repo_id, info.sha256_hex, info.size, xet_hash=file_hex)
+
+
+# -- reading -------------------------------------------------------------------------------
+def file_terms(session: Session, file_hex: str) -> tuple[XetFile, list[tuple[str, int, int, int]]]:
+    row = session.get(XetFile, file_hex)
+    if row is None:
+        raise NotFoundError(f"Xet file {file_hex} not found")
+    return row, [tuple(t) for t in json.loads(row.terms)]  # type: ignore[misc]
+
+
+def readable_by_grant(session: Session, grant: CasGrant, file_hex: str) -> bool:
+    """A token for repo R may reconstruct files R holds (by their sha256 link)."""
+    from dockyard.lfs.models import LfsObject, RepoLfsObject
+
+    found = session.scalar(
+        select(RepoLfsObject.oid)
+        .join(LfsObject, LfsObject.oid == RepoLfsObject.oid)
+        .where(RepoLfsObject.repo_id == grant.repo_id, LfsObject.xet_hash == file_hex)
+        .limit(1)
+    )
+    return found is not None
+
+
+def reconstruction_inputs(
+    session: Session, terms: list[tuple[str, int, int, int]]
+) -> tuple[list[FileTerm], dict[MerkleHash, XorbLayout]]:
+    file_terms_ = [FileTerm(parse_hash_hex(x), s, e, n) for x, s, e, n in terms]
+    layouts: dict[MerkleHash, XorbLayout] = {}
+    for term in file_terms_:
+        if term.xorb_hash not in layouts:
+            row = session.get(XetXorb, term.xorb_hash.hex())
+            if row is None:
+                raise NotFoundError(f"xorb {term.xorb_hash} is missing")
+            layouts[term.xorb_hash] = layout_of(row)
+    return file_terms_, layouts
+
+
+# -- global deduplication -------------------------------------------------------------------
+def dedup_shard(hub: Hub, grant: CasGrant, chunk_hex: str) -> bytes | None:
+    """A shard describing xorbs that hold ``chunk``, limited to xorbs of repos the caller can read."""
+    parse_hash_hex(chunk_hex)
+    with hub.db.write() as session:
+        candidates = list(
+            session.scalars(
+                select(XetDedupChunk.xorb_hash).where(XetDedupChunk.chunk_hash == chunk_hex.lower())
+            )
+        )
+        visible = _visible_xorbs(session, grant, candidates)
+        rows = [session.get_one(XetXorb, h) for h in visible]
+        for row in rows:
+            row.last_used_at = utcnow()  # protects it from garbage collection while in use
+    if not rows:
+        return None
+    infos = [XorbInfo.from_chunks(MerkleHash.from_hex(r.hash), chunk_list(r), r.stored_size) for r in rows]
+    key = MerkleHash(
+        hashlib.blake2b(f"{grant.repo_id}:{chunk_hex}:{utcnow()}".encode(), digest_size=32).digest()
+    )
+    return serialize_dedup_shard(infos, hmac_key=key)
+
+
+def _visible_xorbs(session: Session, grant: CasGrant, candidates: list[str]) -> list[str]:
+    if not candidates:
+        return []
+    holders = select(XetRepoXorb.xorb_hash).join(Repo, Repo.id == XetRepoXorb.repo_id)
+    readable = Repo.private.is_(False) | (Repo.id == grant.repo_id)
+    if grant.user_id is not None:
+        member_of = select(Membership.org_id).where(Membership.user_id == grant.user_id)
+        readable = readable | (Repo.owner_id == grant.user_id) | Repo.owner_id.in_(member_of)
+    query = holders.where(XetRepoXorb.xorb_hash.in_(candidates), readable).distinct().limit(8)
+    return list(session.scalars(query))

@@ -1,0 +1,127 @@
+"""Xet: what a default install (hf_xet on) does for uploads and downloads, and deduplication."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub_url
+
+from tests.support.accounts import Identities
+from tests.support.server import LiveServer
+
+
+def _sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def big_file(tmp_path: Path) -> Path:
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(os.urandom(3 * 1024 * 1024 + 123))
+    return path
+
+
+def test_default_client_uploads_through_xet_and_downloads_both_ways(
+    api: HfApi, repo_name: str, big_file: Path, server: LiveServer, ids: Identities, cache_dir: Path
+) -> None:
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    api.upload_file(path_or_fileobj=big_file, path_in_repo="model.safetensors", repo_id=repo_id)
+
+    entry = api.get_paths_info(repo_id, ["model.safetensors"])[0]
+    assert entry.lfs is not None
+    assert entry.lfs.sha256 == _sha256(big_file)
+    assert entry.xet_hash is not None
+    meta = get_hf_file_metadata(hf_hub_url(repo_id, "model.safetensors"), token=ids.alice)
+    assert meta.xet_file_data is not None and meta.xet_file_data.file_hash == entry.xet_hash
+
+    through_xet = hf_hub_download(repo_id, "model.safetensors", cache_dir=cache_dir)
+    assert _sha256(through_xet) == _sha256(big_file)
+
+    plain = httpx.get(f"{server.url}/{repo_id}/resolve/main/model.safetensors", headers={"Authorization": f"Bearer {ids.alice}"})
+    assert plain.status_code == 200
+    assert hashlib.sha256(plain.content).hexdigest() == _sha256(big_file)
+    ranged = httpx.get(
+        f"{server.url}/{repo_id}/resolve/main/model.safetensors",
+        headers={"Authorization": f"Bearer {ids.alice}", "Range": "bytes=1000000-2500000"},
+    )
+    assert ranged.status_code == 206
+    assert ranged.content == big_file.read_bytes()[1_000_000:2_500_001]
+
+
+def test_client_without_xet_downloads_a_xet_file(
+    api: HfApi, repo_name: str, big_file: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    api.upload_file(path_or_fileobj=big_file, path_in_repo="weights.bin", repo_id=repo_id)
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    assert _sha256(hf_hub_download(repo_id, "weights.bin", cache_dir=cache_dir)) == _sha256(big_file)
+
+
+def test_lfs_uploaded_file_is_served_to_xet_clients(
+    api: HfApi, repo_name: str, big_file: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    from huggingface_hub import constants
+
+    with monkeypatch.context() as patch:
+        patch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+        api.upload_file(path_or_fileobj=big_file, path_in_repo="weights.bin", repo_id=repo_id)
+    assert _sha256(hf_hub_download(repo_id, "weights.bin", cache_dir=cache_dir)) == _sha256(big_file)
+
+
+def test_pull_request_upload_through_xet(api: HfApi, repo_name: str, big_file: Path, cache_dir: Path) -> None:
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    info = api.upload_file(path_or_fileobj=big_file, path_in_repo="pr.bin", repo_id=repo_id, create_pr=True)
+    assert info.pr_num == 1
+    path = hf_hub_download(repo_id, "pr.bin", revision="refs/pr/1", cache_dir=cache_dir)
+    assert _sha256(path) == _sha256(big_file)
+
+
+def test_reupload_of_similar_content_is_deduplicated(
+    api: HfApi, repo_name: str, tmp_path: Path, server: LiveServer
+) -> None:
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    original = os.urandom(4 * 1024 * 1024)
+    (tmp_path / "v1.bin").write_bytes(original)
+    api.upload_file(path_or_fileobj=tmp_path / "v1.bin", path_in_repo="v1.bin", repo_id=repo_id)
+    before = httpx.get(f"{server.url}/api/models/{repo_id}/storage", headers={"Authorization": f"Bearer {api.token}"}).json()
+
+    changed = bytearray(original)
+    changed[2_000_000:2_000_100] = os.urandom(100)
+    (tmp_path / "v2.bin").write_bytes(bytes(changed))
+    api.upload_file(path_or_fileobj=tmp_path / "v2.bin", path_in_repo="v2.bin", repo_id=repo_id)
+    after = httpx.get(f"{server.url}/api/models/{repo_id}/storage", headers={"Authorization": f"Bearer {api.token}"}).json()
+
+    assert after["logicalBytes"] - before["logicalBytes"] == len(changed)
+    assert after["storedBytes"] - before["storedBytes"] < len(changed) * 0.2
+
+
+def test_write_token_requires_write_access(server: LiveServer, ids: Identities, api: HfApi, repo_name: str) -> None:
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    url = f"{server.url}/api/models/{repo_id}/xet-write-token/main"
+    assert httpx.get(url, headers={"Authorization": f"Bearer {ids.alice_read}"}).status_code == 403
+    assert httpx.get(url, headers={"Authorization": f"Bearer {ids.bob}"}).status_code == 403
+    granted = httpx.get(url, headers={"Authorization": f"Bearer {ids.alice}"})
+    assert granted.status_code == 200
+    body = granted.json()
+    assert set(body) == {"accessToken", "exp", "casUrl"}
+    assert granted.headers["x-xet-access-token"] == body["accessToken"]
+    assert granted.headers["x-xet-cas-url"] == body["casUrl"]
+    read = httpx.get(f"{server.url}/api/models/{repo_id}/xet-read-token/main", headers={"Authorization": f"Bearer {ids.alice}"})
+    cas = read.json()["casUrl"]
+    xorb = httpx.post(
+        f"{cas}/v1/xorbs/default/{'0' * 64}", content=b"junk", headers={"Authorization": f"Bearer {read.json()['accessToken']}"}
+    )
+    assert xorb.status_code == 403
