@@ -125,3 +125,68 @@ def test_write_token_requires_write_access(server: LiveServer, ids: Identities, 
         f"{cas}/v1/xorbs/default/{'0' * 64}", content=b"junk", headers={"Authorization": f"Bearer {read.json()['accessToken']}"}
     )
     assert xorb.status_code == 403
+
+
+def _cas_token(server: LiveServer, token: str, repo_id: str, kind: str = "write") -> tuple[str, str]:
+    granted = httpx.get(
+        f"{server.url}/api/models/{repo_id}/xet-{kind}-token/main", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    return granted["casUrl"], granted["accessToken"]
+
+
+def test_malformed_xorbs_and_shards_are_refused(server: LiveServer, ids: Identities, api: HfApi, repo_name: str) -> None:
+    from dockyard.xet.chunking import iter_chunks
+    from dockyard.xet.hashes import chunk_hash, xorb_hash
+    from dockyard.xet.xorb import build_xorb
+
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    cas, token = _cas_token(server, ids.alice, repo_id)
+    auth = {"Authorization": f"Bearer {token}"}
+    chunks = list(iter_chunks(os.urandom(200_000)))
+    real = build_xorb(chunks)
+    claimed = xorb_hash([(chunk_hash(c), len(c)) for c in chunks]).hex()
+
+    wrong_hash = httpx.post(f"{cas}/v1/xorbs/default/{'1' * 64}", content=real.data, headers=auth)
+    assert wrong_hash.status_code == 400
+    truncated = httpx.post(f"{cas}/v1/xorbs/default/{claimed}", content=real.data[:-10], headers=auth)
+    assert truncated.status_code == 400
+    garbage = httpx.post(f"{cas}/v1/xorbs/default/{claimed}", content=os.urandom(5000), headers=auth)
+    assert garbage.status_code == 400
+    accepted = httpx.post(f"{cas}/v1/xorbs/default/{claimed}", content=real.data, headers=auth)
+    assert accepted.status_code == 200
+    assert accepted.json() == {"was_inserted": True}
+    again = httpx.post(f"{cas}/v1/xorbs/default/{claimed}", content=real.data, headers=auth)
+    assert again.json() == {"was_inserted": False}
+
+    bad_shard = httpx.post(f"{cas}/v2/shards", content=os.urandom(3000), headers=auth)
+    assert bad_shard.status_code == 400
+    no_auth = httpx.post(f"{cas}/v1/xorbs/default/{claimed}", content=real.data)
+    assert no_auth.status_code == 401
+
+
+def test_private_content_is_neither_deduplicated_nor_reconstructed_for_outsiders(
+    server: LiveServer, ids: Identities, repo_name: str, tmp_path: Path
+) -> None:
+    from dockyard.xet.chunking import iter_chunks
+    from dockyard.xet.hashes import chunk_hash
+
+    alice, bob = HfApi(token=ids.alice), HfApi(token=ids.bob)
+    private_id, bob_id = f"alice/{repo_name}-private", f"bob/{repo_name}"
+    alice.create_repo(private_id, private=True)
+    bob.create_repo(bob_id)
+    secret = os.urandom(2 * 1024 * 1024)
+    (tmp_path / "secret.bin").write_bytes(secret)
+    alice.upload_file(path_or_fileobj=tmp_path / "secret.bin", path_in_repo="secret.bin", repo_id=private_id)
+    file_hash = alice.get_paths_info(private_id, ["secret.bin"])[0].xet_hash
+    first_chunk = chunk_hash(next(iter_chunks(secret))).hex()
+
+    cas, alice_token = _cas_token(server, ids.alice, private_id, "read")
+    _, bob_token = _cas_token(server, ids.bob, bob_id, "write")
+    as_alice = {"Authorization": f"Bearer {alice_token}"}
+    as_bob = {"Authorization": f"Bearer {bob_token}"}
+    assert httpx.get(f"{cas}/v1/chunks/default/{first_chunk}", headers=as_alice).status_code == 200
+    assert httpx.get(f"{cas}/v1/chunks/default/{first_chunk}", headers=as_bob).status_code == 404
+    assert httpx.get(f"{cas}/v1/reconstructions/{file_hash}", headers=as_alice).status_code == 200
+    assert httpx.get(f"{cas}/v1/reconstructions/{file_hash}", headers=as_bob).status_code == 404
+    assert httpx.get(f"{cas}/v2/reconstructions/{file_hash}", headers=as_bob).status_code == 404

@@ -101,7 +101,8 @@ def test_lfs_pointers_are_reported_with_real_size(git: GitRepo) -> None:
     pointer = LfsPointer(oid="b" * 64, size=10_000)
     commit = _commit(git, None, PutBlob("w.bin", pointer.encode()), PutBlob("r.txt", b"regular"))
     weights, regular = git.entry(commit, "w.bin"), git.entry(commit, "r.txt")
-    assert isinstance(weights, FileEntry) and isinstance(regular, FileEntry)
+    assert isinstance(weights, FileEntry)
+    assert isinstance(regular, FileEntry)
     assert (weights.lfs, weights.size, weights.pointer_size) == (pointer, 10_000, len(pointer.encode()))
     assert (regular.lfs, regular.size) == (None, 7)
 

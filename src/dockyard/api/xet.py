@@ -112,13 +112,16 @@ async def upload_shard_v2(request: Request) -> StreamingResponse:
     hub = hub_of(request)
     grant = tokens.check(hub.signer, request.headers.get("authorization"), write=True)
     body = await _body(request, cas.MAX_SHARD_BYTES)
-    return StreamingResponse(_shard_progress(hub, grant, body), media_type="application/x-ndjson")
+    checked = await run_in_threadpool(cas.check_shard, hub, body)  # malformed shards: a plain 400
+    return StreamingResponse(_shard_progress(hub, grant, checked), media_type="application/x-ndjson")
 
 
-async def _shard_progress(hub: Hub, grant: tokens.CasGrant, body: bytes) -> AsyncIterator[bytes]:
-    """NDJSON progress; an error becomes a terminal ``{"type": "error"}`` line (headers are sent)."""
+async def _shard_progress(
+    hub: Hub, grant: tokens.CasGrant, checked: cas.CheckedShard
+) -> AsyncIterator[bytes]:
+    """NDJSON progress; a later error becomes a terminal ``{"type": "error"}`` line (headers are sent)."""
     try:
-        async for progress in iterate_in_threadpool(cas.register_shard(hub, grant, body)):
+        async for progress in iterate_in_threadpool(cas.register_shard(hub, grant, checked)):
             line = {"type": "validating", "verified": progress.verified, "total": progress.total}
             yield json.dumps(line).encode() + b"\n"
         yield json.dumps({"type": "committing", "stage": "syncing"}).encode() + b"\n"
@@ -133,7 +136,8 @@ async def upload_shard_v1(request: Request) -> dict[str, Any]:
     hub = hub_of(request)
     grant = tokens.check(hub.signer, request.headers.get("authorization"), write=True)
     body = await _body(request, cas.MAX_SHARD_BYTES)
-    await run_in_threadpool(lambda: list(cas.register_shard(hub, grant, body)))
+    checked = await run_in_threadpool(cas.check_shard, hub, body)
+    await run_in_threadpool(lambda: list(cas.register_shard(hub, grant, checked)))
     return {"result": 1}
 
 

@@ -29,7 +29,7 @@ from dockyard.xet.hashes import MerkleHash, is_global_dedup_eligible, parse_hash
 from dockyard.xet.models import XetDedupChunk, XetFile, XetRepoXorb, XetXorb
 from dockyard.xet.reader import iter_terms, xorb_key
 from dockyard.xet.reconstruction import XorbLayout
-from dockyard.xet.shard import FileInfo, FileTerm, XorbInfo, parse_shard
+from dockyard.xet.shard import FileInfo, FileTerm, Shard, XorbInfo, parse_shard
 from dockyard.xet.shard_writer import serialize_dedup_shard
 from dockyard.xet.tokens import CasGrant
 from dockyard.xet.verify import verify_shard
@@ -75,6 +75,8 @@ def _insert_xorb(session: Session, parsed: ParsedXorb, stored_size: int) -> bool
                     offsets=struct.pack(f"<{len(offsets)}I", *offsets),
                 )
             )
+            session.flush()  # the xorb row first: chunk rows reference it
+
             eligible = {c.hash.hex() for c in parsed.chunks if is_global_dedup_eligible(c.hash)}
             session.add_all(XetDedupChunk(chunk_hash=h, xorb_hash=hash_hex) for h in eligible)
     except IntegrityError:  # another upload of the same xorb won the race
@@ -106,8 +108,14 @@ class ShardProgress:
     total: int
 
 
-def register_shard(hub: Hub, grant: CasGrant, body: bytes) -> Iterator[ShardProgress]:
-    """Verify every file of an upload shard, then register them all in one transaction."""
+@dataclass(frozen=True, slots=True)
+class CheckedShard:
+    shard: Shard
+    rows: _XorbCache
+
+
+def check_shard(hub: Hub, body: bytes) -> CheckedShard:
+    """Parse an upload shard and check its structure and chunk hashes against stored xorbs."""
     if len(body) > MAX_SHARD_BYTES:
         raise BadRequestError("Shard too large")
     try:
@@ -117,7 +125,14 @@ def register_shard(hub: Hub, grant: CasGrant, body: bytes) -> Iterator[ShardProg
             verify_shard(shard, rows.chunks)
     except XetError as error:
         raise BadRequestError(f"Invalid shard: {error}") from None
+    return CheckedShard(shard=shard, rows=rows)
+
+
+def register_shard(hub: Hub, grant: CasGrant, checked: CheckedShard) -> Iterator[ShardProgress]:
+    """Recompute each file's sha256, then register all files in one transaction."""
+    shard, rows = checked.shard, checked.rows
     total = len(shard.files)
+
     for index, info in enumerate(shard.files):
         _verify_sha256(hub, rows, info)
         yield ShardProgress(verified=index + 1, total=total)
