@@ -63,6 +63,10 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL of the Xet CAS handed to clients; default: /-/cas on this server.",
     )
+    gc_grace_seconds: int = Field(
+        default=24 * 3600,
+        description="Unreferenced content younger than this is kept (protects uploads in flight).",
+    )
     upload_url_ttl: int = Field(default=3600, description="Seconds a signed upload URL stays valid.")
     file_chunk_size: int = Field(
         default=1 * MIB,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from dockyard.cli import demo, repos, server, users
+from dockyard.cli import demo, repos, server, storage, users
 
 app = typer.Typer(help="Dockyard: a self-hosted hub for models, datasets and spaces.", no_args_is_help=True)
 app.command("serve")(server.serve)
 app.command("worker")(server.worker)
 app.command("demo")(demo.demo)
+app.command("gc")(storage.gc)
+app.add_typer(storage.storage_app, name="storage")
+
 app.add_typer(server.db_app, name="db")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")

@@ -6,8 +6,9 @@ import logging
 import os
 import socket
 import threading
+import time
 
-from dockyard.jobs import queue
+from dockyard.jobs import queue, schedule
 from dockyard.jobs.registry import get_kind, load_job_modules
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,12 @@ class Worker:
         return count
 
     def run_forever(self) -> None:
+        next_schedule_check = 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_schedule_check:
+                    schedule.enqueue_due(self.hub.db)  # type: ignore[attr-defined]
+                    next_schedule_check = time.monotonic() + 60
                 if self.run_once():
                     continue
             except Exception:  # database hiccups: log and keep the worker alive

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -61,6 +62,12 @@ class BlobStore(Protocol):
 
     def iter_keys(self, prefix: str) -> Iterator[tuple[str, int]]:
         """All (key, size) pairs under a prefix, for garbage collection and backups."""
+
+    def modified_at(self, key: str) -> datetime | None:
+        """When the bytes under ``key`` were last written (None when absent)."""
+
+    def purge_staging(self, older_than: datetime) -> int:
+        """Remove staged uploads and multipart parts abandoned before ``older_than``; returns how many."""
 
     # Multipart uploads (large LFS files): parts land in private staging, then get assembled.
     async def write_part_stream(

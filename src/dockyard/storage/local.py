@@ -11,6 +11,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -76,6 +77,23 @@ class LocalBlobStore:
             for filename in filenames:
                 full = Path(dirpath) / filename
                 yield full.relative_to(self.root).as_posix(), full.stat().st_size
+
+    def modified_at(self, key: str) -> datetime | None:
+        try:
+            return datetime.fromtimestamp(self._path(key).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
+
+    def purge_staging(self, older_than: datetime) -> int:
+        removed = 0
+        for directory in (self._staging, self._parts):
+            if not directory.exists():
+                continue
+            for entry in directory.iterdir():
+                if datetime.fromtimestamp(entry.stat().st_mtime, UTC) < older_than:
+                    entry.unlink(missing_ok=True)
+                    removed += 1
+        return removed
 
     # -- writing -------------------------------------------------------------------------
     def _new_staging_path(self) -> Path:

@@ -47,8 +47,12 @@ def store_xorb(hub: Hub, grant: CasGrant, hash_text: str, body: bytes) -> bool:
     except XetError as error:
         raise BadRequestError(f"Invalid xorb: {error}") from None
     hash_hex = parsed.hash.hex()
-    with hub.db.read() as session:
-        known = session.get(XetXorb, hash_hex) is not None
+    with hub.db.write() as session:
+        row = session.get(XetXorb, hash_hex)
+        known = row is not None
+        if row is not None:
+            row.last_used_at = utcnow()  # re-uploaded: in use again, garbage collection keeps it
+
     if not known:
         hub.blobs.put_bytes(xorb_key(hash_hex), body)  # complete before any row points at it
     with hub.db.write() as session:

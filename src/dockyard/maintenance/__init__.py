@@ -1,0 +1,1 @@
+"""Housekeeping that spans domains: garbage collection of unreferenced content."""
