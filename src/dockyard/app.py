@@ -58,7 +58,6 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     install_error_handlers(app)
     # Order matters: specific repo routes before the catch-all info route of each type.
     for module in (identity, repos, refs, commit, tree, lfs, xet, usage, info, resolve):
-
         app.include_router(module.router)
     app.add_middleware(EncodedSlashMiddleware)
     return app

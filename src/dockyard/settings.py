@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL of the Xet CAS handed to clients; default: /-/cas on this server.",
     )
+    crash_at: str | None = Field(
+        default=None, description="Testing only: exit abruptly at this named step (see dockyard.faults)."
+    )
     gc_grace_seconds: int = Field(
         default=24 * 3600,
         description="Unreferenced content younger than this is kept (protects uploads in flight).",

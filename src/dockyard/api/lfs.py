@@ -15,6 +15,7 @@ from dockyard.api.routing import repo_ref
 from dockyard.auth import permissions
 from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError, DockyardError, NotFoundError, UnauthorizedError
+from dockyard.faults import LFS_STAGED, crash_point
 from dockyard.identifiers import RepoType
 from dockyard.lfs import batch, content
 from dockyard.lfs import service as lfs
@@ -124,6 +125,7 @@ async def upload(request: Request, token: str) -> Response:
     claims = _claims(request, token)
     _checked_length(request, claims["size"])
     staged = await hub.blobs.stage_stream(request.stream())
+    crash_point(hub.settings, LFS_STAGED)
     await run_in_threadpool(_publish, request, claims, staged)
     return Response(status_code=200)
 

@@ -80,7 +80,6 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
     return content_response(hub, stored, headers, request.headers.get("range"))
 
 
-
 def _count_download(
     request: Request, kind: RepoType, repo_id: int, git: GitRepo, commit_id: str, path: str
 ) -> None:

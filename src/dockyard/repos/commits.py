@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
 from dockyard.errors import BadRequestError, RevisionNotFoundError, StaleParentError
+from dockyard.faults import COMMIT_OBJECTS_WRITTEN, crash_point
 from dockyard.hub import Hub
 from dockyard.lfs import service as lfs
 from dockyard.lfs.pointer import LfsPointer
@@ -35,6 +36,7 @@ from dockyard.repos.git_repo import (
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Discussion, Repo
 from dockyard.repos.service import signature_for
+from dockyard.settings import Settings
 from dockyard.storage.base import lfs_key
 
 log = logging.getLogger(__name__)
@@ -103,11 +105,11 @@ def create_commit(
         base = git.resolve(revision).commit_id
         pr_num = _open_pull_request(hub, repo, caller, request)
         ref = f"{PR_PREFIX}{pr_num}"
-        commit_id = _write(git, caller, ref, staged, request, start=base, expect_new_ref=True)
+        commit_id = _write(hub.settings, git, caller, ref, staged, request, start=base, expect_new_ref=True)
     else:
         ref = _branch_ref(git, revision)
         pr_num = None
-        commit_id = _write(git, caller, ref, staged, request)
+        commit_id = _write(hub.settings, git, caller, ref, staged, request)
     record_commit(hub, repo.id, ref, commit_id, staged.lfs_files)
     return CommitResult(commit_id=commit_id, ref=ref, pr_num=pr_num)
 
@@ -202,6 +204,7 @@ def _open_pull_request(hub: Hub, repo: Repo, caller: Caller, request: CommitRequ
 
 
 def _write(
+    settings: Settings,
     git: GitRepo,
     caller: Caller,
     ref: str,
@@ -220,6 +223,7 @@ def _write(
             raise StaleParentError()
         tree = git.build_tree(head, staged.tree_ops)
         commit_id = git.create_commit(tree_id=tree, parents=[head], author=author, message=request.message)
+        crash_point(settings, COMMIT_OBJECTS_WRITTEN)
         try:
             git.update_ref(
                 ref, commit_id, expected_old=None if expect_new_ref else head, message=request.summary

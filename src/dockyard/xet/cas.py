@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from dockyard.accounts.models import Membership
 from dockyard.db.base import utcnow
 from dockyard.errors import BadRequestError, NotFoundError
+from dockyard.faults import XET_SHARD_VERIFIED, crash_point
 from dockyard.hub import Hub
 from dockyard.lfs import service as lfs
 from dockyard.repos.models import Repo
@@ -140,6 +141,7 @@ def register_shard(hub: Hub, grant: CasGrant, checked: CheckedShard) -> Iterator
     for index, info in enumerate(shard.files):
         _verify_sha256(hub, rows, info)
         yield ShardProgress(verified=index + 1, total=total)
+    crash_point(hub.settings, XET_SHARD_VERIFIED)
     with hub.db.write() as session:
         _link_xorbs(session, grant.repo_id, [x.xorb_hash.hex() for x in shard.xorbs])
         for info in shard.files:

@@ -57,6 +57,4 @@ class XetRepoXorb(Base):
     __table_args__ = (Index("ix_xet_repo_xorbs_xorb", "xorb_hash"),)
 
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
-    xorb_hash: Mapped[str] = mapped_column(
-        ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True
-    )
+    xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True)
