@@ -74,7 +74,9 @@ def test_deleted_and_squashed_content_is_freed(own_server: tuple[LiveServer, str
     assert hashlib.sha256(Path(path).read_bytes()).digest() == hashlib.sha256(kept).digest()
 
 
-def test_deleting_a_repo_frees_its_lfs_content(own_server: tuple[LiveServer, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deleting_a_repo_frees_its_lfs_content(
+    own_server: tuple[LiveServer, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, token = own_server
     api = HfApi(endpoint=server.url, token=token)
     from huggingface_hub import constants
@@ -93,7 +95,9 @@ def test_deleting_a_repo_frees_its_lfs_content(own_server: tuple[LiveServer, str
     assert not any(p.is_file() for p in (server.data_dir / "blobs" / "lfs").rglob("*"))
 
 
-def test_recent_unreferenced_uploads_survive_the_grace_period(own_server: tuple[LiveServer, str], tmp_path: Path) -> None:
+def test_recent_unreferenced_uploads_survive_the_grace_period(
+    own_server: tuple[LiveServer, str], tmp_path: Path
+) -> None:
     """An upload whose commit has not happened yet is unreferenced, but young: it must stay."""
     server, token = own_server
     api = HfApi(endpoint=server.url, token=token)

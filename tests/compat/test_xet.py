@@ -37,12 +37,15 @@ def test_default_client_uploads_through_xet_and_downloads_both_ways(
     assert entry.lfs.sha256 == _sha256(big_file)
     assert entry.xet_hash is not None
     meta = get_hf_file_metadata(hf_hub_url(repo_id, "model.safetensors"), token=ids.alice)
-    assert meta.xet_file_data is not None and meta.xet_file_data.file_hash == entry.xet_hash
+    assert meta.xet_file_data is not None
+    assert meta.xet_file_data.file_hash == entry.xet_hash
 
     through_xet = hf_hub_download(repo_id, "model.safetensors", cache_dir=cache_dir)
     assert _sha256(through_xet) == _sha256(big_file)
 
-    plain = httpx.get(f"{server.url}/{repo_id}/resolve/main/model.safetensors", headers={"Authorization": f"Bearer {ids.alice}"})
+    plain = httpx.get(
+        f"{server.url}/{repo_id}/resolve/main/model.safetensors", headers={"Authorization": f"Bearer {ids.alice}"}
+    )
     assert plain.status_code == 200
     assert hashlib.sha256(plain.content).hexdigest() == _sha256(big_file)
     ranged = httpx.get(
@@ -95,13 +98,17 @@ def test_reupload_of_similar_content_is_deduplicated(
     original = os.urandom(4 * 1024 * 1024)
     (tmp_path / "v1.bin").write_bytes(original)
     api.upload_file(path_or_fileobj=tmp_path / "v1.bin", path_in_repo="v1.bin", repo_id=repo_id)
-    before = httpx.get(f"{server.url}/api/models/{repo_id}/storage", headers={"Authorization": f"Bearer {api.token}"}).json()
+    before = httpx.get(
+        f"{server.url}/api/models/{repo_id}/storage", headers={"Authorization": f"Bearer {api.token}"}
+    ).json()
 
     changed = bytearray(original)
     changed[2_000_000:2_000_100] = os.urandom(100)
     (tmp_path / "v2.bin").write_bytes(bytes(changed))
     api.upload_file(path_or_fileobj=tmp_path / "v2.bin", path_in_repo="v2.bin", repo_id=repo_id)
-    after = httpx.get(f"{server.url}/api/models/{repo_id}/storage", headers={"Authorization": f"Bearer {api.token}"}).json()
+    after = httpx.get(
+        f"{server.url}/api/models/{repo_id}/storage", headers={"Authorization": f"Bearer {api.token}"}
+    ).json()
 
     assert after["logicalBytes"] - before["logicalBytes"] == len(changed)
     assert after["storedBytes"] - before["storedBytes"] < len(changed) * 0.2
@@ -119,10 +126,14 @@ def test_write_token_requires_write_access(server: LiveServer, ids: Identities, 
     assert set(body) == {"accessToken", "exp", "casUrl"}
     assert granted.headers["x-xet-access-token"] == body["accessToken"]
     assert granted.headers["x-xet-cas-url"] == body["casUrl"]
-    read = httpx.get(f"{server.url}/api/models/{repo_id}/xet-read-token/main", headers={"Authorization": f"Bearer {ids.alice}"})
+    read = httpx.get(
+        f"{server.url}/api/models/{repo_id}/xet-read-token/main", headers={"Authorization": f"Bearer {ids.alice}"}
+    )
     cas = read.json()["casUrl"]
     xorb = httpx.post(
-        f"{cas}/v1/xorbs/default/{'0' * 64}", content=b"junk", headers={"Authorization": f"Bearer {read.json()['accessToken']}"}
+        f"{cas}/v1/xorbs/default/{'0' * 64}",
+        content=b"junk",
+        headers={"Authorization": f"Bearer {read.json()['accessToken']}"},
     )
     assert xorb.status_code == 403
 
@@ -134,7 +145,9 @@ def _cas_token(server: LiveServer, token: str, repo_id: str, kind: str = "write"
     return granted["casUrl"], granted["accessToken"]
 
 
-def test_malformed_xorbs_and_shards_are_refused(server: LiveServer, ids: Identities, api: HfApi, repo_name: str) -> None:
+def test_malformed_xorbs_and_shards_are_refused(
+    server: LiveServer, ids: Identities, api: HfApi, repo_name: str
+) -> None:
     from dockyard.xet.chunking import iter_chunks
     from dockyard.xet.hashes import chunk_hash, xorb_hash
     from dockyard.xet.xorb import build_xorb

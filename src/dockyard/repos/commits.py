@@ -115,10 +115,7 @@ def create_commit(
 
 
 def _branch_ref(git: GitRepo, revision: str) -> str:
-    if revision.startswith(PR_PREFIX) or revision.startswith(BRANCH_PREFIX):
-        ref = revision
-    else:
-        ref = BRANCH_PREFIX + revision
+    ref = revision if revision.startswith(PR_PREFIX) or revision.startswith(BRANCH_PREFIX) else BRANCH_PREFIX + revision
     if git.ref_target(ref) is None:
         if git.ref_target(f"refs/tags/{revision}") is not None:
             raise BadRequestError(f"Cannot commit to tag {revision}: commit to a branch instead")
@@ -225,9 +222,7 @@ def _write(
         commit_id = git.create_commit(tree_id=tree, parents=[head], author=author, message=request.message)
         crash_point(settings, COMMIT_OBJECTS_WRITTEN)
         try:
-            git.update_ref(
-                ref, commit_id, expected_old=None if expect_new_ref else head, message=request.summary
-            )
+            git.update_ref(ref, commit_id, expected_old=None if expect_new_ref else head, message=request.summary)
         except (RefMovedError, RefLockedError):
             if request.parent_commit or expect_new_ref:
                 raise StaleParentError() from None
