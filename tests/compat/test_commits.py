@@ -81,9 +81,7 @@ def test_delete_file_folder_and_patterns(api: HfApi, repo_name: str, tmp_path: P
         api.delete_file("drop.txt", repo_id)
 
     (tmp_path / "new.txt").write_text("new")
-    api.upload_folder(
-        folder_path=tmp_path, repo_id=repo_id, allow_patterns=["new.txt"], delete_patterns=["keep.txt"]
-    )
+    api.upload_folder(folder_path=tmp_path, repo_id=repo_id, allow_patterns=["new.txt"], delete_patterns=["keep.txt"])
     assert api.list_repo_files(repo_id) == [".gitattributes", "new.txt"]
 
 
@@ -130,18 +128,14 @@ def test_stale_parent_commit_is_refused_and_nothing_lost(api: HfApi, repo_name: 
     head = api.model_info(repo_id).sha
 
     with pytest.raises(HfHubHTTPError) as error:
-        api.upload_file(
-            path_or_fileobj=b"second", path_in_repo="b.txt", repo_id=repo_id, parent_commit=parent
-        )
+        api.upload_file(path_or_fileobj=b"second", path_in_repo="b.txt", repo_id=repo_id, parent_commit=parent)
     assert error.value.response.status_code == 412
 
     assert api.model_info(repo_id).sha == head
     assert api.list_repo_files(repo_id) == [".gitattributes", "a.txt"]
 
 
-def test_lfs_basic_upload_verify_and_download(
-    api: HfApi, repo_name: str, lfs_transfer: None, tmp_path: Path
-) -> None:
+def test_lfs_basic_upload_verify_and_download(api: HfApi, repo_name: str, lfs_transfer: None, tmp_path: Path) -> None:
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id)
     source = tmp_path / "model.safetensors"
@@ -166,9 +160,7 @@ def test_lfs_multipart_upload(api: HfApi, repo_name: str, lfs_transfer: None, tm
     assert _sha256(hf_hub_download(repo_id, "big.bin")) == _sha256(source)
 
 
-def test_files_over_10mb_or_matching_patterns_are_stored_as_lfs(
-    api: HfApi, repo_name: str, lfs_transfer: None
-) -> None:
+def test_files_over_10mb_or_matching_patterns_are_stored_as_lfs(api: HfApi, repo_name: str, lfs_transfer: None) -> None:
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id)
     big_text = b"x" * (10 * 1024 * 1024 + 1)
@@ -191,9 +183,7 @@ def test_files_over_10mb_or_matching_patterns_are_stored_as_lfs(
 def test_pull_request_commit(api: HfApi, repo_name: str) -> None:
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id)
-    info = api.upload_file(
-        path_or_fileobj=b"proposal", path_in_repo="pr.txt", repo_id=repo_id, create_pr=True
-    )
+    info = api.upload_file(path_or_fileobj=b"proposal", path_in_repo="pr.txt", repo_id=repo_id, create_pr=True)
     assert info.pr_num == 1
     assert info.pr_revision == "refs/pr/1"
     assert "pr.txt" not in api.list_repo_files(repo_id)

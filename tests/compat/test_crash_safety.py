@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,29 +20,25 @@ from huggingface_hub import HfApi, hf_hub_download
 
 from dockyard import faults
 from tests.support.accounts import create_identities
+from tests.support.backends import Backend, free_port
 from tests.support.server import LiveServer, start_server
 
 Restart = Callable[[str | None], LiveServer]
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def crashable(tmp_path: Path) -> Iterator[tuple[Restart, str]]:
-    """``restart(crash_at)`` (re)starts a server on the same data; yields it and alice's token."""
+def crashable(tmp_path: Path, backend: Backend) -> Iterator[tuple[Restart, str]]:
+    """``restart(crash_at)`` (re)starts a one-process server on the same data; yields it and alice's token."""
     data_dir = tmp_path / "data"
-    port = _port()
+    port = free_port()
+    state = backend.state_env(data_dir)
     running: list[LiveServer] = []
 
     def restart(crash_at: str | None) -> LiveServer:
         for old in running:
             old.stop()
         extra = {"DOCKYARD_CRASH_AT": crash_at} if crash_at else {}
-        running.append(start_server(data_dir, port, extra))
+        running.append(start_server(data_dir, port, extra, backend=backend, processes=1, state_env=state))
         return running[-1]
 
     first = restart(None)
@@ -95,9 +90,7 @@ def test_crash_between_commit_objects_and_branch_update(crashable: tuple[Restart
     api = HfApi(endpoint=server.url, token=token)
     assert api.model_info("alice/crash-commit").sha == sha
     assert api.list_repo_commits("alice/crash-commit")[0].title == "Upload a.txt with huggingface_hub"
-    path = hf_hub_download(
-        "alice/crash-commit", "a.txt", endpoint=server.url, token=token, force_download=True
-    )
+    path = hf_hub_download("alice/crash-commit", "a.txt", endpoint=server.url, token=token, force_download=True)
     assert Path(path).read_bytes() == b"v1"
     api.upload_file(path_or_fileobj=b"v2", path_in_repo="a.txt", repo_id="alice/crash-commit")  # works again
 
@@ -121,8 +114,7 @@ def test_crash_during_lfs_upload_leaves_nothing_visible(
     server = restart(None)
     api = HfApi(endpoint=server.url, token=token)
     assert api.list_repo_files("alice/crash-lfs") == [".gitattributes"]
-    lfs_dir = server.data_dir / "blobs" / "lfs"
-    assert not lfs_dir.exists() or not any(p.is_file() for p in lfs_dir.rglob("*"))
+    assert server.blob_files("lfs") == []
     oid = hashlib.sha256(content).hexdigest()
     batch = httpx.post(
         f"{server.url}/alice/crash-lfs.git/info/lfs/objects/batch",
@@ -147,9 +139,7 @@ def test_crash_before_xet_files_are_registered(crashable: tuple[Restart, str], t
     server = restart(None)
     api = HfApi(endpoint=server.url, token=token)
     assert api.list_repo_files("alice/crash-xet") == [".gitattributes"]
-    usage = httpx.get(
-        f"{server.url}/api/models/alice/crash-xet/storage", headers={"Authorization": f"Bearer {token}"}
-    )
+    usage = httpx.get(f"{server.url}/api/models/alice/crash-xet/storage", headers={"Authorization": f"Bearer {token}"})
     assert usage.json()["files"] == 0  # no file registered, so nothing can point at missing chunks
     api.upload_file(path_or_fileobj=source, path_in_repo="model.safetensors", repo_id="alice/crash-xet")
     path = hf_hub_download(

@@ -63,9 +63,7 @@ def catalogue(ids) -> dict[str, str]:  # type: ignore[no-untyped-def]
                 CommitOperationAdd("README.md", str(CARD).encode()),
                 CommitOperationAdd(
                     "config.json",
-                    json.dumps(
-                        {"architectures": ["BertForSequenceClassification"], "model_type": "bert"}
-                    ).encode(),
+                    json.dumps({"architectures": ["BertForSequenceClassification"], "model_type": "bert"}).encode(),
                 ),
                 CommitOperationAdd(
                     "model.safetensors", io.BytesIO(_safetensors({"w": ("F32", [10, 10]), "b": ("F16", [7])}))
@@ -115,22 +113,14 @@ def test_list_models_search_author_filter_and_pipeline(api: HfApi, catalogue: di
     stamp = catalogue["classifier"].rsplit("-", 1)[1]
     assert {m.id for m in api.list_models(search=stamp)} == set(catalogue.values())
     assert {m.id for m in api.list_models(search=stamp, author="acme")} == {catalogue["classifier"]}
-    assert [m.id for m in api.list_models(search=stamp, filter="license:apache-2.0")] == [
-        catalogue["classifier"]
-    ]
+    assert [m.id for m in api.list_models(search=stamp, filter="license:apache-2.0")] == [catalogue["classifier"]]
     assert [m.id for m in api.list_models(search=stamp, filter=["en", "demo"])] == [catalogue["classifier"]]
-    assert [m.id for m in api.list_models(search=stamp, filter="dataset:acme/reviews")] == [
+    assert [m.id for m in api.list_models(search=stamp, filter="dataset:acme/reviews")] == [catalogue["classifier"]]
+    assert [m.id for m in api.list_models(search=stamp, trained_dataset="acme/reviews")] == [catalogue["classifier"]]
+    assert [m.id for m in api.list_models(search=stamp, pipeline_tag="text-generation")] == [catalogue["generator"]]
+    assert [m.id for m in api.list_models(search=stamp, filter="transformers", pipeline_tag="text-classification")] == [
         catalogue["classifier"]
     ]
-    assert [m.id for m in api.list_models(search=stamp, trained_dataset="acme/reviews")] == [
-        catalogue["classifier"]
-    ]
-    assert [m.id for m in api.list_models(search=stamp, pipeline_tag="text-generation")] == [
-        catalogue["generator"]
-    ]
-    assert [
-        m.id for m in api.list_models(search=stamp, filter="transformers", pipeline_tag="text-classification")
-    ] == [catalogue["classifier"]]
 
 
 def test_list_models_sort_limit_expand_and_card_data(api: HfApi, catalogue: dict[str, str]) -> None:
@@ -138,9 +128,7 @@ def test_list_models_sort_limit_expand_and_card_data(api: HfApi, catalogue: dict
     newest_first = [m.id for m in api.list_models(search=stamp, sort="createdAt")]
     assert newest_first == [catalogue["plain"], catalogue["generator"], catalogue["classifier"]]
     assert [m.id for m in api.list_models(search=stamp, sort="lastModified", limit=1)] == [catalogue["plain"]]
-    expanded = next(
-        iter(api.list_models(search=catalogue["classifier"], expand=["safetensors", "cardData", "sha"]))
-    )
+    expanded = next(iter(api.list_models(search=catalogue["classifier"], expand=["safetensors", "cardData", "sha"])))
     assert expanded.safetensors is not None
     assert expanded.safetensors.total == 107
     assert expanded.card_data is not None
@@ -169,9 +157,7 @@ def test_list_datasets_by_task_and_language(api: HfApi, repo_name: str) -> None:
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id, repo_type="dataset")
     card = "---\nlicense: mit\nlanguage:\n- de\ntask_categories:\n- text-classification\n---\n# Reviews\n"
-    api.upload_file(
-        path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo_id, repo_type="dataset"
-    )
+    api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo_id, repo_type="dataset")
     api.upload_file(
         path_or_fileobj=b"text,label\nok,1\n", path_in_repo="train.csv", repo_id=repo_id, repo_type="dataset"
     )

@@ -68,9 +68,7 @@ def test_snapshot_download_with_patterns(model_repo: str, cache_dir: Path) -> No
     only_json = Path(snapshot_download(model_repo, cache_dir=cache_dir / "json", allow_patterns=["*.json"]))
     assert [p.name for p in only_json.rglob("*") if p.is_file()] == ["config.json"]
     no_docs = Path(
-        snapshot_download(
-            model_repo, cache_dir=cache_dir / "nodocs", ignore_patterns=["docs/*", "*.safetensors"]
-        )
+        snapshot_download(model_repo, cache_dir=cache_dir / "nodocs", ignore_patterns=["docs/*", "*.safetensors"])
     )
     assert sorted(p.name for p in no_docs.rglob("*") if p.is_file()) == [".gitattributes", "config.json"]
 
@@ -80,15 +78,11 @@ def test_revisions_branch_tag_sha_short_sha_and_pr(api: HfApi, model_repo: str, 
     api.create_tag(model_repo, tag="v1.0")
     api.create_branch(model_repo, branch="experiment")
     api.upload_file(path_or_fileobj=b"v2", path_in_repo="version.txt", repo_id=model_repo)
-    api.upload_file(
-        path_or_fileobj=b"exp", path_in_repo="version.txt", repo_id=model_repo, revision="experiment"
-    )
+    api.upload_file(path_or_fileobj=b"exp", path_in_repo="version.txt", repo_id=model_repo, revision="experiment")
     api.upload_file(path_or_fileobj=b"pr", path_in_repo="version.txt", repo_id=model_repo, create_pr=True)
 
     def read(revision: str) -> bytes:
-        return Path(
-            hf_hub_download(model_repo, "version.txt", revision=revision, cache_dir=cache_dir)
-        ).read_bytes()
+        return Path(hf_hub_download(model_repo, "version.txt", revision=revision, cache_dir=cache_dir)).read_bytes()
 
     assert read("main") == b"v2"
     assert read("experiment") == b"exp"
@@ -104,9 +98,7 @@ def test_revisions_branch_tag_sha_short_sha_and_pr(api: HfApi, model_repo: str, 
         read("no-such-branch")
 
 
-def test_offline_mode_serves_from_cache(
-    model_repo: str, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_offline_mode_serves_from_cache(model_repo: str, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     online = hf_hub_download(model_repo, "config.json", cache_dir=cache_dir)
     snapshot_download(model_repo, cache_dir=cache_dir)
     from huggingface_hub import constants
@@ -146,9 +138,7 @@ def test_downloads_are_counted_once_per_client_download(api: HfApi, model_repo: 
     hf_hub_download(model_repo, "config.json", cache_dir=cache_dir)  # cached: HEAD only, one more
     hf_hub_download(model_repo, "model.safetensors", cache_dir=cache_dir)  # not the query file
     assert api.model_info(model_repo).downloads == before + 2
-    assert [m.downloads for m in api.list_models(search=model_repo.split("/")[1], expand=["downloads"])] == [
-        before + 2
-    ]
+    assert [m.downloads for m in api.list_models(search=model_repo.split("/")[1], expand=["downloads"])] == [before + 2]
 
 
 def test_large_file_streams_intact(
@@ -160,6 +150,4 @@ def test_large_file_streams_intact(
     source.write_bytes(os.urandom(9 * 1024 * 1024 + 7))
     api.upload_file(path_or_fileobj=source, path_in_repo="weights.bin", repo_id=repo_id)
     downloaded = hf_hub_download(repo_id, "weights.bin", cache_dir=cache_dir)
-    assert (
-        hashlib.sha256(Path(downloaded).read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
-    )
+    assert hashlib.sha256(Path(downloaded).read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()

@@ -79,9 +79,7 @@ def test_invalid_repo_names_are_refused(api: HfApi, server: LiveServer, ids: Ide
     assert response.headers["x-error-code"] == "BadRequest"
 
 
-@pytest.mark.parametrize(
-    "path", ["../escape.txt", "/abs.txt", "a/../../b", ".git/config", "a//b", "dir/./x", "a\\b"]
-)
+@pytest.mark.parametrize("path", ["../escape.txt", "/abs.txt", "a/../../b", ".git/config", "a//b", "dir/./x", "a\\b"])
 def test_paths_that_escape_the_repo_are_refused(
     api: HfApi, server: LiveServer, ids: Identities, repo: str, path: str
 ) -> None:
@@ -114,9 +112,7 @@ def test_malformed_commit_payloads_write_nothing(
     assert api.model_info(repo).sha == before
 
 
-def test_lfs_file_never_uploaded_is_refused(
-    api: HfApi, server: LiveServer, ids: Identities, repo: str
-) -> None:
+def test_lfs_file_never_uploaded_is_refused(api: HfApi, server: LiveServer, ids: Identities, repo: str) -> None:
     before = api.model_info(repo).sha
     oid = hashlib.sha256(b"phantom").hexdigest()
     response = _commit(
@@ -129,9 +125,7 @@ def test_lfs_file_never_uploaded_is_refused(
     assert api.model_info(repo).sha == before
 
 
-def test_lfs_upload_with_wrong_content_or_size_is_refused(
-    server: LiveServer, ids: Identities, repo: str
-) -> None:
+def test_lfs_upload_with_wrong_content_or_size_is_refused(server: LiveServer, ids: Identities, repo: str) -> None:
     content = b"the real bytes"
     oid = hashlib.sha256(content).hexdigest()
     batch = httpx.post(

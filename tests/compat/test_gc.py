@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,15 +17,13 @@ import pytest
 from huggingface_hub import HfApi, hf_hub_download
 
 from tests.support.accounts import create_identities
+from tests.support.backends import Backend, free_port
 from tests.support.server import LiveServer, start_server
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    live = start_server(tmp_path / "data", port)
+def own_server(tmp_path: Path, backend: Backend) -> Iterator[tuple[LiveServer, str]]:
+    live = start_server(tmp_path / "data", free_port(), backend=backend)
     try:
         yield live, create_identities(live.data_dir, live.env).alice
     finally:
@@ -85,14 +82,13 @@ def test_deleting_a_repo_frees_its_lfs_content(
     api.create_repo("alice/gc-lfs")
     (tmp_path / "w.bin").write_bytes(os.urandom(500_000))
     api.upload_file(path_or_fileobj=tmp_path / "w.bin", path_in_repo="w.bin", repo_id="alice/gc-lfs")
-    blobs = list((server.data_dir / "blobs" / "lfs").rglob("*"))
-    assert any(p.is_file() for p in blobs)
+    assert server.blob_files("lfs")
 
     api.delete_repo("alice/gc-lfs")
     report = _gc(server)
 
     assert report["objects_removed"] == 1
-    assert not any(p.is_file() for p in (server.data_dir / "blobs" / "lfs").rglob("*"))
+    assert server.blob_files("lfs") == []
 
 
 def test_recent_unreferenced_uploads_survive_the_grace_period(

@@ -53,9 +53,7 @@ def test_hf_cli_login_with_token(ids: Identities, tmp_path) -> None:  # type: ig
     env = dict(os.environ, HF_HOME=str(tmp_path))
     env.pop("HF_TOKEN", None)
     hf = [str(Path(sys.executable).with_name("hf"))]
-    login = subprocess.run(
-        [*hf, "auth", "login", "--token", ids.alice], env=env, capture_output=True, text=True
-    )
+    login = subprocess.run([*hf, "auth", "login", "--token", ids.alice], env=env, capture_output=True, text=True)
     assert login.returncode == 0, login.stdout + login.stderr
     whoami = subprocess.run([*hf, "auth", "whoami"], env=env, capture_output=True, text=True)
     assert whoami.returncode == 0, whoami.stdout + whoami.stderr

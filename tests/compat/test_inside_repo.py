@@ -22,9 +22,7 @@ def repo(api: HfApi, repo_name: str, lfs_transfer: None) -> str:
         ],
         commit_message="Add files",
     )
-    api.upload_file(
-        path_or_fileobj=b"v2", path_in_repo="README.md", repo_id=repo_id, commit_message="Update card"
-    )
+    api.upload_file(path_or_fileobj=b"v2", path_in_repo="README.md", repo_id=repo_id, commit_message="Update card")
     return repo_id
 
 
@@ -33,9 +31,7 @@ def test_tree_listing_recursive_and_expanded(api: HfApi, repo: str) -> None:
     assert set(top) == {".gitattributes", "README.md", "weights"}
     assert isinstance(top["weights"], RepoFolder)
 
-    nested = {
-        e.path: e for e in api.list_repo_tree(repo, path_in_repo="weights", recursive=True, expand=True)
-    }
+    nested = {e.path: e for e in api.list_repo_tree(repo, path_in_repo="weights", recursive=True, expand=True)}
     assert set(nested) == {"weights/model.safetensors", "weights/extra", "weights/extra/notes.txt"}
     weights = nested["weights/model.safetensors"]
     assert isinstance(weights, RepoFile)

@@ -25,9 +25,7 @@ def create_identities(data_dir: Path, env: dict[str, str]) -> Identities:
     try:
         hub = open_hub(data_dir)
         with hub.db.write() as session:
-            alice = accounts.create_user(
-                session, "alice", fullname="Alice Liddell", email="alice@example.org"
-            )
+            alice = accounts.create_user(session, "alice", fullname="Alice Liddell", email="alice@example.org")
             bob = accounts.create_user(session, "bob", fullname="Bob")
             carol = accounts.create_user(session, "carol")
             dave = accounts.create_user(session, "dave")

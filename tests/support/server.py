@@ -1,17 +1,18 @@
-"""A real Dockyard server in a subprocess, on 127.0.0.1, with its own data directory."""
+"""A real Dockyard server in subprocesses on 127.0.0.1: the API (one or several processes) and,
+when the backend says so, a separate job worker."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from tests.support.backends import Backend, healthy
 
 READY_TIMEOUT = 60.0
+EMBEDDED = Backend(name="embedded")
 
 
 @dataclass
@@ -19,7 +20,9 @@ class LiveServer:
     url: str
     data_dir: Path
     env: dict[str, str]
+    blob_root: Path
     process: subprocess.Popen[bytes] | None = None
+    worker: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -33,14 +36,19 @@ class LiveServer:
             check=check,
         )
 
+    def blob_files(self, prefix: str) -> list[Path]:
+        root = self.blob_root / prefix
+        return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for process in (self.process, self.worker):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
     def log_tail(self) -> str:
         if self.log_path is None or not self.log_path.exists():
@@ -48,40 +56,51 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")[-5000:]
 
 
-def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env["DOCKYARD_DATA_DIR"] = str(data_dir)
+def server_env(state_env: dict[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "DOCKYARD_", "AWS_"))}
+    env.update(state_env)
     env.update(extra or {})
     return env
 
 
 def start_server(
-    data_dir: Path, port: int, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    data_dir: Path,
+    port: int,
+    extra_env: dict[str, str] | None = None,
+    *,
+    backend: Backend = EMBEDDED,
+    processes: int | None = None,
+    state_env: dict[str, str] | None = None,
 ) -> LiveServer:
+    """Start ``dockyard serve`` (and ``dockyard worker`` when jobs are external) on fresh state,
+    or on ``state_env`` to restart a server on existing state."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = server_env(data_dir, extra_env)
+    state = state_env if state_env is not None else backend.state_env(data_dir)
+    env = server_env(state, extra_env)
+    workers = processes if processes is not None else backend.api_processes
     log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+    with log_path.open("ab") as log:  # the children keep their own copies of the descriptor
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dockyard",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-                *args,
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+            [sys.executable, "-m", "dockyard", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--data-dir", str(data_dir), "--workers", str(workers)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        worker = None
+        if env.get("DOCKYARD_JOBS") == "external":
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "dockyard", "worker", "--data-dir", str(data_dir)],
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
     server = LiveServer(
-        url=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env, process=process, log_path=log_path
+        url=f"http://127.0.0.1:{port}",
+        data_dir=data_dir,
+        env=env,
+        blob_root=backend.blob_root(env, data_dir),
+        process=process,
+        worker=worker,
+        log_path=log_path,
     )
     wait_until_ready(server)
     return server
@@ -93,11 +112,8 @@ def wait_until_ready(server: LiveServer) -> None:
     while time.monotonic() < deadline:
         if server.process is not None and server.process.poll() is not None:
             raise RuntimeError(f"dockyard serve exited early:\n{server.log_tail()}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
+        if healthy(server.url):
+            return
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"dockyard serve did not become ready:\n{server.log_tail()}")

@@ -118,9 +118,7 @@ def test_ndjson_commit_parsing() -> None:
     body = b"\n".join(
         [
             _line("header", {"summary": "Add", "description": "More", "parentCommit": "abc"}),
-            _line(
-                "file", {"path": "a.txt", "content": base64.b64encode(b"hi").decode(), "encoding": "base64"}
-            ),
+            _line("file", {"path": "a.txt", "content": base64.b64encode(b"hi").decode(), "encoding": "base64"}),
             _line("lfsFile", {"path": "w.bin", "algo": "sha256", "oid": OID, "size": 5}),
             _line("deletedFile", {"path": "old.txt"}),
             _line("deletedFolder", {"path": "logs/"}),

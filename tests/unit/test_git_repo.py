@@ -29,9 +29,7 @@ AUTHOR = pygit2.Signature("alice", "alice@example.org")
 
 def _commit(git: GitRepo, parent: str | None, *operations, message: str = "change") -> str:  # type: ignore[no-untyped-def]
     tree = git.build_tree(parent, operations)
-    commit = git.create_commit(
-        tree_id=tree, parents=[parent] if parent else [], author=AUTHOR, message=message
-    )
+    commit = git.create_commit(tree_id=tree, parents=[parent] if parent else [], author=AUTHOR, message=message)
     git.update_ref(MAIN, commit, expected_old=parent, message=message)
     return commit
 
@@ -42,16 +40,12 @@ def git(tmp_path: Path) -> GitRepo:
 
 
 def test_commits_are_readable_by_git_itself(git: GitRepo, tmp_path: Path) -> None:
-    first = _commit(
-        git, None, PutBlob(".gitattributes", default_gitattributes(RepoType.MODEL)), message="initial"
-    )
+    first = _commit(git, None, PutBlob(".gitattributes", default_gitattributes(RepoType.MODEL)), message="initial")
     _commit(git, first, PutBlob("dir/a.txt", b"A"), PutBlob("b.txt", b"B"), message="add files")
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(git.raw.path), str(clone)], check=True)
     assert (clone / "dir" / "a.txt").read_bytes() == b"A"
-    log = subprocess.run(
-        ["git", "-C", str(clone), "log", "--format=%s"], capture_output=True, text=True, check=True
-    )
+    log = subprocess.run(["git", "-C", str(clone), "log", "--format=%s"], capture_output=True, text=True, check=True)
     assert log.stdout.split("\n")[:2] == ["add files", "initial"]
 
 

@@ -19,9 +19,7 @@ def test_valid_names(name: str) -> None:
     assert validate_account_name(name) == name
 
 
-@pytest.mark.parametrize(
-    "name", ["", "-a", "a-", ".a", "a.", "a--b", "a..b", "x" * 97, "a b", "a/b", "é", "m.git"]
-)
+@pytest.mark.parametrize("name", ["", "-a", "a-", ".a", "a.", "a--b", "a..b", "x" * 97, "a b", "a/b", "é", "m.git"])
 def test_invalid_repo_names(name: str) -> None:
     with pytest.raises(InvalidNameError):
         validate_repo_name(name)
@@ -48,9 +46,7 @@ def test_repo_type_prefixes() -> None:
         RepoType.parse("kernel-ish")
 
 
-@pytest.mark.parametrize(
-    "path", ["a.txt", "dir/sub/file.bin", ".gitattributes", "a/.hidden/b", "ünïcode.txt"]
-)
+@pytest.mark.parametrize("path", ["a.txt", "dir/sub/file.bin", ".gitattributes", "a/.hidden/b", "ünïcode.txt"])
 def test_valid_paths(path: str) -> None:
     assert validate_repo_path(path) == path
 

@@ -89,9 +89,7 @@ def test_boundary_rules_at_the_minimum_size_match_hf_xet(tmp_path: Path) -> None
         "match_at_min_minus_1": rng.randbytes(MIN_CHUNK_SIZE - 1 - 64) + window + rng.randbytes(200_000),
         "match_at_min": rng.randbytes(MIN_CHUNK_SIZE - 64) + window + rng.randbytes(200_000),
         # a partial-window match right after the skip-ahead point: the spec says no boundary
-        "partial_after_skip": rng.randbytes(MIN_CHUNK_SIZE - 65)
-        + _partial_hash_match()
-        + rng.randbytes(200_000),
+        "partial_after_skip": rng.randbytes(MIN_CHUNK_SIZE - 65) + _partial_hash_match() + rng.randbytes(200_000),
         # two matches in one chunk: only the first one past MIN counts
         "two_matches": rng.randbytes(20_000) + window + rng.randbytes(5_000) + window + rng.randbytes(99_000),
     }

@@ -133,9 +133,7 @@ def test_client_downloads_xorbs_built_by_the_server(cas: CaptureCas, tmp_path: P
 
 
 @pytest.mark.parametrize("key_mode", ["hmac", "no_key", "wrong_key"])
-def test_global_dedup_shard(
-    cas: CaptureCas, key_mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_global_dedup_shard(cas: CaptureCas, key_mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(5)
     first, extra = rng.randbytes(2_000_000), rng.randbytes(600_000)
     upload(cas, [first])

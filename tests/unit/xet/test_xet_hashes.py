@@ -71,10 +71,7 @@ def test_chunk_hash_is_blake3_keyed_with_the_data_key() -> None:
 
 def test_internal_node_text_uses_the_protocol_hex_and_sizes() -> None:
     leaves = [(MerkleHash(bytes(range(32))), 10000), (MerkleHash(b"\xab" * 32), 64000)]
-    text = (
-        "07060504030201000f0e0d0c0b0a09081716151413121110"
-        "1f1e1d1c1b1a1918 : 10000\n" + "ab" * 32 + " : 64000\n"
-    )
+    text = "07060504030201000f0e0d0c0b0a090817161514131211101f1e1d1c1b1a1918 : 10000\n" + "ab" * 32 + " : 64000\n"
     assert internal_node_hash(leaves).raw == blake3(text.encode(), key=INTERNAL_NODE_KEY).digest()
 
 

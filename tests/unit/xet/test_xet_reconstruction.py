@@ -62,8 +62,7 @@ def _replay_v1(body: dict) -> bytes:
         for e in entries:
             assert e["url"] == _url(MerkleHash.from_hex(xorb_hex))
         ranges = [
-            (e["range"]["start"], e["range"]["end"], e["url_range"]["start"], e["url_range"]["end"])
-            for e in entries
+            (e["range"]["start"], e["range"]["end"], e["url_range"]["start"], e["url_range"]["end"]) for e in entries
         ]
         fetches.append((xorb_hex, ranges))
     return _replay(body, fetches)
@@ -74,8 +73,7 @@ def _replay_v2(body: dict) -> bytes:
     for xorb_hex, entries in body["xorbs"].items():
         (entry,) = entries
         r = [
-            (d["chunks"]["start"], d["chunks"]["end"], d["bytes"]["start"], d["bytes"]["end"])
-            for d in entry["ranges"]
+            (d["chunks"]["start"], d["chunks"]["end"], d["bytes"]["start"], d["bytes"]["end"]) for d in entry["ranges"]
         ]
         assert r == sorted(r)
         assert all(a[1] < b[0] for a, b in itertools.pairwise(r))  # disjoint, not adjacent

@@ -45,8 +45,7 @@ def upload(cas: CaptureCas, payloads: Sequence[bytes]) -> list[Uploaded]:
     """Upload payloads in one commit; the CAS records the xorbs and shard bodies."""
     with _session().new_upload_commit(**_auth(cas)) as commit:
         handles = [
-            commit.start_upload_bytes(p, sha256=hf_xet.COMPUTE_SHA256, name=f"f{i}")
-            for i, p in enumerate(payloads)
+            commit.start_upload_bytes(p, sha256=hf_xet.COMPUTE_SHA256, name=f"f{i}") for i, p in enumerate(payloads)
         ]
     infos = [h.result().xet_info for h in handles]
     return [Uploaded(i.hash, i.sha256, i.file_size) for i in infos]
@@ -101,9 +100,7 @@ def download(cas: CaptureCas, file_hash: str, size: int, dest: str) -> bytes:
         return f.read()
 
 
-def download_range(
-    cas: CaptureCas, file_hash: str, size: int, ranges: Sequence[tuple[int, int | None]]
-) -> list[bytes]:
+def download_range(cas: CaptureCas, file_hash: str, size: int, ranges: Sequence[tuple[int, int | None]]) -> list[bytes]:
     """Stream byte ranges ``[start, end)`` of a file with the real client."""
     with _session().new_download_stream_group(**_auth(cas)) as group:
         info = hf_xet.XetFileInfo(file_hash, size)
