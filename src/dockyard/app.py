@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from dockyard.api import commit, identity, info, lfs, refs, repos, resolve, tree, usage, xet
+from dockyard.api import commit, health, identity, info, lfs, refs, repos, resolve, tree, usage, xet
 from dockyard.api.errors import install_error_handlers
 from dockyard.api.routing import EncodedSlashMiddleware
 from dockyard.db.database import Database
@@ -57,7 +57,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.state.hub = hub
     install_error_handlers(app)
     # Order matters: specific repo routes before the catch-all info route of each type.
-    for module in (identity, repos, refs, commit, tree, lfs, xet, usage, info, resolve):
+    for module in (health, identity, repos, refs, commit, tree, lfs, xet, usage, info, resolve):
         app.include_router(module.router)
     app.add_middleware(EncodedSlashMiddleware)
     return app

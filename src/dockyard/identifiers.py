@@ -86,10 +86,7 @@ class RepoType(StrEnum):
 
 def is_valid_name(name: str) -> bool:
     return (
-        0 < len(name) <= MAX_NAME_LENGTH
-        and _NAME_RE.match(name) is not None
-        and "--" not in name
-        and ".." not in name
+        0 < len(name) <= MAX_NAME_LENGTH and _NAME_RE.match(name) is not None and "--" not in name and ".." not in name
     )
 
 

@@ -56,9 +56,7 @@ class Settings(BaseSettings):
     regular_file_limit: int = Field(
         default=10 * MIB, description="Largest file stored directly in git; bigger files must use LFS/Xet."
     )
-    max_commit_body: int = Field(
-        default=1024 * MIB, description="Largest NDJSON commit payload accepted, in bytes."
-    )
+    max_commit_body: int = Field(default=1024 * MIB, description="Largest NDJSON commit payload accepted, in bytes.")
     xet_cas_url: str | None = Field(
         default=None,
         description="Base URL of the Xet CAS handed to clients; default: /-/cas on this server.",

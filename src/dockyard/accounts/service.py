@@ -80,9 +80,7 @@ def set_membership(session: Session, org: Account, user: Account, role: str) -> 
         raise BadRequestError(f"Invalid role {role!r}; expected one of {', '.join(ORG_ROLES)}")
     if org.kind != ORG:
         raise BadRequestError(f"{org.name!r} is not an organization")
-    membership = session.scalar(
-        select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id)
-    )
+    membership = session.scalar(select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id))
     if membership is None:
         membership = Membership(org_id=org.id, user_id=user.id, role=role)
         session.add(membership)
@@ -97,9 +95,7 @@ def memberships_of(session: Session, user: Account) -> list[Membership]:
 
 
 def org_role(session: Session, org_id: int, user_id: int) -> str | None:
-    return session.scalar(
-        select(Membership.role).where(Membership.org_id == org_id, Membership.user_id == user_id)
-    )
+    return session.scalar(select(Membership.role).where(Membership.org_id == org_id, Membership.user_id == user_id))
 
 
 def issue_token(
@@ -138,8 +134,6 @@ def touch_token(session: Session, token_id: int) -> None:
     session.execute(
         update(AccessToken)
         .where(AccessToken.id == token_id)
-        .where(
-            (AccessToken.last_used_at.is_(None)) | (AccessToken.last_used_at < now - _LAST_USED_RESOLUTION)
-        )
+        .where((AccessToken.last_used_at.is_(None)) | (AccessToken.last_used_at < now - _LAST_USED_RESOLUTION))
         .values(last_used_at=now)
     )

@@ -35,9 +35,7 @@ router = APIRouter()
 MAX_PREUPLOAD_FILES = 1000
 
 
-def authorize_commit(
-    hub: Hub, caller: Caller, repo_type: str, repo_id: str, revision: str, create_pr: bool
-) -> Repo:
+def authorize_commit(hub: Hub, caller: Caller, repo_type: str, repo_id: str, revision: str, create_pr: bool) -> Repo:
     """Writers commit anywhere; any reader with a write token may open or update a pull request."""
     with hub.db.read() as session:
         repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
@@ -80,9 +78,7 @@ async def preupload(request: Request, repo_type: str, repo_id: str, revision: st
     return await run_in_threadpool(_preupload, request, repo_type, repo_id, unquote_param(revision), files)
 
 
-def _preupload(
-    request: Request, repo_type: str, repo_id: str, revision: str, files: list[Any]
-) -> dict[str, Any]:
+def _preupload(request: Request, repo_type: str, repo_id: str, revision: str, files: list[Any]) -> dict[str, Any]:
     hub = hub_of(request)
     create_pr = parse_bool(request.query_params.get("create_pr", "false"), "create_pr")
     repo = authorize_commit(hub, caller_of(request), repo_type, repo_id, revision, create_pr)
@@ -101,9 +97,7 @@ def _preupload(
         oid = None
         if isinstance(existing, FileEntry):
             oid = existing.lfs.oid if existing.lfs else existing.blob_id
-        result.append(
-            {"path": path, "uploadMode": "lfs" if is_lfs else "regular", "shouldIgnore": False, "oid": oid}
-        )
+        result.append({"path": path, "uploadMode": "lfs" if is_lfs else "regular", "shouldIgnore": False, "oid": oid})
     return {"files": result, "commitOid": head}
 
 

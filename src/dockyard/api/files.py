@@ -48,9 +48,7 @@ def parse_single_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def bytes_response(
-    data: bytes, headers: Mapping[str, str], range_header: str | None, *, head: bool
-) -> Response:
+def bytes_response(data: bytes, headers: Mapping[str, str], range_header: str | None, *, head: bool) -> Response:
     size = len(data)
     selected = parse_single_range(range_header, size)
     out = dict(headers)
@@ -77,9 +75,7 @@ def blob_response(
     """Stream a stored blob, honouring a single Range; uses the file directly when local."""
     path: Path | None = blobs.local_path(key)
     if path is not None:
-        response = BlobFileResponse(
-            path, headers=dict(headers), media_type="application/octet-stream", filename=None
-        )
+        response = BlobFileResponse(path, headers=dict(headers), media_type="application/octet-stream", filename=None)
         response.chunk_size = chunk_size
         return response
     selected = parse_single_range(range_header, size)
@@ -95,15 +91,11 @@ def blob_response(
     return StreamingResponse(body, status_code=status, headers=out, media_type="application/octet-stream")
 
 
-def content_response(
-    hub: Hub, stored: StoredContent, headers: Mapping[str, str], range_header: str | None
-) -> Response:
+def content_response(hub: Hub, stored: StoredContent, headers: Mapping[str, str], range_header: str | None) -> Response:
     """Send a large file's bytes wherever they live (a whole blob, or Xet chunks decoded here)."""
     chunk_size = hub.settings.file_chunk_size
     if stored.blob_key is not None:
-        return blob_response(
-            hub.blobs, stored.blob_key, stored.size, headers, range_header, chunk_size=chunk_size
-        )
+        return blob_response(hub.blobs, stored.blob_key, stored.size, headers, range_header, chunk_size=chunk_size)
     selected = parse_single_range(range_header, stored.size)
     out = dict(headers)
     out["Accept-Ranges"] = "bytes"

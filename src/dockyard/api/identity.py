@@ -91,8 +91,3 @@ async def validate_yaml(request: Request) -> Response:
         "warnings": [{"message": message} for message in card.warnings],
     }
     return JSONResponse(payload, status_code=400 if card.errors else 200)
-
-
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}

@@ -136,8 +136,7 @@ def list_repos_route(request: Request, repo_type: str) -> JSONResponse:
         repos = repos[:page_size]
         tags = _tags_of(session, [r.id for r in repos])
         items = [
-            render(InfoContext(hub, r, commit_id=None, with_blobs=False, stored_tags=tags[r.id]), fields)
-            for r in repos
+            render(InfoContext(hub, r, commit_id=None, with_blobs=False, stored_tags=tags[r.id]), fields) for r in repos
         ]
     headers = {}
     remaining = None if query.limit is None else query.limit - len(items)

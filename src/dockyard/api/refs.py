@@ -63,13 +63,9 @@ def delete_branch(request: Request, repo_type: str, repo_id: str, branch: str) -
 
 
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/tag/{revision:path}")
-def create_tag(
-    request: Request, repo_type: str, repo_id: str, revision: str, body: TagBody
-) -> dict[str, Any]:
+def create_tag(request: Request, repo_type: str, repo_id: str, revision: str, body: TagBody) -> dict[str, Any]:
     repo = _writable(request, repo_type, repo_id)
-    refs.create_tag(
-        hub_of(request), repo, caller_of(request), body.tag, unquote_param(revision), body.message
-    )
+    refs.create_tag(hub_of(request), repo, caller_of(request), body.tag, unquote_param(revision), body.message)
     return {}
 
 

@@ -135,9 +135,7 @@ def update_settings(request: Request, repo_type: str, repo_id: str, body: Settin
     with hub.db.write() as session:
         repo = service.get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
         permissions.ensure_admin(session, caller, repo)
-        service.update_settings(
-            session, repo, private=_visibility(body.private, body.visibility), gated=body.gated
-        )
+        service.update_settings(session, repo, private=_visibility(body.private, body.visibility), gated=body.gated)
     return {}
 
 

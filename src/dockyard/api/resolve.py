@@ -80,9 +80,7 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
     return content_response(hub, stored, headers, request.headers.get("range"))
 
 
-def _count_download(
-    request: Request, kind: RepoType, repo_id: int, git: GitRepo, commit_id: str, path: str
-) -> None:
+def _count_download(request: Request, kind: RepoType, repo_id: int, git: GitRepo, commit_id: str, path: str) -> None:
     """One count per client download: the Hub's clients HEAD before they GET and mark both with
     ``X-HF-Download-Counter``, so their GET is not counted again; a plain GET (browser, curl,
     git-lfs) counts on its own."""
@@ -90,9 +88,7 @@ def _count_download(
         return
     if request.method == "GET" and request.headers.get("x-hf-download-counter"):
         return
-    has_config = path == "config.json" or (
-        kind is RepoType.MODEL and git.entry(commit_id, "config.json") is not None
-    )
+    has_config = path == "config.json" or (kind is RepoType.MODEL and git.entry(commit_id, "config.json") is not None)
     if downloads.counts_as_download(kind, path, has_config):
         with hub_of(request).db.write() as session:
             downloads.record_download(session, repo_id)

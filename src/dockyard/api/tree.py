@@ -63,9 +63,7 @@ def _xet_hashes(request: Request, entries: list[Entry]) -> dict[str, str]:
         return {}
     with hub_of(request).db.read() as session:
         rows = session.execute(
-            select(LfsObject.oid, LfsObject.xet_hash).where(
-                LfsObject.oid.in_(oids), LfsObject.xet_hash.is_not(None)
-            )
+            select(LfsObject.oid, LfsObject.xet_hash).where(LfsObject.oid.in_(oids), LfsObject.xet_hash.is_not(None))
         )
         return {oid: xet for oid, xet in rows}
 
@@ -158,9 +156,7 @@ def list_refs(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
         "tags": refs(TAG_PREFIX),
     }
     if parse_bool(request.query_params.get("include_prs", "false"), "include_prs"):
-        data["pullRequests"] = [
-            {"name": r.name, "ref": r.ref, "targetCommit": r.target} for r in git.refs(PR_PREFIX)
-        ]
+        data["pullRequests"] = [{"name": r.name, "ref": r.ref, "targetCommit": r.target} for r in git.refs(PR_PREFIX)]
     return data
 
 

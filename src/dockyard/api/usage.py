@@ -35,9 +35,7 @@ def namespace_storage(request: Request, name: str) -> dict[str, Any]:
     with hub.db.read() as session:
         account = accounts.get_account(session, name)
         allowed = caller.user is not None and (
-            caller.is_admin
-            or caller.user.id == account.id
-            or caller.org_role(session, account.id) is not None
+            caller.is_admin or caller.user.id == account.id or caller.org_role(session, account.id) is not None
         )
         if not allowed:
             raise AccountNotFoundError(f"No user or organization named {name!r}")

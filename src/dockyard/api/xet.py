@@ -48,9 +48,7 @@ def cas_url(request: Request) -> str:
 def _token_response(request: Request, repo_id: int, scope: str) -> JSONResponse:
     hub = hub_of(request)
     caller = caller_of(request)
-    token = tokens.issue(
-        hub.signer, repo_id=repo_id, scope=scope, user_id=caller.user.id if caller.user else None
-    )
+    token = tokens.issue(hub.signer, repo_id=repo_id, scope=scope, user_id=caller.user.id if caller.user else None)
     expires = int(time.time()) + tokens.TOKEN_TTL
     url = cas_url(request)
     headers = {"X-Xet-Cas-Url": url, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": str(expires)}
@@ -73,9 +71,7 @@ def xet_write_token(request: Request, repo_type: str, repo_id: str, revision: st
     create_pr = parse_bool(request.query_params.get("create_pr", "false"), "create_pr")
     revision = unquote_param(revision)
     target = "main" if revision == "None" else revision
-    repo = authorize_commit(
-        hub, caller_of(request), repo_type, repo_id, target, create_pr or revision == "None"
-    )
+    repo = authorize_commit(hub, caller_of(request), repo_type, repo_id, target, create_pr or revision == "None")
     return _token_response(request, repo.id, tokens.WRITE)
 
 
@@ -116,9 +112,7 @@ async def upload_shard_v2(request: Request) -> StreamingResponse:
     return StreamingResponse(_shard_progress(hub, grant, checked), media_type="application/x-ndjson")
 
 
-async def _shard_progress(
-    hub: Hub, grant: tokens.CasGrant, checked: cas.CheckedShard
-) -> AsyncIterator[bytes]:
+async def _shard_progress(hub: Hub, grant: tokens.CasGrant, checked: cas.CheckedShard) -> AsyncIterator[bytes]:
     """NDJSON progress; a later error becomes a terminal ``{"type": "error"}`` line (headers are sent)."""
     try:
         async for progress in iterate_in_threadpool(cas.register_shard(hub, grant, checked)):
@@ -169,9 +163,7 @@ def _reconstruction(request: Request, file_hash: str, version: int) -> dict[str,
     base = cas_url(request)
 
     def url_for(xorb: Any) -> str:
-        return (
-            f"{base}/xorb/{hub.signer.sign(tokens.XORB_URL_PURPOSE, {'x': xorb.hex()}, ttl=tokens.TOKEN_TTL)}"
-        )
+        return f"{base}/xorb/{hub.signer.sign(tokens.XORB_URL_PURPOSE, {'x': xorb.hex()}, ttl=tokens.TOKEN_TTL)}"
 
     build = reconstruction_v2 if version == 2 else reconstruction_v1
     try:

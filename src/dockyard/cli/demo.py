@@ -80,13 +80,9 @@ def _ensure_user_and_token(hub: Hub) -> str:
         user = accounts.find_account(session, DEMO_USER)
         if user is None:
             user = accounts.create_user(session, DEMO_USER, fullname="Demo User", is_admin=True)
-            accounts.create_org(
-                session, "sentence-transformers", owner=user, fullname="Sentence Transformers"
-            )
+            accounts.create_org(session, "sentence-transformers", owner=user, fullname="Sentence Transformers")
         has_token = session.scalar(
-            select(AccessToken.id).where(
-                AccessToken.user_id == user.id, AccessToken.display_name == DEMO_TOKEN_LABEL
-            )
+            select(AccessToken.id).where(AccessToken.user_id == user.id, AccessToken.display_name == DEMO_TOKEN_LABEL)
         )
         if has_token is None or not token_file.exists():
             issued = accounts.issue_token(session, user, role="write", display_name=DEMO_TOKEN_LABEL)

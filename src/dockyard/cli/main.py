@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dockyard.cli import demo, repos, server, storage, users
+from dockyard.cli import config, demo, repos, server, storage, users
 
 app = typer.Typer(help="Dockyard: a self-hosted hub for models, datasets and spaces.", no_args_is_help=True)
 app.command("serve")(server.serve)
@@ -12,6 +12,7 @@ app.command("worker")(server.worker)
 app.command("demo")(demo.demo)
 app.command("gc")(storage.gc)
 app.add_typer(storage.storage_app, name="storage")
+app.add_typer(config.config_app, name="config")
 
 app.add_typer(server.db_app, name="db")
 app.add_typer(users.user_app, name="user")

@@ -43,9 +43,7 @@ def report(
         data: dict[str, object] = {"hub": hub_usage(session).as_json()}
         if namespace:
             account = accounts.get_account(session, namespace)
-            repos = list(
-                session.execute(select(Repo.id, Repo.type, Repo.full_id).where(Repo.owner_id == account.id))
-            )
+            repos = list(session.execute(select(Repo.id, Repo.type, Repo.full_id).where(Repo.owner_id == account.id)))
             data["namespace"] = {
                 "name": account.name,
                 **usage_of_repos(session, [r.id for r in repos]).as_json(),

@@ -73,9 +73,7 @@ def create_org(
     hub = open_hub(data_dir)
     try:
         with hub.db.write() as session:
-            account = accounts.create_org(
-                session, org, owner=accounts.get_user(session, owner), fullname=fullname
-            )
+            account = accounts.create_org(session, org, owner=accounts.get_user(session, owner), fullname=fullname)
             typer.echo(f"created organization {account.name}")
     except DockyardError as error:
         _fail(error)
@@ -92,9 +90,7 @@ def add_member(
     hub = open_hub(data_dir)
     try:
         with hub.db.write() as session:
-            accounts.set_membership(
-                session, accounts.get_account(session, org), accounts.get_user(session, name), role
-            )
+            accounts.set_membership(session, accounts.get_account(session, org), accounts.get_user(session, name), role)
             typer.echo(f"{name} is now {role} in {org}")
     except DockyardError as error:
         _fail(error)

@@ -24,9 +24,7 @@ class Database:
         self.url = url
         self.engine = _make_engine(url, echo=echo)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(
-            self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
-        )
+        self._write = sessionmaker(self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:

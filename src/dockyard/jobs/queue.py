@@ -11,7 +11,7 @@ import traceback
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from dockyard.db.base import utcnow
@@ -84,6 +84,11 @@ def finish(db: Database, job_id: int, error: BaseException | None) -> None:
         else:
             job.status = QUEUED
             job.run_after = utcnow() + timedelta(seconds=2**job.attempts)
+
+
+def renew_lease(db: Database, job_id: int, worker_id: str) -> None:
+    with db.write() as session:
+        session.execute(update(Job).where(Job.id == job_id, Job.locked_by == worker_id).values(locked_at=utcnow()))
 
 
 def pending_count(db: Database) -> int:

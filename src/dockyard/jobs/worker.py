@@ -35,6 +35,9 @@ class Worker:
             return False
         kind = get_kind(job.kind)
         error: BaseException | None = None
+        done = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(job.id, done), daemon=True)
+        heartbeat.start()
         try:
             if kind is None:
                 raise LookupError(f"unknown job kind {job.kind!r}")
@@ -42,8 +45,16 @@ class Worker:
         except Exception as exc:  # a failing job body must not kill the worker; it is retried
             log.exception("job %s (%s) failed", job.id, job.kind)
             error = exc
+        finally:
+            done.set()
+            heartbeat.join()
         queue.finish(self.hub.db, job.id, error)  # type: ignore[attr-defined]
         return True
+
+    def _heartbeat(self, job_id: int, done: threading.Event) -> None:
+        """Renew the lease of a long job, so no other worker takes it over while it runs."""
+        while not done.wait(queue.LEASE.total_seconds() / 3):
+            queue.renew_lease(self.hub.db, job_id, self.worker_id)  # type: ignore[attr-defined]
 
     def run_until_idle(self) -> int:
         count = 0

@@ -26,9 +26,7 @@ def stored_size(hub: Hub, session: Session, oid: str) -> int | None:
 
 def is_linked(session: Session, repo: Repo, oid: str) -> bool:
     return (
-        session.scalar(
-            select(RepoLfsObject.oid).where(RepoLfsObject.repo_id == repo.id, RepoLfsObject.oid == oid)
-        )
+        session.scalar(select(RepoLfsObject.oid).where(RepoLfsObject.repo_id == repo.id, RepoLfsObject.oid == oid))
         is not None
     )
 

@@ -59,10 +59,7 @@ def _xorb_bytes(session: Session, file_hashes: list[str]) -> int:
     for start in range(0, len(hashes), 500):
         batch = hashes[start : start + 500]
         total += (
-            session.scalar(
-                select(func.coalesce(func.sum(XetXorb.stored_size), 0)).where(XetXorb.hash.in_(batch))
-            )
-            or 0
+            session.scalar(select(func.coalesce(func.sum(XetXorb.stored_size), 0)).where(XetXorb.hash.in_(batch))) or 0
         )
     return int(total)
 
@@ -70,10 +67,6 @@ def _xorb_bytes(session: Session, file_hashes: list[str]) -> int:
 def hub_usage(session: Session) -> StorageUsage:
     """Everything the hub stores: all xorbs plus all whole blobs."""
     files, logical = session.execute(select(func.count(), func.coalesce(func.sum(LfsObject.size), 0))).one()
-    blobs = session.scalar(
-        select(func.coalesce(func.sum(LfsObject.size), 0)).where(LfsObject.xet_hash.is_(None))
-    )
+    blobs = session.scalar(select(func.coalesce(func.sum(LfsObject.size), 0)).where(LfsObject.xet_hash.is_(None)))
     xorbs = session.scalar(select(func.coalesce(func.sum(XetXorb.stored_size), 0)))
-    return StorageUsage(
-        files=int(files), logical_bytes=int(logical), stored_bytes=int(blobs or 0) + int(xorbs or 0)
-    )
+    return StorageUsage(files=int(files), logical_bytes=int(logical), stored_bytes=int(blobs or 0) + int(xorbs or 0))

@@ -64,9 +64,7 @@ def referenced_oids(repo: pygit2.Repository) -> set[str]:
     return found
 
 
-def _scan_tree(
-    repo: pygit2.Repository, tree: pygit2.Tree, seen_trees: set, seen_blobs: set, found: set[str]
-) -> None:
+def _scan_tree(repo: pygit2.Repository, tree: pygit2.Tree, seen_trees: set, seen_blobs: set, found: set[str]) -> None:
     stack = [tree]
     while stack:
         current = stack.pop()
@@ -107,9 +105,7 @@ def _prune_repo_links(hub: Hub, repo_id: int, oids: set[str], cutoff) -> int:  #
         stale = [
             oid
             for oid in session.scalars(
-                select(RepoLfsObject.oid).where(
-                    RepoLfsObject.repo_id == repo_id, RepoLfsObject.pushed_at < cutoff
-                )
+                select(RepoLfsObject.oid).where(RepoLfsObject.repo_id == repo_id, RepoLfsObject.pushed_at < cutoff)
             )
             if oid not in oids
         ]
@@ -127,9 +123,7 @@ def _sweep_objects(hub: Hub, referenced: set[str], cutoff, report: GcReport) -> 
         linked = select(RepoLfsObject.oid)
         rows = list(
             session.execute(
-                select(LfsObject.oid, LfsObject.size).where(
-                    LfsObject.created_at < cutoff, LfsObject.oid.not_in(linked)
-                )
+                select(LfsObject.oid, LfsObject.size).where(LfsObject.created_at < cutoff, LfsObject.oid.not_in(linked))
             )
         )
         doomed = [(oid, size) for oid, size in rows if oid not in referenced]
@@ -153,9 +147,7 @@ def _sweep_objects(hub: Hub, referenced: set[str], cutoff, report: GcReport) -> 
 def _sweep_xet(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-untyped-def]
     with hub.db.write() as session:
         named = select(LfsObject.xet_hash).where(LfsObject.xet_hash.is_not(None))
-        files = session.execute(
-            delete(XetFile).where(XetFile.created_at < cutoff, XetFile.file_hash.not_in(named))
-        )
+        files = session.execute(delete(XetFile).where(XetFile.created_at < cutoff, XetFile.file_hash.not_in(named)))
         report.xet_files_removed = files.rowcount or 0  # type: ignore[attr-defined]
         used: set[str] = set()
         for terms in session.scalars(select(XetFile.terms)):

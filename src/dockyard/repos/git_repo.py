@@ -270,9 +270,7 @@ class GitRepo:
         except pygit2.GitError as error:
             raise BadRequestError(f"Invalid tree: {error}") from None
 
-    def create_commit(
-        self, *, tree_id: str, parents: list[str], author: pygit2.Signature, message: str
-    ) -> str:
+    def create_commit(self, *, tree_id: str, parents: list[str], author: pygit2.Signature, message: str) -> str:
         oid = self.raw.create_commit(
             None, author, author, message, pygit2.Oid(hex=tree_id), [pygit2.Oid(hex=p) for p in parents]
         )

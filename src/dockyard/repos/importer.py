@@ -26,9 +26,7 @@ def commit_folder(hub: Hub, repo: Repo, caller: Caller, folder: Path, message: s
             operations.append(_stage_large(hub, repo, relative, data))
         else:
             operations.append(AddFile(relative, data))
-    return create_commit(
-        hub, repo, caller, DEFAULT_BRANCH, CommitRequest(summary=message, operations=operations)
-    )
+    return create_commit(hub, repo, caller, DEFAULT_BRANCH, CommitRequest(summary=message, operations=operations))
 
 
 def commit_files(hub: Hub, repo: Repo, caller: Caller, files: dict[str, bytes], message: str) -> CommitResult:
@@ -38,9 +36,7 @@ def commit_files(hub: Hub, repo: Repo, caller: Caller, files: dict[str, bytes], 
         _stage_large(hub, repo, path, data) if data and git.is_lfs_path(head, path) else AddFile(path, data)
         for path, data in files.items()
     ]
-    return create_commit(
-        hub, repo, caller, DEFAULT_BRANCH, CommitRequest(summary=message, operations=operations)
-    )
+    return create_commit(hub, repo, caller, DEFAULT_BRANCH, CommitRequest(summary=message, operations=operations))
 
 
 def _stage_large(hub: Hub, repo: Repo, path: str, data: bytes) -> AddLfsFile:

@@ -105,9 +105,7 @@ class Like(Base):
     __tablename__ = "likes"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
-    repo_id: Mapped[int] = mapped_column(
-        ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

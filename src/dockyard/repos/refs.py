@@ -73,9 +73,7 @@ def super_squash(hub: Hub, repo: Repo, caller: Caller, branch: str, message: str
     text = (message or f"Super-squash branch '{branch}' using huggingface_hub").strip()
     if not text:
         raise BadRequestError("The squashed commit needs a message")
-    new = git.create_commit(
-        tree_id=str(tree), parents=[], author=signature_for(caller.user), message=text + "\n"
-    )
+    new = git.create_commit(tree_id=str(tree), parents=[], author=signature_for(caller.user), message=text + "\n")
     git.update_ref(ref, new, expected_old=head, message="super-squash")
     record_commit(hub, repo.id, ref, new)
     return new

@@ -96,9 +96,7 @@ def create_repo(
         raise RepoExistsError(f"You already created this {repo_type.value} repo: {existing.full_id}")
     if existing is not None:  # an alias left by a move: a new repo takes the name over
         session.execute(
-            delete(RepoAlias).where(
-                RepoAlias.type == repo_type.value, RepoAlias.full_id_lower == full_id.lower()
-            )
+            delete(RepoAlias).where(RepoAlias.type == repo_type.value, RepoAlias.full_id_lower == full_id.lower())
         )
     repo = Repo(
         uid=uuid.uuid4().hex,
@@ -117,9 +115,7 @@ def create_repo(
     if repo_type is RepoType.SPACE:
         files.append(PutBlob("README.md", _space_readme(name, sdk or "static")))
     tree = git.build_tree(None, files)
-    sha = git.create_commit(
-        tree_id=tree, parents=[], author=signature_for(caller.user), message="initial commit"
-    )
+    sha = git.create_commit(tree_id=tree, parents=[], author=signature_for(caller.user), message="initial commit")
     git.update_ref(BRANCH_PREFIX + DEFAULT_BRANCH, sha, expected_old=None, message="initial commit")
     repo.sha = sha
     repo.owner = namespace
@@ -184,9 +180,7 @@ def update_settings(session: Session, repo: Repo, *, private: bool | None, gated
     session.flush()
 
 
-def duplicate_repo(
-    hub: Hub, session: Session, caller: Caller, source: Repo, target: RepoId, *, private: bool
-) -> Repo:
+def duplicate_repo(hub: Hub, session: Session, caller: Caller, source: Repo, target: RepoId, *, private: bool) -> Repo:
     """Copy history, refs and large-file references into a new repo the caller owns."""
     organization = target.namespace or None
     namespace = _namespace_for_create(session, caller, organization)

@@ -55,9 +55,7 @@ def _visible_to(query: Select[tuple[Repo]], caller: Caller) -> Select[tuple[Repo
     if caller.user is None:
         return query.where(Repo.private.is_(False))
     member_of = select(Membership.org_id).where(Membership.user_id == caller.user.id)
-    return query.where(
-        or_(Repo.private.is_(False), Repo.owner_id == caller.user.id, Repo.owner_id.in_(member_of))
-    )
+    return query.where(or_(Repo.private.is_(False), Repo.owner_id == caller.user.id, Repo.owner_id.in_(member_of)))
 
 
 def build_query(query: ListQuery, caller: Caller) -> Select[tuple[Repo]]:

@@ -32,9 +32,7 @@ class Reader:
     def take(self, n: int, what: str = "data") -> bytes:
         """Next ``n`` bytes; raises ``self.error`` when fewer are left."""
         if n < 0 or self.pos + n > self.end:
-            raise self.error(
-                f"truncated: need {n} bytes of {what} at offset {self.pos}, have {self.remaining}"
-            )
+            raise self.error(f"truncated: need {n} bytes of {what} at offset {self.pos}, have {self.remaining}")
         out = self.data[self.pos : self.pos + n]
         self.pos += n
         return out

@@ -192,9 +192,7 @@ def _register_file(session: Session, repo_id: int, info: FileInfo) -> None:
     file_hex = info.file_hash.hex()
     terms = [_term_tuple(t) for t in info.terms]
     if session.get(XetFile, file_hex) is None:
-        session.add(
-            XetFile(file_hash=file_hex, size=info.size, sha256=info.sha256_hex, terms=json.dumps(terms))
-        )
+        session.add(XetFile(file_hash=file_hex, size=info.size, sha256=info.sha256_hex, terms=json.dumps(terms)))
         session.flush()
     _link_xorbs(session, repo_id, [xorb for xorb, *_ in terms])
     if info.terms:
@@ -249,9 +247,7 @@ def dedup_shard(hub: Hub, grant: CasGrant, chunk_hex: str) -> bytes | None:
     parse_hash_hex(chunk_hex)
     with hub.db.write() as session:
         candidates = list(
-            session.scalars(
-                select(XetDedupChunk.xorb_hash).where(XetDedupChunk.chunk_hash == chunk_hex.lower())
-            )
+            session.scalars(select(XetDedupChunk.xorb_hash).where(XetDedupChunk.chunk_hash == chunk_hex.lower()))
         )
         visible = _visible_xorbs(session, grant, candidates)
         rows = [session.get_one(XetXorb, h) for h in visible]
@@ -260,9 +256,7 @@ def dedup_shard(hub: Hub, grant: CasGrant, chunk_hex: str) -> bytes | None:
     if not rows:
         return None
     infos = [XorbInfo.from_chunks(MerkleHash.from_hex(r.hash), chunk_list(r), r.stored_size) for r in rows]
-    key = MerkleHash(
-        hashlib.blake2b(f"{grant.repo_id}:{chunk_hex}:{utcnow()}".encode(), digest_size=32).digest()
-    )
+    key = MerkleHash(hashlib.blake2b(f"{grant.repo_id}:{chunk_hex}:{utcnow()}".encode(), digest_size=32).digest())
     return serialize_dedup_shard(infos, hmac_key=key)
 
 

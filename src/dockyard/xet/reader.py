@@ -34,9 +34,7 @@ def iter_terms(
                 index += 1
                 continue
             last = _window_end(layout, index, chunk_end)
-            data = hub.blobs.read_range(
-                xorb_key(xorb), layout.byte_offsets[index], layout.byte_offsets[last] - 1
-            )
+            data = hub.blobs.read_range(xorb_key(xorb), layout.byte_offsets[index], layout.byte_offsets[last] - 1)
             for offset, header in iter_raw_chunks(data):
                 decoded = decode_chunk(data, offset, header)
                 chunk_from, chunk_to = position, position + len(decoded) - 1

@@ -195,8 +195,7 @@ def reconstruction_v2(
     for xorb, ranges in _merged_ranges(pieces).items():
         offsets = layouts[xorb].byte_offsets
         descriptors = [
-            {"chunks": {"start": a, "end": b}, "bytes": {"start": offsets[a], "end": offsets[b] - 1}}
-            for a, b in ranges
+            {"chunks": {"start": a, "end": b}, "bytes": {"start": offsets[a], "end": offsets[b] - 1}} for a, b in ranges
         ]
         xorbs[xorb.hex()] = [{"url": url_for(xorb), "ranges": descriptors}]
     return {"offset_into_first_range": skip, "terms": [_term_json(p) for p in pieces], "xorbs": xorbs}

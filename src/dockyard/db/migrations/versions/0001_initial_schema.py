@@ -221,9 +221,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("repo_id", sa.Integer(), nullable=False),
         sa.Column("created_at", dockyard.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["repo_id"], ["repos.id"], name=op.f("fk_likes_repo_id_repos"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["repo_id"], ["repos.id"], name=op.f("fk_likes_repo_id_repos"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["user_id"], ["accounts.id"], name=op.f("fk_likes_user_id_accounts"), ondelete="CASCADE"
         ),
@@ -280,9 +278,7 @@ def upgrade() -> None:
         "repo_tags",
         sa.Column("repo_id", sa.Integer(), nullable=False),
         sa.Column("tag", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["repo_id"], ["repos.id"], name=op.f("fk_repo_tags_repo_id_repos"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["repo_id"], ["repos.id"], name=op.f("fk_repo_tags_repo_id_repos"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("repo_id", "tag", name=op.f("pk_repo_tags")),
     )
     with op.batch_alter_table("repo_tags", schema=None) as batch_op:
