@@ -36,9 +36,13 @@ def _status(hub: Hub, job_id: int) -> Job:
 
 
 def test_a_job_runs_only_if_its_transaction_commits(hub: Hub) -> None:
-    with pytest.raises(RuntimeError), hub.db.write() as session:
-        queue.enqueue(session, "test.record", {"n": 1})
-        raise RuntimeError("the change failed")
+    def failing_change() -> None:
+        with hub.db.write() as session:
+            queue.enqueue(session, "test.record", {"n": 1})
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError, match="the change failed"):
+        failing_change()
     with hub.db.write() as session:
         committed = queue.enqueue(session, "test.record", {"n": 2})
     assert Worker(hub).run_until_idle() == 1
@@ -74,7 +78,7 @@ def test_a_job_of_a_dead_worker_is_taken_over_after_its_lease(hub: Hub) -> None:
 
 
 def test_unknown_kinds_are_refused_at_enqueue(hub: Hub) -> None:
-    with pytest.raises(ValueError), hub.db.write() as session:
+    with pytest.raises(ValueError, match="unknown job kind"), hub.db.write() as session:
         queue.enqueue(session, "no.such.job", {})
     with hub.db.read() as session:
         assert session.scalars(select(Job).where(Job.status == QUEUED)).all() == []

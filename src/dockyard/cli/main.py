@@ -11,6 +11,8 @@ app.command("serve")(server.serve)
 app.command("worker")(server.worker)
 app.command("demo")(demo.demo)
 app.command("gc")(storage.gc)
+app.command("backup")(storage.backup_command)
+app.command("restore")(storage.restore_command)
 app.add_typer(storage.storage_app, name="storage")
 app.add_typer(config.config_app, name="config")
 

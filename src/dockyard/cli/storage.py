@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from dockyard.accounts import service as accounts
 from dockyard.cli.common import DataDirOption, open_hub
 from dockyard.lfs.usage import hub_usage, usage_of_repos
+from dockyard.maintenance.backup import BackupError, backup, restore
 from dockyard.maintenance.gc import collect_garbage
 from dockyard.repos.models import Repo
 
@@ -53,3 +55,31 @@ def report(
                 for repo_id, kind, full_id in repos
             ]
     typer.echo(json.dumps(data, indent=2))
+
+
+def backup_command(
+    destination: Annotated[Path, typer.Argument(help="An empty or new directory")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write a consistent backup of the database, git repositories and stored content."""
+    hub = open_hub(data_dir)
+    try:
+        manifest = backup(hub, destination)
+    except BackupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"backed up {len(manifest.repos)} repos, {len(manifest.blobs)} blobs to {destination}")
+
+
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A directory written by `dockyard backup`")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Restore a backup into an empty hub (fresh data directory, database and bucket)."""
+    hub = open_hub(data_dir)
+    try:
+        manifest = restore(hub, source)
+    except BackupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"restored {len(manifest.repos)} repos, {len(manifest.blobs)} blobs from {source}")
