@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from dockyard.api import commit, health, identity, info, lfs, refs, repos, resolve, tree, usage, xet
+from dockyard.api import admin, commit, gating, health, identity, info, lfs, refs, repos, resolve, tree, usage, xet
 from dockyard.api.errors import install_error_handlers
+from dockyard.api.middleware import RequestOriginMiddleware
 from dockyard.api.routing import EncodedSlashMiddleware
 from dockyard.db.database import Database
 from dockyard.db.server_state import get_or_create_secret
@@ -57,7 +58,8 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.state.hub = hub
     install_error_handlers(app)
     # Order matters: specific repo routes before the catch-all info route of each type.
-    for module in (health, identity, repos, refs, commit, tree, lfs, xet, usage, info, resolve):
+    for module in (health, identity, admin, repos, gating, refs, commit, tree, lfs, xet, usage, info, resolve):
         app.include_router(module.router)
     app.add_middleware(EncodedSlashMiddleware)
+    app.add_middleware(RequestOriginMiddleware)
     return app

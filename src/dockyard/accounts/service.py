@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from dockyard.accounts.models import ORG, USER, AccessToken, Account, Membership
 from dockyard.accounts.passwords import hash_password
-from dockyard.accounts.tokens import ROLES, generate_token, hash_token, token_hint
+from dockyard.accounts.tokens import FINE_GRAINED, ROLES, generate_token, hash_token, token_hint
+from dockyard.audit.service import record
+from dockyard.auth.scopes import Scope, dump_scopes
 from dockyard.db.base import utcnow
-from dockyard.errors import AccountNotFoundError, BadRequestError, ConflictError
+from dockyard.errors import AccountNotFoundError, BadRequestError, ConflictError, NotFoundError
 from dockyard.identifiers import validate_account_name
 
 ORG_ROLES = ("read", "write", "admin")
@@ -75,7 +77,7 @@ def create_org(session: Session, name: str, *, owner: Account, fullname: str | N
     return org
 
 
-def set_membership(session: Session, org: Account, user: Account, role: str) -> Membership:
+def set_membership(session: Session, org: Account, user: Account, role: str, *, actor: str | None = None) -> Membership:
     if role not in ORG_ROLES:
         raise BadRequestError(f"Invalid role {role!r}; expected one of {', '.join(ORG_ROLES)}")
     if org.kind != ORG:
@@ -84,10 +86,24 @@ def set_membership(session: Session, org: Account, user: Account, role: str) -> 
     if membership is None:
         membership = Membership(org_id=org.id, user_id=user.id, role=role)
         session.add(membership)
-    else:
+        record(session, "member.added", actor=actor, target=org.name, details={"user": user.name, "role": role})
+    elif membership.role != role:
+        details = {"user": user.name, "from": membership.role, "to": role}
+        record(session, "member.role_changed", actor=actor, target=org.name, details=details)
         membership.role = role
     session.flush()
     return membership
+
+
+def remove_membership(session: Session, org: Account, user: Account, *, actor: str | None = None) -> None:
+    membership = session.scalar(select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id))
+    if membership is None:
+        raise NotFoundError(f"{user.name} is not a member of {org.name}")
+    admins = session.scalars(select(Membership).where(Membership.org_id == org.id, Membership.role == "admin")).all()
+    if membership.role == "admin" and len(admins) == 1:
+        raise BadRequestError(f"{user.name} is the last admin of {org.name}")
+    session.delete(membership)
+    record(session, "member.removed", actor=actor, target=org.name, details={"user": user.name})
 
 
 def memberships_of(session: Session, user: Account) -> list[Membership]:
@@ -99,10 +115,18 @@ def org_role(session: Session, org_id: int, user_id: int) -> str | None:
 
 
 def issue_token(
-    session: Session, user: Account, *, role: str, display_name: str = "", value: str | None = None
+    session: Session,
+    user: Account,
+    *,
+    role: str,
+    display_name: str = "",
+    value: str | None = None,
+    scopes: list[Scope] | None = None,
 ) -> IssuedToken:
-    if role not in ROLES:
-        raise BadRequestError(f"Invalid token role {role!r}; expected read or write")
+    if role not in (*ROLES, FINE_GRAINED):
+        raise BadRequestError(f"Invalid token role {role!r}; expected read, write or fineGrained")
+    if (role == FINE_GRAINED) != bool(scopes):
+        raise BadRequestError("A fineGrained token needs at least one scope, and only it takes scopes")
     if value is not None and len(value) < 16:
         raise BadRequestError("An imported token must be at least 16 characters long")
     value = value or generate_token()
@@ -115,10 +139,37 @@ def issue_token(
         display_name=display_name or f"{role} token",
         token_hash=digest,
         token_hint=token_hint(value),
+        scopes=dump_scopes(scopes) if scopes else None,
     )
     session.add(token)
     session.flush()
+    record(
+        session,
+        "token.created",
+        actor=user.name,
+        target=token.display_name,
+        token_id=token.id,
+        details={"role": role, "scopes": [f"{s.entity_type}:{s.name}:{s.level}" for s in scopes or []]},
+    )
     return IssuedToken(token=token, value=value)
+
+
+def list_tokens(session: Session, user: Account) -> list[AccessToken]:
+    return list(session.scalars(select(AccessToken).where(AccessToken.user_id == user.id).order_by(AccessToken.id)))
+
+
+def revoke_token(session: Session, user: Account, token_id: int) -> AccessToken:
+    token = session.get(AccessToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFoundError(f"{user.name} has no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(session, "token.revoked", actor=user.name, target=token.display_name, token_id=token.id)
+    return token
+
+
+def needs_touch(token: AccessToken) -> bool:
+    return token.last_used_at is None or token.last_used_at < utcnow() - _LAST_USED_RESOLUTION
 
 
 def find_token(session: Session, value: str) -> AccessToken | None:

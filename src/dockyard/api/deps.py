@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from dockyard.accounts import service as accounts
+from dockyard.auth import throttle
 from dockyard.auth.identity import Caller, authenticate, token_from_authorization
+from dockyard.errors import UnauthorizedError
 from dockyard.hub import Hub
 
 
@@ -20,8 +23,20 @@ def caller_of(request: Request) -> Caller:
         return cached
     hub = hub_of(request)
     token = token_from_authorization(request.headers.get("authorization"))
-    with hub.db.read() as session:
-        caller = authenticate(session, token)
+    if token is None:
+        caller = Caller()
+    else:
+        client = request.client.host if request.client else None
+        throttle.check(hub.db, client)
+        try:
+            with hub.db.read() as session:
+                caller = authenticate(session, token)
+        except UnauthorizedError:
+            throttle.note_failure(hub.db, client)
+            raise
+        if caller.token is not None and accounts.needs_touch(caller.token):
+            with hub.db.write() as session:
+                accounts.touch_token(session, caller.token.id)
     request.state.caller = caller
     return caller
 

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from dockyard.accounts import service as accounts
 from dockyard.api.deps import caller_of, hub_of
 from dockyard.api.serialize import iso
+from dockyard.auth.identity import Caller
 from dockyard.errors import UnauthorizedError
 from dockyard.repos.cards import parse_card
 
@@ -53,15 +54,24 @@ def whoami(request: Request) -> dict[str, Any]:
         "avatarUrl": "",
         "isAdmin": user.is_admin,
         "orgs": orgs,
-        "auth": {
-            "type": "access_token",
-            "accessToken": {
-                "displayName": caller.token.display_name,
-                "role": caller.token.role,
-                "createdAt": iso(caller.token.created_at),
-            },
-        },
+        "auth": {"type": "access_token", "accessToken": _token_json(caller)},
     }
+
+
+def _token_json(caller: Caller) -> dict[str, Any]:
+    assert caller.token is not None
+    data: dict[str, Any] = {
+        "displayName": caller.token.display_name,
+        "role": caller.token.role,
+        "createdAt": iso(caller.token.created_at),
+    }
+    if caller.scopes is not None:
+        data["fineGrained"] = {
+            "canReadGatedRepos": True,
+            "global": [],
+            "scoped": [scope.as_hub_json() for scope in caller.scopes],
+        }
+    return data
 
 
 @router.get("/api/agent-harnesses")

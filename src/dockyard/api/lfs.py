@@ -16,6 +16,7 @@ from dockyard.auth import permissions
 from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError, DockyardError, NotFoundError, UnauthorizedError
 from dockyard.faults import LFS_STAGED, crash_point
+from dockyard.gating import service as gating
 from dockyard.identifiers import RepoType
 from dockyard.lfs import batch, content
 from dockyard.lfs import service as lfs
@@ -56,6 +57,9 @@ def _batch(request: Request, repo_type: RepoType, repo_id: str, body: dict[str, 
         if operation == "upload":
             plan = batch.plan_upload(hub, session, repo, objects, list(transfers), base)
         else:
+            if not gating.has_access(session, caller, repo):
+                status = 401 if caller.is_anonymous else 403
+                return lfs_error(status, f"{repo.full_id} is gated: ask for access first", challenge=status == 401)
             plan = batch.plan_download(hub, session, caller, repo, objects, base)
     return JSONResponse(plan, media_type=LFS_JSON)
 

@@ -52,6 +52,7 @@ def create_branch(
     repo = _writable(request, repo_type, repo_id)
     start = body.starting_point if body else None
     refs.create_branch(hub_of(request), repo, unquote_param(branch), start)
+    refs.audit(hub_of(request), caller_of(request), "branch.created", repo, unquote_param(branch))
     return {}
 
 
@@ -59,6 +60,7 @@ def create_branch(
 def delete_branch(request: Request, repo_type: str, repo_id: str, branch: str) -> dict[str, Any]:
     repo = _writable(request, repo_type, repo_id)
     refs.delete_branch(hub_of(request), repo, unquote_param(branch))
+    refs.audit(hub_of(request), caller_of(request), "branch.deleted", repo, unquote_param(branch))
     return {}
 
 
@@ -66,6 +68,7 @@ def delete_branch(request: Request, repo_type: str, repo_id: str, branch: str) -
 def create_tag(request: Request, repo_type: str, repo_id: str, revision: str, body: TagBody) -> dict[str, Any]:
     repo = _writable(request, repo_type, repo_id)
     refs.create_tag(hub_of(request), repo, caller_of(request), body.tag, unquote_param(revision), body.message)
+    refs.audit(hub_of(request), caller_of(request), "tag.created", repo, body.tag)
     return {}
 
 
@@ -73,6 +76,7 @@ def create_tag(request: Request, repo_type: str, repo_id: str, revision: str, bo
 def delete_tag(request: Request, repo_type: str, repo_id: str, tag: str) -> dict[str, Any]:
     repo = _writable(request, repo_type, repo_id)
     refs.delete_tag(hub_of(request), repo, unquote_param(tag))
+    refs.audit(hub_of(request), caller_of(request), "tag.deleted", repo, unquote_param(tag))
     return {}
 
 

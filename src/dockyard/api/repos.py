@@ -109,7 +109,7 @@ def delete_repo(request: Request, body: DeleteRepoBody) -> dict[str, Any]:
     with hub.db.write() as session:
         repo = service.get_readable_repo(session, caller, repo_ref(RepoType.parse(body.type), full_id))
         permissions.ensure_admin(session, caller, repo)
-        uid = service.delete_repo(hub, session, repo)
+        uid = service.delete_repo(hub, session, caller, repo)
     hub.git.delete(uid)
     return {}
 
@@ -135,7 +135,9 @@ def update_settings(request: Request, repo_type: str, repo_id: str, body: Settin
     with hub.db.write() as session:
         repo = service.get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
         permissions.ensure_admin(session, caller, repo)
-        service.update_settings(session, repo, private=_visibility(body.private, body.visibility), gated=body.gated)
+        service.update_settings(
+            session, caller, repo, private=_visibility(body.private, body.visibility), gated=body.gated
+        )
     return {}
 
 

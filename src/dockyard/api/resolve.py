@@ -17,6 +17,7 @@ from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.errors import error_response
 from dockyard.api.files import bytes_response, content_response
 from dockyard.api.routing import repo_ref, unquote_param
+from dockyard.auth import permissions
 from dockyard.errors import EntryNotFoundError, StorageError
 from dockyard.identifiers import RepoType, validate_repo_path
 from dockyard.lfs import content
@@ -47,6 +48,7 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
     head = request.method == "HEAD"
     with hub.db.read() as session:
         repo = get_readable_repo(session, caller, repo_ref(kind, repo_id))
+        permissions.ensure_content(session, caller, repo)
     git = hub.git.open(repo.uid)
     commit_id = git.resolve(revision).commit_id
     entry = git.entry(commit_id, path)

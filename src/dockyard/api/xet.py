@@ -19,6 +19,7 @@ from dockyard.api.commit import authorize_commit
 from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.files import blob_response
 from dockyard.api.routing import parse_bool, repo_ref, unquote_param
+from dockyard.auth import permissions
 from dockyard.errors import (
     BadRequestError,
     DockyardError,
@@ -60,6 +61,7 @@ def xet_read_token(request: Request, repo_type: str, repo_id: str, revision: str
     hub = hub_of(request)
     with hub.db.read() as session:
         repo = get_readable_repo(session, caller_of(request), repo_ref(repo_type, repo_id))
+        permissions.ensure_content(session, caller_of(request), repo)
     hub.git.open(repo.uid).resolve(unquote_param(revision))
     return _token_response(request, repo.id, tokens.READ)
 

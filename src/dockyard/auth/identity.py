@@ -10,18 +10,37 @@ from sqlalchemy.orm import Session
 
 from dockyard.accounts import service as accounts
 from dockyard.accounts.models import AccessToken, Account
-from dockyard.accounts.tokens import READ, WRITE
+from dockyard.accounts.tokens import FINE_GRAINED, READ, WRITE
+from dockyard.auth.scopes import Scope, load_scopes
 from dockyard.errors import UnauthorizedError
 
 
 @dataclass
 class Caller:
-    """Anonymous when ``user`` is None. ``role`` is the most a token lets its user do."""
+    """Anonymous when ``user`` is None. ``role`` is the most a token lets its user do; a
+    fine-grained token (role ``fineGrained``) is further limited to its ``scopes``."""
 
     user: Account | None = None
     token: AccessToken | None = None
     role: str | None = None
+    scopes: list[Scope] | None = None
     _org_roles: dict[int, str | None] = field(default_factory=dict)
+
+    def token_allows(self, level: str, *, repo_type: str, owner: str, full_id: str) -> bool:
+        """What the token itself permits, before the user's own rights are considered."""
+        if self.user is None:
+            return False
+        if self.scopes is None:
+            return level == "read" or self.role == WRITE
+        return any(s.covers(repo_type, owner, full_id) and s.allows(level) for s in self.scopes)
+
+    def token_allows_namespace(self, level: str, namespace: str) -> bool:
+        if self.scopes is None:
+            return self.user is not None and (level == "read" or self.role == WRITE)
+        return any(
+            s.entity_type in ("user", "org") and s.name.lower() == namespace.lower() and s.allows(level)
+            for s in self.scopes
+        )
 
     @property
     def is_anonymous(self) -> bool:
@@ -29,6 +48,8 @@ class Caller:
 
     @property
     def can_write_at_all(self) -> bool:
+        if self.scopes is not None:
+            return self.user is not None and any(s.level == WRITE for s in self.scopes)
         return self.user is not None and self.role == WRITE
 
     @property
@@ -72,5 +93,7 @@ def authenticate(session: Session, token_value: str | None) -> Caller:
     token = accounts.find_token(session, token_value)
     if token is None:
         raise UnauthorizedError()
+    if token.role == FINE_GRAINED:
+        return Caller(user=token.user, token=token, role=FINE_GRAINED, scopes=load_scopes(token.scopes))
     role = WRITE if token.role == WRITE else READ
     return Caller(user=token.user, token=token, role=role)

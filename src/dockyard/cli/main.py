@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from dockyard.cli import config, demo, repos, server, storage, users
+from dockyard.cli import audit, config, demo, repos, server, storage, users
 
 app = typer.Typer(help="Dockyard: a self-hosted hub for models, datasets and spaces.", no_args_is_help=True)
 app.command("serve")(server.serve)
 app.command("worker")(server.worker)
 app.command("demo")(demo.demo)
+app.command("audit")(audit.audit_log)
 app.command("gc")(storage.gc)
 app.command("backup")(storage.backup_command)
 app.command("restore")(storage.restore_command)

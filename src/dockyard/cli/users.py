@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from dockyard.accounts import service as accounts
+from dockyard.auth.scopes import load_scopes, parse_scope
 from dockyard.cli.common import DataDirOption, open_hub
 from dockyard.errors import DockyardError
 
@@ -44,22 +46,64 @@ def create_user(
 @token_app.command("create")
 def create_token(
     name: str,
-    role: Annotated[str, typer.Option("--role", help="read or write")] = "write",
+    role: Annotated[str, typer.Option("--role", help="read, write or fineGrained")] = "write",
     label: Annotated[str | None, typer.Option("--name", help="A label for the token")] = None,
     value: Annotated[str | None, typer.Option("--value", help="Import this existing token string")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="fineGrained only, repeatable: TYPE:NAME:read|write, e.g. model:acme/bert:write"),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Create a token for user NAME; the token is printed on the last line."""
     hub = open_hub(data_dir)
     try:
+        scopes = [parse_scope(text) for text in scope or []]
         with hub.db.write() as session:
             user = accounts.get_user(session, name)
-            issued = accounts.issue_token(session, user, role=role, display_name=label or "", value=value)
+            issued = accounts.issue_token(
+                session, user, role=role, display_name=label or "", value=value, scopes=scopes or None
+            )
     except DockyardError as error:
         _fail(error)
         return
     typer.echo(f"{role} token for {name} ({issued.token.display_name}):")
     typer.echo(issued.value)
+
+
+@token_app.command("list")
+def list_tokens(name: str, data_dir: DataDirOption = None) -> None:
+    """List NAME's tokens: id, label, role, scopes, created, last used, revoked (never the values)."""
+    hub = open_hub(data_dir)
+    try:
+        with hub.db.read() as session:
+            tokens = accounts.list_tokens(session, accounts.get_user(session, name))
+    except DockyardError as error:
+        _fail(error)
+        return
+    for token in tokens:
+        scopes = ",".join(f"{s.entity_type}:{s.name}:{s.level}" for s in load_scopes(token.scopes)) or "-"
+        typer.echo(
+            f"{token.id}\t{token.display_name}\t{token.role}\t{token.token_hint}\tscopes={scopes}\t"
+            f"created={token.created_at:%Y-%m-%d %H:%M}\tlast_used={_when(token.last_used_at)}\t"
+            f"revoked={_when(token.revoked_at)}"
+        )
+
+
+@token_app.command("revoke")
+def revoke_token(name: str, token_id: int, data_dir: DataDirOption = None) -> None:
+    """Revoke token TOKEN_ID of user NAME (see `dockyard token list`)."""
+    hub = open_hub(data_dir)
+    try:
+        with hub.db.write() as session:
+            token = accounts.revoke_token(session, accounts.get_user(session, name), token_id)
+            typer.echo(f"revoked token {token.id} ({token.display_name})")
+    except DockyardError as error:
+        _fail(error)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
 
 
 @org_app.command("create")
@@ -92,5 +136,17 @@ def add_member(
         with hub.db.write() as session:
             accounts.set_membership(session, accounts.get_account(session, org), accounts.get_user(session, name), role)
             typer.echo(f"{name} is now {role} in {org}")
+    except DockyardError as error:
+        _fail(error)
+
+
+@org_app.command("remove-member")
+def remove_member(org: str, name: str, data_dir: DataDirOption = None) -> None:
+    """Remove NAME from ORG."""
+    hub = open_hub(data_dir)
+    try:
+        with hub.db.write() as session:
+            accounts.remove_membership(session, accounts.get_account(session, org), accounts.get_user(session, name))
+            typer.echo(f"{name} is no longer a member of {org}")
     except DockyardError as error:
         _fail(error)

@@ -24,7 +24,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def import_all_models() -> None:
     """Every module that declares tables, so Base.metadata is complete."""
     import dockyard.accounts.models
+    import dockyard.audit.models
+    import dockyard.auth.models
     import dockyard.db.server_state
+    import dockyard.gating.models
     import dockyard.jobs.models
     import dockyard.lfs.models
     import dockyard.repos.models

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dockyard.audit.service import record_for
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
 from dockyard.errors import BadRequestError, RevisionNotFoundError, StaleParentError
@@ -110,7 +111,7 @@ def create_commit(
         ref = _branch_ref(git, revision)
         pr_num = None
         commit_id = _write(hub.settings, git, caller, ref, staged, request)
-    record_commit(hub, repo.id, ref, commit_id, staged.lfs_files)
+    record_commit(hub, repo.id, ref, commit_id, staged.lfs_files, caller=caller)
     return CommitResult(commit_id=commit_id, ref=ref, pr_num=pr_num)
 
 
@@ -232,14 +233,24 @@ def _write(
 
 
 def record_commit(
-    hub: Hub, repo_id: int, ref: str, commit_id: str, lfs_files: dict[str, tuple[str, str]] | None = None
+    hub: Hub,
+    repo_id: int,
+    ref: str,
+    commit_id: str,
+    lfs_files: dict[str, tuple[str, str]] | None = None,
+    *,
+    caller: Caller | None = None,
+    action: str = "repo.commit",
 ) -> None:
-    """After a ref moved: touch the repo row, and re-extract metadata when it was the default branch."""
+    """After a ref moved: touch the repo row, audit it, and re-extract metadata (and enqueue the
+    content scans) when it was the default branch."""
     with hub.db.write() as session:
         repo = session.get(Repo, repo_id)
         if repo is None:
             return
         repo.last_modified = utcnow()
+        if caller is not None:
+            record_for(session, caller, action, f"{repo.type}:{repo.full_id}", ref=ref, commit=commit_id)
         if lfs_files:
             lfs.record_files(session, repo.id, ref, lfs_files)
         if ref == BRANCH_PREFIX + DEFAULT_BRANCH:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dockyard.audit.service import record_for
 from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError, ForbiddenError, RefExistsError, RevisionNotFoundError
 from dockyard.hub import Hub
@@ -75,5 +76,10 @@ def super_squash(hub: Hub, repo: Repo, caller: Caller, branch: str, message: str
         raise BadRequestError("The squashed commit needs a message")
     new = git.create_commit(tree_id=str(tree), parents=[], author=signature_for(caller.user), message=text + "\n")
     git.update_ref(ref, new, expected_old=head, message="super-squash")
-    record_commit(hub, repo.id, ref, new)
+    record_commit(hub, repo.id, ref, new, caller=caller, action="repo.history_squashed")
     return new
+
+
+def audit(hub: Hub, caller: Caller, action: str, repo: Repo, name: str) -> None:
+    with hub.db.write() as session:
+        record_for(session, caller, action, f"{repo.type}:{repo.full_id}", ref=name)

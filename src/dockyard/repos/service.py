@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from dockyard.accounts import service as accounts
 from dockyard.accounts.models import Account
+from dockyard.audit.service import record_for
 from dockyard.auth import permissions
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
@@ -119,6 +120,7 @@ def create_repo(
     git.update_ref(BRANCH_PREFIX + DEFAULT_BRANCH, sha, expected_old=None, message="initial commit")
     repo.sha = sha
     repo.owner = namespace
+    record_for(session, caller, "repo.created", f"{repo_type.value}:{full_id}", private=private)
     return repo
 
 
@@ -126,8 +128,9 @@ def _space_readme(name: str, sdk: str) -> bytes:
     return f"---\ntitle: {name}\nsdk: {sdk}\npinned: false\n---\n\n# {name}\n".encode()
 
 
-def delete_repo(hub: Hub, session: Session, repo: Repo) -> str:
+def delete_repo(hub: Hub, session: Session, caller: Caller, repo: Repo) -> str:
     """Remove the row now; the caller removes git storage once the transaction committed."""
+    record_for(session, caller, "repo.deleted", f"{repo.type}:{repo.full_id}")
     uid = repo.uid
     session.delete(repo)
     session.flush()
@@ -149,6 +152,7 @@ def move_repo(session: Session, caller: Caller, repo: Repo, target: RepoId) -> N
     )
     if old_lower != new_full_id.lower():
         session.add(RepoAlias(type=repo.type, full_id_lower=old_lower, repo_id=repo.id))
+    record_for(session, caller, "repo.moved", f"{repo.type}:{repo.full_id}", to=new_full_id)
     repo.owner_id = namespace.id
     repo.owner = namespace
     repo.name = target.name
@@ -167,7 +171,12 @@ def add_alias(session: Session, repo: Repo, alias: RepoId) -> None:
     session.flush()
 
 
-def update_settings(session: Session, repo: Repo, *, private: bool | None, gated: str | bool | None) -> None:
+def update_settings(
+    session: Session, caller: Caller, repo: Repo, *, private: bool | None, gated: str | bool | None
+) -> None:
+    target = f"{repo.type}:{repo.full_id}"
+    if private is not None and private != repo.private:
+        record_for(session, caller, "repo.visibility_changed", target, private=private)
     if private is not None:
         repo.private = private
     if gated is not None:
@@ -177,6 +186,7 @@ def update_settings(session: Session, repo: Repo, *, private: bool | None, gated
             repo.gated = str(gated)
         else:
             raise BadRequestError("gated must be 'auto', 'manual' or false")
+        record_for(session, caller, "repo.gating_changed", target, gated=repo.gated)
     session.flush()
 
 
@@ -211,6 +221,7 @@ def duplicate_repo(hub: Hub, session: Session, caller: Caller, source: Repo, tar
         session.add(RepoLfsObject(repo_id=repo.id, oid=row.oid, filename=row.filename, ref=row.ref))
     hub.git.copy(source.uid, repo.uid)
     repo.owner = namespace
+    record_for(session, caller, "repo.created", f"{repo_type.value}:{full_id}", duplicated_from=source.full_id)
     if repo.sha:
         metadata.refresh(hub, session, repo, repo.sha)
     return repo

@@ -55,7 +55,15 @@ def _visible_to(query: Select[tuple[Repo]], caller: Caller) -> Select[tuple[Repo
     if caller.user is None:
         return query.where(Repo.private.is_(False))
     member_of = select(Membership.org_id).where(Membership.user_id == caller.user.id)
-    return query.where(or_(Repo.private.is_(False), Repo.owner_id == caller.user.id, Repo.owner_id.in_(member_of)))
+    account_reads = or_(Repo.owner_id == caller.user.id, Repo.owner_id.in_(member_of))
+    if caller.scopes is None:
+        return query.where(or_(Repo.private.is_(False), account_reads))
+    # A fine-grained token sees private repos only inside its scopes.
+    namespaces = [s.name.lower() for s in caller.scopes if s.entity_type in ("user", "org")]
+    repos = [s.name.lower() for s in caller.scopes if s.entity_type not in ("user", "org")]
+    in_namespaces = select(Account.id).where(Account.name_lower.in_(namespaces))
+    scoped = or_(Repo.owner_id.in_(in_namespaces), Repo.full_id_lower.in_(repos))
+    return query.where(or_(Repo.private.is_(False), account_reads & scoped))
 
 
 def build_query(query: ListQuery, caller: Caller) -> Select[tuple[Repo]]:

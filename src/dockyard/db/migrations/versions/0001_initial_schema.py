@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 09:27:21.622274
+Create Date: 2026-11-22 10:02:50.542169
 """
 
 from __future__ import annotations
@@ -33,6 +33,31 @@ def upgrade() -> None:
         sa.Column("created_at", dockyard.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
         sa.UniqueConstraint("name_lower", name=op.f("uq_accounts_name_lower")),
+    )
+    op.create_table(
+        "audit_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", dockyard.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=96), nullable=True),
+        sa.Column("token_id", sa.Integer(), nullable=True),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("target", sa.String(length=300), nullable=False),
+        sa.Column("details", sa.JSON(), nullable=True),
+        sa.Column("ip", sa.String(length=64), nullable=True),
+        sa.Column("user_agent", sa.String(length=300), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+    )
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_events_action", ["action"], unique=False)
+        batch_op.create_index("ix_audit_events_actor", ["actor"], unique=False)
+        batch_op.create_index("ix_audit_events_at", ["at"], unique=False)
+
+    op.create_table(
+        "auth_failures",
+        sa.Column("client", sa.String(length=64), nullable=False),
+        sa.Column("window_start", dockyard.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("client", name=op.f("pk_auth_failures")),
     )
     op.create_table(
         "jobs",
@@ -183,15 +208,34 @@ def upgrade() -> None:
         sa.Column("chunk_hash", sa.String(length=64), nullable=False),
         sa.Column("xorb_hash", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
-            ["xorb_hash"],
-            ["xet_xorbs.hash"],
-            name=op.f("fk_xet_dedup_chunks_xorb_hash_xet_xorbs"),
-            ondelete="CASCADE",
+            ["xorb_hash"], ["xet_xorbs.hash"], name=op.f("fk_xet_dedup_chunks_xorb_hash_xet_xorbs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("chunk_hash", "xorb_hash", name=op.f("pk_xet_dedup_chunks")),
     )
     with op.batch_alter_table("xet_dedup_chunks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_xet_dedup_chunks_xorb_hash"), ["xorb_hash"], unique=False)
+
+    op.create_table(
+        "access_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("repo_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=True),
+        sa.Column("rejection_reason", sa.Text(), nullable=True),
+        sa.Column("created_at", dockyard.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", dockyard.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["repo_id"], ["repos.id"], name=op.f("fk_access_requests_repo_id_repos"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["accounts.id"], name=op.f("fk_access_requests_user_id_accounts"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_access_requests")),
+        sa.UniqueConstraint("repo_id", "user_id", name=op.f("uq_access_requests_repo_id")),
+    )
+    with op.batch_alter_table("access_requests", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_access_requests_repo_id"), ["repo_id"], unique=False)
 
     op.create_table(
         "discussions",
@@ -205,10 +249,7 @@ def upgrade() -> None:
         sa.Column("author_id", sa.Integer(), nullable=True),
         sa.Column("created_at", dockyard.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["author_id"],
-            ["accounts.id"],
-            name=op.f("fk_discussions_author_id_accounts"),
-            ondelete="SET NULL",
+            ["author_id"], ["accounts.id"], name=op.f("fk_discussions_author_id_accounts"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["repo_id"], ["repos.id"], name=op.f("fk_discussions_repo_id_repos"), ondelete="CASCADE"
@@ -292,10 +333,7 @@ def upgrade() -> None:
             ["repo_id"], ["repos.id"], name=op.f("fk_xet_repo_xorbs_repo_id_repos"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["xorb_hash"],
-            ["xet_xorbs.hash"],
-            name=op.f("fk_xet_repo_xorbs_xorb_hash_xet_xorbs"),
-            ondelete="CASCADE",
+            ["xorb_hash"], ["xet_xorbs.hash"], name=op.f("fk_xet_repo_xorbs_xorb_hash_xet_xorbs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("repo_id", "xorb_hash", name=op.f("pk_xet_repo_xorbs")),
     )
@@ -329,6 +367,10 @@ def downgrade() -> None:
 
     op.drop_table("likes")
     op.drop_table("discussions")
+    with op.batch_alter_table("access_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_access_requests_repo_id"))
+
+    op.drop_table("access_requests")
     with op.batch_alter_table("xet_dedup_chunks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_xet_dedup_chunks_xorb_hash"))
 
@@ -366,5 +408,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_jobs_status_run_after")
 
     op.drop_table("jobs")
+    op.drop_table("auth_failures")
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_events_at")
+        batch_op.drop_index("ix_audit_events_actor")
+        batch_op.drop_index("ix_audit_events_action")
+
+    op.drop_table("audit_events")
     op.drop_table("accounts")
     # ### end Alembic commands ###

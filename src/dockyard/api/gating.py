@@ -1,0 +1,102 @@
+"""Gated repos: asking for access, and the owners' HfApi calls (list, accept, reject, cancel, grant)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse
+
+from dockyard.accounts import service as accounts
+from dockyard.accounts.models import Account
+from dockyard.api.deps import caller_of, hub_of
+from dockyard.api.routing import repo_ref
+from dockyard.api.serialize import iso
+from dockyard.auth import permissions
+from dockyard.errors import BadRequestError, NotFoundError
+from dockyard.gating import service as gating
+from dockyard.gating.models import AccessRequest
+from dockyard.repos.service import get_readable_repo
+
+router = APIRouter()
+
+
+def _request_json(item: AccessRequest) -> dict[str, Any]:
+    return {
+        "requestId": str(item.id),
+        "user": {"user": item.user.name, "fullname": item.user.fullname, "email": item.user.email, "avatarUrl": ""},
+        "status": item.status,
+        "timestamp": iso(item.updated_at),
+        "fields": item.fields or {},
+    }
+
+
+async def _json_or_form(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise BadRequestError("Body must be a JSON object")
+        return body
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+@router.post("/api/{repo_type:rtype}/{repo_id:repo}/ask-access")
+async def ask_access(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
+    """A user asks for access, sending the fields the card's ``extra_gated_fields`` lists."""
+    fields = await _json_or_form(request)
+    hub = hub_of(request)
+    caller = caller_of(request)
+    with hub.db.write() as session:
+        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
+        item = gating.request_access(session, caller, repo, fields)
+        return {"status": item.status}
+
+
+@router.get("/api/{repo_type:rtype}/{repo_id:repo}/user-access-request/{status}")
+def list_requests(request: Request, repo_type: str, repo_id: str, status: str) -> JSONResponse:
+    hub = hub_of(request)
+    caller = caller_of(request)
+    with hub.db.read() as session:
+        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
+        permissions.ensure_write(session, caller, repo)
+        return JSONResponse([_request_json(item) for item in gating.list_requests(session, repo, status)])
+
+
+def _target_user(session: Any, repo_id: int, body: dict[str, Any]) -> Account:
+    if body.get("user"):
+        return accounts.get_user(session, str(body["user"]))
+    request_id = body.get("requestId")
+    if request_id is None:
+        raise BadRequestError("Give 'user' or 'requestId'")
+    item = session.get(AccessRequest, int(request_id)) if str(request_id).isdigit() else None
+    if item is None or item.repo_id != repo_id:
+        raise NotFoundError(f"No access request {request_id}")
+    return item.user
+
+
+@router.post("/api/{repo_type:rtype}/{repo_id:repo}/user-access-request/handle")
+async def handle_request(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
+    body = await _json_or_form(request)
+    hub = hub_of(request)
+    caller = caller_of(request)
+    with hub.db.write() as session:
+        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
+        permissions.ensure_write(session, caller, repo)
+        user = _target_user(session, repo.id, body)
+        item = gating.decide(session, caller, repo, user, str(body.get("status")), body.get("rejectionReason"))
+        return _request_json(item)
+
+
+@router.post("/api/{repo_type:rtype}/{repo_id:repo}/user-access-request/grant")
+async def grant_access(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
+    body = await _json_or_form(request)
+    hub = hub_of(request)
+    caller = caller_of(request)
+    with hub.db.write() as session:
+        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
+        permissions.ensure_write(session, caller, repo)
+        if not body.get("user"):
+            raise BadRequestError("Give 'user'")
+        item = gating.grant(session, caller, repo, accounts.get_user(session, str(body["user"])))
+        return _request_json(item)

@@ -1,0 +1,128 @@
+"""Who may download a gated repo's files, and the request/decision flow.
+
+Metadata (info, trees, cards) stays readable, as on the Hub; file contents need an accepted
+request, unless the caller owns or administers the repo. ``gated="auto"`` accepts requests at
+once, ``"manual"`` leaves them pending for the owners.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dockyard.accounts.models import Account
+from dockyard.audit.service import record_for
+from dockyard.auth.identity import Caller
+from dockyard.db.base import utcnow
+from dockyard.errors import AuthenticationRequiredError, BadRequestError, GatedRepoError, NotFoundError
+from dockyard.gating.models import ACCEPTED, PENDING, REJECTED, STATUSES, AccessRequest
+from dockyard.repos.models import Repo
+
+
+def is_member(session: Session, caller: Caller, repo: Repo) -> bool:
+    if caller.user is None:
+        return False
+    return caller.is_admin or repo.owner_id == caller.user.id or caller.org_role(session, repo.owner_id) is not None
+
+
+def has_access(session: Session, caller: Caller, repo: Repo) -> bool:
+    if not repo.gated or is_member(session, caller, repo):
+        return True
+    if caller.user is None:
+        return False
+    status = session.scalar(
+        select(AccessRequest.status).where(AccessRequest.repo_id == repo.id, AccessRequest.user_id == caller.user.id)
+    )
+    return status == ACCEPTED
+
+
+def ensure_access(session: Session, caller: Caller, repo: Repo) -> None:
+    """401 for anonymous callers and 403 for others, both with the GatedRepo error code."""
+    if has_access(session, caller, repo):
+        return
+    message = (
+        f"Access to {repo.type} {repo.full_id} is restricted. You must have access to it and be authenticated "
+        "to access it. Please log in."
+        if caller.user is None
+        else f"Access to {repo.type} {repo.full_id} is restricted and you are not in the authorized list. "
+        f"Visit the repo page to ask for access."
+    )
+    error = GatedRepoError(message)
+    if caller.user is None:
+        error.status = 401
+    raise error
+
+
+def required_fields(repo: Repo) -> dict[str, Any]:
+    fields = (repo.card_data or {}).get("extra_gated_fields") or {}
+    return fields if isinstance(fields, dict) else {}
+
+
+def request_access(session: Session, caller: Caller, repo: Repo, fields: dict[str, Any]) -> AccessRequest:
+    if caller.user is None:
+        raise AuthenticationRequiredError("You must be authenticated to ask for access")
+    if not repo.gated:
+        raise BadRequestError(f"{repo.full_id} is not gated")
+    missing = [name for name in required_fields(repo) if fields.get(name) in (None, "", False)]
+    if missing:
+        raise BadRequestError(f"Please fill in: {', '.join(missing)}")
+    request = session.scalar(
+        select(AccessRequest).where(AccessRequest.repo_id == repo.id, AccessRequest.user_id == caller.user.id)
+    )
+    if request is None:
+        request = AccessRequest(repo_id=repo.id, user_id=caller.user.id)
+        session.add(request)
+    request.fields = {str(k): v for k, v in fields.items()}
+    request.status = ACCEPTED if repo.gated == "auto" else PENDING
+    request.updated_at = utcnow()
+    session.flush()
+    record_for(session, caller, "access.requested", repo.full_id, status=request.status)
+    return request
+
+
+def list_requests(session: Session, repo: Repo, status: str) -> list[AccessRequest]:
+    if status not in STATUSES:
+        raise BadRequestError(f"status must be one of {', '.join(STATUSES)}")
+    return list(
+        session.scalars(
+            select(AccessRequest)
+            .where(AccessRequest.repo_id == repo.id, AccessRequest.status == status)
+            .order_by(AccessRequest.id)
+        )
+    )
+
+
+def decide(
+    session: Session, caller: Caller, repo: Repo, user: Account, status: str, reason: str | None = None
+) -> AccessRequest:
+    """Accept, reject or move back to pending (cancel) an existing request."""
+    if status not in STATUSES:
+        raise BadRequestError(f"status must be one of {', '.join(STATUSES)}")
+    request = session.scalar(
+        select(AccessRequest).where(AccessRequest.repo_id == repo.id, AccessRequest.user_id == user.id)
+    )
+    if request is None:
+        raise NotFoundError(f"{user.name} has not asked for access to {repo.full_id}")
+    request.status = status
+    request.rejection_reason = reason if status == REJECTED else None
+    request.updated_at = utcnow()
+    session.flush()
+    record_for(session, caller, f"access.{status}", repo.full_id, user=user.name, reason=reason)
+    return request
+
+
+def grant(session: Session, caller: Caller, repo: Repo, user: Account) -> AccessRequest:
+    """Give access to a user who never asked (or was rejected)."""
+    request = session.scalar(
+        select(AccessRequest).where(AccessRequest.repo_id == repo.id, AccessRequest.user_id == user.id)
+    )
+    if request is None:
+        request = AccessRequest(repo_id=repo.id, user_id=user.id, fields={})
+        session.add(request)
+    request.status = ACCEPTED
+    request.updated_at = utcnow()
+    session.flush()
+    record_for(session, caller, "access.granted", repo.full_id, user=user.name)
+    return request
