@@ -44,3 +44,25 @@ def create_identities(data_dir: Path, env: dict[str, str]) -> Identities:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def issue_token(data_dir: Path, env: dict[str, str], user: str, role: str, scopes: list[str] | None = None) -> str:
+    """A new token for ``user`` (scopes as ``TYPE:NAME:LEVEL`` for fine-grained tokens)."""
+    from dockyard.auth.scopes import parse_scope
+
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("DOCKYARD_")})
+    try:
+        hub = open_hub(data_dir)
+        with hub.db.write() as session:
+            issued = accounts.issue_token(
+                session,
+                accounts.get_user(session, user),
+                role=role,
+                scopes=[parse_scope(s) for s in scopes] if scopes else None,
+            )
+        hub.db.dispose()
+        return issued.value
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
