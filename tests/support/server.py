@@ -111,6 +111,7 @@ def wait_until_ready(server: LiveServer) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if server.process is not None and server.process.poll() is not None:
+            server.stop()  # the worker process, if any, must not outlive a failed start
             raise RuntimeError(f"dockyard serve exited early:\n{server.log_tail()}")
         if healthy(server.url):
             return

@@ -64,7 +64,9 @@ class InfoContext:
 
     @property
     def uses_stored_metadata(self) -> bool:
-        return self.commit_id is None or self.commit_id == self.repo.metadata_sha
+        """Without an explicit revision the stored metadata is used (it is re-extracted whenever the
+        default branch moves), so listings never open git repositories unless asked for sha/files."""
+        return self._commit_id is None or self._commit_id == self.repo.metadata_sha
 
     @property
     def tags(self) -> list[str]:

@@ -90,6 +90,9 @@ def collect_garbage(hub: Hub, *, grace: timedelta) -> GcReport:
         repos = list(session.execute(select(Repo.id, Repo.uid)))
     referenced: set[str] = set()
     for repo_id, uid in repos:
+        if not hub.git.exists(uid):  # never conclude "unreferenced" from storage we cannot read
+            log.warning("garbage collection: git storage of repo %s is missing; its content is kept", uid)
+            continue
         oids = referenced_oids(hub.git.open(uid).raw)
         referenced |= oids
         report.repo_links_removed += _prune_repo_links(hub, repo_id, oids, cutoff)

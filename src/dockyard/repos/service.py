@@ -24,6 +24,7 @@ from dockyard.repos.git_repo import BRANCH_PREFIX, PutBlob
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.gitattributes import default_gitattributes
 from dockyard.repos.models import Repo, RepoAlias
+from dockyard.search import index as search_index
 
 SPACE_SDKS = ("gradio", "streamlit", "docker", "static")
 
@@ -120,6 +121,7 @@ def create_repo(
     git.update_ref(BRANCH_PREFIX + DEFAULT_BRANCH, sha, expected_old=None, message="initial commit")
     repo.sha = sha
     repo.owner = namespace
+    search_index.reindex(session, repo)
     record_for(session, caller, "repo.created", f"{repo_type.value}:{full_id}", private=private)
     return repo
 
@@ -160,6 +162,7 @@ def move_repo(session: Session, caller: Caller, repo: Repo, target: RepoId) -> N
     repo.full_id_lower = new_full_id.lower()
     repo.last_modified = utcnow()
     session.flush()
+    search_index.reindex(session, repo)
 
 
 def add_alias(session: Session, repo: Repo, alias: RepoId) -> None:
@@ -221,6 +224,7 @@ def duplicate_repo(hub: Hub, session: Session, caller: Caller, source: Repo, tar
         session.add(RepoLfsObject(repo_id=repo.id, oid=row.oid, filename=row.filename, ref=row.ref))
     hub.git.copy(source.uid, repo.uid)
     repo.owner = namespace
+    search_index.reindex(session, repo)
     record_for(session, caller, "repo.created", f"{repo_type.value}:{full_id}", duplicated_from=source.full_id)
     if repo.sha:
         metadata.refresh(hub, session, repo, repo.sha)

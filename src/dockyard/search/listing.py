@@ -17,6 +17,7 @@ from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError
 from dockyard.identifiers import RepoType
 from dockyard.repos.models import Repo, RepoTag
+from dockyard.search.index import candidates
 
 SORTS = {
     "downloads": Repo.downloads,
@@ -73,6 +74,9 @@ def build_query(query: ListQuery, caller: Caller) -> Select[tuple[Repo]]:
         owner = select(Account.id).where(Account.name_lower == query.author.lower())
         stmt = stmt.where(Repo.owner_id.in_(owner.scalar_subquery()))
     if query.search:
+        narrowed = candidates(query.search)
+        if narrowed is not None:
+            stmt = stmt.where(Repo.id.in_(narrowed))
         stmt = stmt.where(Repo.full_id_lower.like(f"%{_escape_like(query.search.lower())}%", escape="\\"))
     for tag in query.tags:
         stmt = stmt.where(exists().where(RepoTag.repo_id == Repo.id, RepoTag.tag == tag))
@@ -85,8 +89,8 @@ def build_query(query: ListQuery, caller: Caller) -> Select[tuple[Repo]]:
         if column is None:
             raise BadRequestError(f"Invalid sort {query.sort!r}; expected one of {', '.join(sorted(SORTS))}")
         stmt = stmt.order_by(column.desc(), Repo.id.desc())
-    else:
-        stmt = stmt.order_by(Repo.id.desc())
+    else:  # newest first, along the (type, created_at) index
+        stmt = stmt.order_by(Repo.created_at.desc(), Repo.id.desc())
     return stmt
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 10:02:50.542169
+Create Date: 2026-11-22 10:07:48.092448
 """
 
 from __future__ import annotations
@@ -316,6 +316,18 @@ def upgrade() -> None:
         batch_op.create_index("ix_repo_lfs_objects_oid", ["oid"], unique=False)
 
     op.create_table(
+        "repo_search_grams",
+        sa.Column("gram", sa.String(length=3), nullable=False),
+        sa.Column("repo_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["repo_id"], ["repos.id"], name=op.f("fk_repo_search_grams_repo_id_repos"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("gram", "repo_id", name=op.f("pk_repo_search_grams")),
+    )
+    with op.batch_alter_table("repo_search_grams", schema=None) as batch_op:
+        batch_op.create_index("ix_repo_search_grams_repo", ["repo_id"], unique=False)
+
+    op.create_table(
         "repo_tags",
         sa.Column("repo_id", sa.Integer(), nullable=False),
         sa.Column("tag", sa.String(length=200), nullable=False),
@@ -353,6 +365,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_repo_tags_tag_repo")
 
     op.drop_table("repo_tags")
+    with op.batch_alter_table("repo_search_grams", schema=None) as batch_op:
+        batch_op.drop_index("ix_repo_search_grams_repo")
+
+    op.drop_table("repo_search_grams")
     with op.batch_alter_table("repo_lfs_objects", schema=None) as batch_op:
         batch_op.drop_index("ix_repo_lfs_objects_oid")
 

@@ -1,0 +1,18 @@
+"""The trigram index behind substring search on repo ids."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dockyard.db.base import Base
+
+
+class RepoSearchGram(Base):
+    """One row per distinct trigram of a repo's lower-cased id."""
+
+    __tablename__ = "repo_search_grams"
+    __table_args__ = (Index("ix_repo_search_grams_repo", "repo_id"),)
+
+    gram: Mapped[str] = mapped_column(String(3), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
