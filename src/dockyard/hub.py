@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dockyard.auth.cache import SecurityCache
 from dockyard.db.database import Database
+from dockyard.repos.downloads import DownloadCounter
 from dockyard.repos.git_storage import GitStorage
 from dockyard.settings import Settings
 from dockyard.signing import Signer
@@ -27,6 +29,8 @@ class Hub:
     blobs: BlobStore
     signer: Signer
     worker: Worker | None = field(default=None)
+    security_cache: SecurityCache = field(default_factory=SecurityCache)
+    downloads: DownloadCounter | None = field(default=None)
 
     def jobs_enqueued(self) -> None:
         """Nudge the in-process worker after a commit that enqueued jobs."""

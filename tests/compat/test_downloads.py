@@ -13,6 +13,7 @@ from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RevisionNotFoundError
 
 from tests.support.accounts import Identities
+from tests.support.waiting import wait_until
 from tests.support.server import LiveServer
 
 
@@ -137,6 +138,8 @@ def test_downloads_are_counted_once_per_client_download(api: HfApi, model_repo: 
     hf_hub_download(model_repo, "config.json", cache_dir=cache_dir)  # HEAD + GET: one download
     hf_hub_download(model_repo, "config.json", cache_dir=cache_dir)  # cached: HEAD only, one more
     hf_hub_download(model_repo, "model.safetensors", cache_dir=cache_dir)  # not the query file
+    # Counts are written behind, about once a second (HEAD /resolve stays free of writes): wait for them.
+    assert wait_until(lambda: api.model_info(model_repo).downloads >= before + 2)
     assert api.model_info(model_repo).downloads == before + 2
     assert [m.downloads for m in api.list_models(search=model_repo.split("/")[1], expand=["downloads"])] == [before + 2]
 

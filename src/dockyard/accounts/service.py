@@ -12,6 +12,7 @@ from dockyard.accounts.models import ORG, USER, AccessToken, Account, Membership
 from dockyard.accounts.passwords import hash_password
 from dockyard.accounts.tokens import FINE_GRAINED, ROLES, generate_token, hash_token, token_hint
 from dockyard.audit.service import record
+from dockyard.auth.cache import bump_epoch
 from dockyard.auth.scopes import Scope, dump_scopes
 from dockyard.db.base import utcnow
 from dockyard.errors import AccountNotFoundError, BadRequestError, ConflictError, NotFoundError
@@ -83,6 +84,7 @@ def set_membership(session: Session, org: Account, user: Account, role: str, *, 
     if org.kind != ORG:
         raise BadRequestError(f"{org.name!r} is not an organization")
     membership = session.scalar(select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id))
+    bump_epoch(session)
     if membership is None:
         membership = Membership(org_id=org.id, user_id=user.id, role=role)
         session.add(membership)
@@ -103,6 +105,7 @@ def remove_membership(session: Session, org: Account, user: Account, *, actor: s
     if membership.role == "admin" and len(admins) == 1:
         raise BadRequestError(f"{user.name} is the last admin of {org.name}")
     session.delete(membership)
+    bump_epoch(session)
     record(session, "member.removed", actor=actor, target=org.name, details={"user": user.name})
 
 
@@ -164,6 +167,7 @@ def revoke_token(session: Session, user: Account, token_id: int) -> AccessToken:
         raise NotFoundError(f"{user.name} has no token {token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        bump_epoch(session)
         record(session, "token.revoked", actor=user.name, target=token.display_name, token_id=token.id)
     return token
 

@@ -7,10 +7,12 @@ import binascii
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dockyard.accounts import service as accounts
 from dockyard.accounts.models import AccessToken, Account
 from dockyard.accounts.tokens import FINE_GRAINED, READ, WRITE
+from dockyard.auth.cache import SecurityCache, detached
 from dockyard.auth.scopes import Scope, load_scopes
 from dockyard.errors import UnauthorizedError
 
@@ -24,6 +26,7 @@ class Caller:
     token: AccessToken | None = None
     role: str | None = None
     scopes: list[Scope] | None = None
+    cache: SecurityCache | None = None
     _org_roles: dict[int, str | None] = field(default_factory=dict)
 
     def token_allows(self, level: str, *, repo_type: str, owner: str, full_id: str) -> bool:
@@ -60,7 +63,13 @@ class Caller:
         if self.user is None:
             return None
         if org_id not in self._org_roles:
-            self._org_roles[org_id] = accounts.org_role(session, org_id, self.user.id)
+            key = ("org_role", self.user.id, org_id)
+            cached = self.cache.get(key) if self.cache is not None else None
+            if cached is None:
+                cached = (accounts.org_role(session, org_id, self.user.id),)
+                if self.cache is not None:
+                    self.cache.put(key, cached)
+            self._org_roles[org_id] = cached[0]
         return self._org_roles[org_id]
 
 
@@ -84,6 +93,18 @@ def token_from_authorization(header: str | None) -> str | None:
         _, _, password = decoded.partition(":")
         return password or None
     raise UnauthorizedError()
+
+
+def caller_from_columns(
+    token_columns: dict[str, object], user_columns: dict[str, object], *, cache: SecurityCache | None
+) -> Caller:
+    """A caller rebuilt from cached rows: fresh detached objects, never shared between requests."""
+    token = detached(AccessToken, token_columns)
+    user = detached(Account, user_columns)
+    set_committed_value(token, "user", user)
+    if token.role == FINE_GRAINED:
+        return Caller(user=user, token=token, role=FINE_GRAINED, scopes=load_scopes(token.scopes), cache=cache)
+    return Caller(user=user, token=token, role=WRITE if token.role == WRITE else READ, cache=cache)
 
 
 def authenticate(session: Session, token_value: str | None) -> Caller:

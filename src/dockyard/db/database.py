@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 _WRITE_OPTION = "dockyard_write"
+_SNAPSHOT_OPTION = "dockyard_snapshot"
 
 
 class Database:
@@ -23,8 +24,12 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = _make_engine(url, echo=echo)
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        # Read sessions never write: no autoflush, so touching a loaded object cannot start a write.
+        self._read = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write = sessionmaker(self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False)
+        self._snapshot = sessionmaker(
+            self.engine.execution_options(**{_SNAPSHOT_OPTION: True}), expire_on_commit=False, autoflush=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -34,6 +39,12 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A session for queries; closing it ends the transaction without expiring what was loaded."""
         with self._read() as session:
+            yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read session whose queries all see one consistent state (backups, exports)."""
+        with self._snapshot() as session:
             yield session
 
     @contextmanager
@@ -48,7 +59,10 @@ class Database:
 
 def _make_engine(url: str, *, echo: bool) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        # As many connections as the server's thread pool has threads, so requests never queue for one.
+        engine = create_engine(
+            url, echo=echo, pool_size=20, max_overflow=30, connect_args={"check_same_thread": False, "timeout": 30}
+        )
         _configure_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -68,5 +82,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(_WRITE_OPTION, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif options.get(_SNAPSHOT_OPTION, False):
+            connection.exec_driver_sql("BEGIN")
+        # Plain reads run each statement on its own (autocommit): in WAL mode a lone SELECT sees
+        # the latest commit, like READ COMMITTED on PostgreSQL, without a BEGIN/ROLLBACK round trip.

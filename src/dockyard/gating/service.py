@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dockyard.accounts.models import Account
 from dockyard.audit.service import record_for
+from dockyard.auth.cache import bump_epoch
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
 from dockyard.errors import AuthenticationRequiredError, BadRequestError, GatedRepoError, NotFoundError
@@ -75,6 +76,7 @@ def request_access(session: Session, caller: Caller, repo: Repo, fields: dict[st
         request = AccessRequest(repo_id=repo.id, user_id=caller.user.id)
         session.add(request)
     request.fields = {str(k): v for k, v in fields.items()}
+    bump_epoch(session)
     request.status = ACCEPTED if repo.gated == "auto" else PENDING
     request.updated_at = utcnow()
     session.flush()
@@ -105,6 +107,7 @@ def decide(
     )
     if request is None:
         raise NotFoundError(f"{user.name} has not asked for access to {repo.full_id}")
+    bump_epoch(session)
     request.status = status
     request.rejection_reason = reason if status == REJECTED else None
     request.updated_at = utcnow()
@@ -121,6 +124,7 @@ def grant(session: Session, caller: Caller, repo: Repo, user: Account) -> Access
     if request is None:
         request = AccessRequest(repo_id=repo.id, user_id=user.id, fields={})
         session.add(request)
+    bump_epoch(session)
     request.status = ACCEPTED
     request.updated_at = utcnow()
     session.flush()

@@ -120,7 +120,7 @@ def backup(hub: Hub, destination: Path) -> BackupManifest:
 
 
 def _dump_database(hub: Hub, tables: list[Table]) -> dict[str, list[dict[str, Any]]]:
-    with hub.db.read() as session:
+    with hub.db.snapshot() as session:
         if not hub.db.is_sqlite:
             session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         return {table.name: [dict(row._mapping) for row in session.execute(select(table))] for table in tables}

@@ -8,19 +8,23 @@ GET that follows a client's HEAD, so one download counts once).
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dockyard.db.base import utcnow
+from dockyard.db.database import Database
 from dockyard.identifiers import RepoType
 from dockyard.repos.models import Repo, RepoDownloadDay
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".onnx", ".h5", ".msgpack", ".ckpt")
 DATA_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl", ".arrow", ".txt", ".tsv", ".zip", ".gz", ".tar")
 WINDOW_DAYS = 30
+log = logging.getLogger(__name__)
 
 
 def counts_as_download(repo_type: RepoType, path: str, repo_has_config: bool) -> bool:
@@ -33,29 +37,25 @@ def counts_as_download(repo_type: RepoType, path: str, repo_has_config: bool) ->
     return False
 
 
-def record_download(session: Session, repo_id: int) -> None:
-    """Atomic increments: concurrent downloads never lose a count."""
+def record_download(session: Session, repo_id: int, count: int = 1) -> None:
+    """Atomic increments: concurrent writers never lose a count."""
     day = utcnow().date().isoformat()
     session.execute(
         update(Repo)
         .where(Repo.id == repo_id)
-        .values(downloads=Repo.downloads + 1, downloads_all_time=Repo.downloads_all_time + 1)
+        .values(downloads=Repo.downloads + count, downloads_all_time=Repo.downloads_all_time + count)
     )
-    updated = session.execute(
+    bump_day = (
         update(RepoDownloadDay)
         .where(RepoDownloadDay.repo_id == repo_id, RepoDownloadDay.day == day)
-        .values(count=RepoDownloadDay.count + 1)
+        .values(count=RepoDownloadDay.count + count)
     )
-    if updated.rowcount == 0:  # type: ignore[attr-defined]
+    if session.execute(bump_day).rowcount == 0:  # type: ignore[attr-defined]
         try:
             with session.begin_nested():
-                session.add(RepoDownloadDay(repo_id=repo_id, day=day, count=1))
+                session.add(RepoDownloadDay(repo_id=repo_id, day=day, count=count))
         except IntegrityError:
-            session.execute(
-                update(RepoDownloadDay)
-                .where(RepoDownloadDay.repo_id == repo_id, RepoDownloadDay.day == day)
-                .values(count=RepoDownloadDay.count + 1)
-            )
+            session.execute(bump_day)
 
 
 def recent_downloads(session: Session, repo_id: int, days: int = WINDOW_DAYS) -> int:
@@ -66,3 +66,51 @@ def recent_downloads(session: Session, repo_id: int, days: int = WINDOW_DAYS) ->
         )
     )
     return int(total or 0)
+
+
+class DownloadCounter:
+    """Counts downloads in memory and adds them to the database about once a second.
+
+    HEAD /resolve is the hub's hottest path; a write transaction per counted request would make
+    it several times slower. Increments are still applied atomically (``downloads + n``), so no
+    count is lost between processes; at most the last second of counts of a process that is
+    killed outright is lost (a normal shutdown flushes).
+    """
+
+    def __init__(self, db: Database, *, interval: float = 1.0) -> None:
+        self._db = db
+        self._interval = interval
+        self._pending: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, repo_id: int) -> None:
+        with self._lock:
+            self._pending[repo_id] = self._pending.get(repo_id, 0) + 1
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        with self._db.write() as session:
+            for repo_id, count in sorted(pending.items()):
+                record_download(session, repo_id, count)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.flush()
+            except SQLAlchemyError:  # the database is away: keep counting, retry next tick
+                log.exception("could not write download counts")
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="dockyard-downloads", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -17,11 +18,13 @@ from dockyard.errors import RepoNotFoundError
 from dockyard.repos.git_repo import GitRepo
 
 DEFAULT_BRANCH = "main"
+_HANDLES_PER_THREAD = 128
 
 
 class GitStorage:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._local = threading.local()
 
     def path(self, uid: str) -> Path:
         if not uid.isalnum():
@@ -42,10 +45,23 @@ class GitStorage:
         return GitRepo(repo)
 
     def open(self, uid: str) -> GitRepo:
+        """Repository handles are reused per thread (libgit2 objects must not cross threads); refs
+        and objects are still read from disk on every lookup, so writers elsewhere are seen."""
+        path = self.path(uid)
+        handles: dict[str, pygit2.Repository] = getattr(self._local, "handles", None) or {}
+        self._local.handles = handles
+        cached = handles.get(uid)
+        if cached is not None and path.is_dir():
+            return GitRepo(cached)
         try:
-            return GitRepo(pygit2.Repository(str(self.path(uid)), pygit2.enums.RepositoryOpenFlag.BARE))
+            repo = pygit2.Repository(str(path), pygit2.enums.RepositoryOpenFlag.BARE)
         except pygit2.GitError:
+            handles.pop(uid, None)
             raise RepoNotFoundError("Repository storage is missing") from None
+        if len(handles) >= _HANDLES_PER_THREAD:
+            handles.clear()
+        handles[uid] = repo
+        return GitRepo(repo)
 
     def exists(self, uid: str) -> bool:
         return self.path(uid).is_dir()

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 import pygit2
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dockyard.accounts import service as accounts
 from dockyard.accounts.models import Account
 from dockyard.audit.service import record_for
 from dockyard.auth import permissions
+from dockyard.auth.cache import SecurityCache, bump_epoch, columns_of, detached
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
 from dockyard.errors import AuthenticationRequiredError, BadRequestError, RepoExistsError
@@ -49,8 +51,26 @@ def find_repo(session: Session, ref: RepoRef) -> Repo | None:
     return session.get(Repo, alias) if alias is not None else None
 
 
-def get_readable_repo(session: Session, caller: Caller, ref: RepoRef) -> Repo:
-    repo = find_repo(session, ref)
+def find_repo_cached(session: Session, cache: SecurityCache, ref: RepoRef) -> Repo | None:
+    """``find_repo`` through the security cache, for hot paths that need only identity, owner and
+    visibility (any change to those bumps the security epoch and empties the cache)."""
+    key = ("repo", ref.type.value, str(ref.id).lower())
+    cached = cache.get(key)
+    if cached is None:
+        repo = find_repo(session, ref)
+        if repo is None:
+            return None
+        cached = (columns_of(repo), columns_of(repo.owner))
+        cache.put(key, cached)
+    repo = detached(Repo, cached[0])
+    set_committed_value(repo, "owner", detached(Account, cached[1]))
+    return repo
+
+
+def get_readable_repo(session: Session, caller: Caller, ref: RepoRef, *, cached: bool = False) -> Repo:
+    repo = (
+        find_repo_cached(session, caller.cache, ref) if cached and caller.cache is not None else find_repo(session, ref)
+    )
     if repo is None:
         raise permissions.not_found(str(ref.id))
     permissions.ensure_read(session, caller, repo)
@@ -133,6 +153,7 @@ def _space_readme(name: str, sdk: str) -> bytes:
 def delete_repo(hub: Hub, session: Session, caller: Caller, repo: Repo) -> str:
     """Remove the row now; the caller removes git storage once the transaction committed."""
     record_for(session, caller, "repo.deleted", f"{repo.type}:{repo.full_id}")
+    bump_epoch(session)
     uid = repo.uid
     session.delete(repo)
     session.flush()
@@ -155,6 +176,7 @@ def move_repo(session: Session, caller: Caller, repo: Repo, target: RepoId) -> N
     if old_lower != new_full_id.lower():
         session.add(RepoAlias(type=repo.type, full_id_lower=old_lower, repo_id=repo.id))
     record_for(session, caller, "repo.moved", f"{repo.type}:{repo.full_id}", to=new_full_id)
+    bump_epoch(session)
     repo.owner_id = namespace.id
     repo.owner = namespace
     repo.name = target.name
@@ -178,6 +200,7 @@ def update_settings(
     session: Session, caller: Caller, repo: Repo, *, private: bool | None, gated: str | bool | None
 ) -> None:
     target = f"{repo.type}:{repo.full_id}"
+    bump_epoch(session)
     if private is not None and private != repo.private:
         record_for(session, caller, "repo.visibility_changed", target, private=private)
     if private is not None:

@@ -1,0 +1,83 @@
+"""A per-process cache of the lookups every request makes (its token, the repo it names, org
+roles), valid for one *security epoch*.
+
+Every change that can narrow someone's access (a revoked token, a repo made private, moved or
+deleted, a membership or access request changed) bumps the epoch in the database in the same
+transaction; each request reads the epoch (one primary-key query) and drops the cache when it
+moved. So the cache never serves a decision older than the last committed change, in any of
+several API processes, and the hot path (HEAD /resolve) costs one query instead of four.
+
+Cached values are plain column dicts; every request gets fresh detached ORM objects built from
+them, so no object is ever shared between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import inspect, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+from dockyard.db.server_state import ServerState
+
+EPOCH_KEY = "security_epoch"
+_MAX_ENTRIES = 10_000
+
+
+def bump_epoch(session: Session) -> None:
+    """Call in the transaction of any change that may reduce someone's access."""
+    moved = session.execute(update(ServerState).where(ServerState.key == EPOCH_KEY).values(value=_next_value(session)))
+    if moved.rowcount == 0:  # type: ignore[attr-defined]
+        try:
+            with session.begin_nested():
+                session.add(ServerState(key=EPOCH_KEY, value="1"))
+        except IntegrityError:
+            session.execute(update(ServerState).where(ServerState.key == EPOCH_KEY).values(value=_next_value(session)))
+
+
+def _next_value(session: Session) -> str:
+    current = session.scalar(select(ServerState.value).where(ServerState.key == EPOCH_KEY))
+    return str(int(current or "0") + 1)
+
+
+def read_epoch(session: Session) -> str:
+    return session.scalar(select(ServerState.value).where(ServerState.key == EPOCH_KEY)) or "0"
+
+
+def columns_of(obj: Any) -> dict[str, Any]:
+    mapper = inspect(obj).mapper
+    return {attr.key: getattr(obj, attr.key) for attr in mapper.column_attrs}
+
+
+def detached(cls: type[Any], columns: dict[str, Any]) -> Any:
+    """A fresh detached instance (as if loaded by a closed session) from cached columns."""
+    obj = cls(**columns)
+    make_transient_to_detached(obj)
+    return obj
+
+
+class SecurityCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._epoch: str | None = None
+        self._entries: dict[tuple[Any, ...], Any] = {}
+
+    def validate(self, session: Session) -> None:
+        """Drop everything if the epoch moved since the cache was filled."""
+        epoch = read_epoch(session)
+        with self._lock:
+            if epoch != self._epoch:
+                self._entries.clear()
+                self._epoch = epoch
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            if len(self._entries) >= _MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = value
