@@ -24,6 +24,7 @@ from dockyard.errors import BadRequestError
 from dockyard.identifiers import RepoType
 from dockyard.repos.models import RepoTag
 from dockyard.repos.service import get_readable_repo
+from dockyard.scanning import service as scanning
 from dockyard.search.listing import MAX_LIMIT, ListQuery, list_repos
 
 router = APIRouter()
@@ -64,7 +65,10 @@ def _repo_info(request: Request, repo_type: str, repo_id: str, revision: str | N
             with_blobs=with_blobs,
             stored_tags=_tags_of(session, [repo.id])[repo.id],
         )
-        return render(ctx, expand or DEFAULT_INFO[kind])
+        data = render(ctx, expand or DEFAULT_INFO[kind])
+        if parse_bool(request.query_params.get("securityStatus", "false"), "securityStatus") and ctx.commit_id:
+            data["securityRepoStatus"] = scanning.repo_security_status(session, hub, repo, ctx.commit_id)
+        return data
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}")

@@ -19,7 +19,11 @@ def commit_brief(commit: CommitSummary) -> dict[str, Any]:
 
 
 def tree_entry(
-    entry: Entry, *, last_commit: CommitSummary | None = None, xet_hash: str | None = None
+    entry: Entry,
+    *,
+    last_commit: CommitSummary | None = None,
+    xet_hash: str | None = None,
+    security: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     if isinstance(entry, FileEntry):
         data: dict[str, Any] = {"type": "file", "oid": entry.blob_id, "size": entry.size, "path": entry.path}
@@ -31,6 +35,8 @@ def tree_entry(
         data = {"type": "directory", "oid": entry.tree_id, "size": 0, "path": entry.path}
     if last_commit is not None:
         data["lastCommit"] = commit_brief(last_commit)
+    if security is not None and isinstance(entry, FileEntry):
+        data["securityFileStatus"] = security
     return data
 
 

@@ -28,6 +28,7 @@ from dockyard.repos.git_repo import (
 )
 from dockyard.repos.models import Repo
 from dockyard.repos.service import get_readable_repo
+from dockyard.scanning import service as scanning
 
 router = APIRouter()
 TREE_PAGE = 1000
@@ -73,11 +74,16 @@ def _render_entries(
 ) -> list[dict[str, Any]]:
     last = git.last_commits(commit_id, [e.path for e in entries]) if expand else {}
     xet = _xet_hashes(request, entries)
+    security: dict[str, dict[str, Any]] = {}
+    if expand:
+        with hub_of(request).db.read() as session:
+            security = scanning.file_statuses(session, entries)
     return [
         tree_entry(
             e,
             last_commit=last.get(e.path),
             xet_hash=xet.get(e.lfs.oid) if isinstance(e, FileEntry) and e.lfs else None,
+            security=security.get(e.path),
         )
         for e in entries
     ]

@@ -71,5 +71,6 @@ def import_all_models() -> None:
     import dockyard.jobs.models
     import dockyard.lfs.models
     import dockyard.repos.models
+    import dockyard.scanning.models
     import dockyard.search.models
     import dockyard.xet.models  # noqa: F401

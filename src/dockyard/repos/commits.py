@@ -20,6 +20,7 @@ from dockyard.db.base import utcnow
 from dockyard.errors import BadRequestError, RevisionNotFoundError, StaleParentError
 from dockyard.faults import COMMIT_OBJECTS_WRITTEN, crash_point
 from dockyard.hub import Hub
+from dockyard.jobs.queue import enqueue
 from dockyard.lfs import service as lfs
 from dockyard.lfs.pointer import LfsPointer
 from dockyard.repos import metadata
@@ -37,6 +38,7 @@ from dockyard.repos.git_repo import (
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Discussion, Repo
 from dockyard.repos.service import signature_for
+from dockyard.scanning.jobs import SCAN_COMMIT
 from dockyard.settings import Settings
 from dockyard.storage.base import lfs_key
 
@@ -256,3 +258,6 @@ def record_commit(
         if ref == BRANCH_PREFIX + DEFAULT_BRANCH:
             repo.sha = commit_id
             metadata.refresh(hub, session, repo, commit_id)
+        # Scans run after this transaction commits (and only if it does): the job row is part of it.
+        enqueue(session, SCAN_COMMIT, {"repo_id": repo.id, "commit_id": commit_id})
+    hub.jobs_enqueued()

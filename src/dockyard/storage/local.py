@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -24,6 +25,7 @@ _WRITE_BATCH = 8 * 1024 * 1024
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._in_order = _InOrderHashes()
         self._staging = self.root / ".staging"
         self._parts = self.root / ".parts"
 
@@ -163,6 +165,7 @@ class LocalBlobStore:
     ) -> str:
         path = self._parts_file(upload_id)
         loop = asyncio.get_running_loop()
+        running = self._in_order.start(upload_id, part_number)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
         written = 0
         try:
@@ -172,30 +175,94 @@ class LocalBlobStore:
                 if len(buffer) >= _WRITE_BATCH:
                     data = bytes(buffer)
                     buffer.clear()
-                    await loop.run_in_executor(None, _pwrite_all, fd, data, offset + written)
+                    await loop.run_in_executor(None, _pwrite_and_hash, fd, data, offset + written, running)
                     written += len(data)
             if buffer:
-                await loop.run_in_executor(None, _pwrite_all, fd, bytes(buffer), offset + written)
+                await loop.run_in_executor(None, _pwrite_and_hash, fd, bytes(buffer), offset + written, running)
                 written += len(buffer)
         finally:
             os.close(fd)
+        self._in_order.finish(upload_id, part_number, running, written)
         return f'"{upload_id[:16]}-{part_number}-{written}"'
 
     def assemble_parts(self, upload_id: str, total_size: int) -> StagedBlob:
         path = self._parts_file(upload_id)
         if not path.exists() or path.stat().st_size != total_size:
             raise BadRequestError("Multipart upload is incomplete: some parts are missing")
-        digest = hashlib.sha256()
+        digest = self._in_order.take(upload_id, total_size)
         with path.open("rb") as handle:
-            while block := handle.read(_WRITE_BATCH):
-                digest.update(block)
+            if digest is None:  # parts arrived out of order, or through other processes: re-read
+                digest = hashlib.sha256()
+                while block := handle.read(_WRITE_BATCH):
+                    digest.update(block)
             os.fsync(handle.fileno())
         target = self._new_staging_path()
         os.replace(path, target)
         return StagedBlob(token=target.name, sha256=digest.hexdigest(), size=total_size)
 
     def abort_parts(self, upload_id: str) -> None:
+        self._in_order.take(upload_id, -1)
         self._parts_file(upload_id).unlink(missing_ok=True)
+
+    # -- presigned uploads: not offered by a local disk (uploads go through Dockyard) ------
+    def presigned_put_url(self, key: str, *, expires_in: int, content_length: int | None = None) -> str | None:
+        return None
+
+    def create_multipart(self, key: str) -> str | None:
+        return None
+
+    def presigned_part_url(self, key: str, upload_id: str, part_number: int, *, expires_in: int) -> str:
+        raise NotImplementedError("Local storage hands out no upload URLs (create_multipart returned None)")
+
+    def complete_multipart(self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
+        raise NotImplementedError("Local storage hands out no upload URLs (create_multipart returned None)")
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        raise NotImplementedError("Local storage hands out no upload URLs (create_multipart returned None)")
+
+
+class _InOrderHashes:
+    """sha256 of multipart uploads whose parts reach this process in order (the Hub's client sends
+    them one after another), so completing them needs no second read of the whole file.
+
+    A cache, not state: a part that arrives out of order, is retried, or went to another process
+    drops the entry, and assembling then re-reads the file.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[int, hashlib._Hash, int]] = {}  # id -> (next part, hash, bytes)
+
+    def start(self, upload_id: str, part_number: int) -> hashlib._Hash | None:
+        with self._lock:
+            entry = self._entries.get(upload_id)
+            if part_number == 1 and entry is None:
+                return hashlib.sha256()
+            if entry is not None and entry[0] == part_number:
+                return entry[1].copy()  # a failed attempt must not corrupt the running hash
+            self._entries.pop(upload_id, None)
+            return None
+
+    def finish(self, upload_id: str, part_number: int, running: hashlib._Hash | None, written: int) -> None:
+        with self._lock:
+            if running is None:
+                return
+            previous = self._entries.get(upload_id)
+            total = (previous[2] if previous else 0) + written
+            if len(self._entries) > 256:
+                self._entries.clear()
+            self._entries[upload_id] = (part_number + 1, running, total)
+
+    def take(self, upload_id: str, total_size: int) -> hashlib._Hash | None:
+        with self._lock:
+            entry = self._entries.pop(upload_id, None)
+        return entry[1] if entry is not None and entry[2] == total_size else None
+
+
+def _pwrite_and_hash(fd: int, data: bytes, offset: int, running: hashlib._Hash | None) -> None:
+    if running is not None:
+        running.update(data)
+    _pwrite_all(fd, data, offset)
 
 
 def _pwrite_all(fd: int, data: bytes, offset: int) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 10:07:48.092448
+Create Date: 2026-11-22 10:35:38.253036
 """
 
 from __future__ import annotations
@@ -58,6 +58,20 @@ def upgrade() -> None:
         sa.Column("window_start", dockyard.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("client", name=op.f("pk_auth_failures")),
+    )
+    op.create_table(
+        "content_scans",
+        sa.Column("content_key", sa.String(length=80), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("imports", sa.JSON(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("scanner", sa.String(length=64), nullable=False),
+        sa.Column("scanner_version", sa.String(length=64), nullable=False),
+        sa.Column("scanned_at", dockyard.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('queued', 'safe', 'suspicious', 'unsafe', 'error')", name=op.f("ck_content_scans_status")
+        ),
+        sa.PrimaryKeyConstraint("content_key", name=op.f("pk_content_scans")),
     )
     op.create_table(
         "jobs",
@@ -424,6 +438,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_jobs_status_run_after")
 
     op.drop_table("jobs")
+    op.drop_table("content_scans")
     op.drop_table("auth_failures")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_at")
