@@ -14,8 +14,10 @@ from dockyard.api.middleware import RequestOriginMiddleware
 from dockyard.api.routing import EncodedSlashMiddleware
 from dockyard.db.database import Database
 from dockyard.db.server_state import get_or_create_secret
+from dockyard.git_http import routes as git_http
 from dockyard.hub import Hub
 from dockyard.jobs.worker import Worker
+from dockyard.repos.downloads import DownloadCounter
 from dockyard.repos.git_storage import GitStorage
 from dockyard.settings import Settings
 from dockyard.signing import Signer
@@ -47,9 +49,12 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         if settings.jobs == "inprocess":
             hub.worker = Worker(hub)
             hub.worker.start_thread()
+        hub.downloads = DownloadCounter(hub.db)
+        hub.downloads.start()
         try:
             yield
         finally:
+            hub.downloads.stop()
             if hub.worker is not None:
                 hub.worker.stop()
             hub.db.dispose()
@@ -58,7 +63,11 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.state.hub = hub
     install_error_handlers(app)
     # Order matters: specific repo routes before the catch-all info route of each type.
-    for module in (health, identity, admin, repos, gating, refs, commit, tree, lfs, xet, usage, info, resolve):
+    # git smart HTTP and /resolve first: they are the hot paths, and their literal segments
+    # ("/info/refs", "/git-*-pack", "/resolve/") cannot be confused with an /api route; then the
+    # specific repo routes before the `{repo_id:repo}` catch-all of `info`.
+    routers = (git_http, resolve, health, identity, admin, repos, gating, refs, commit, tree, lfs, xet, usage, info)
+    for module in routers:
         app.include_router(module.router)
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(RequestOriginMiddleware)

@@ -13,8 +13,8 @@ from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RevisionNotFoundError
 
 from tests.support.accounts import Identities
-from tests.support.waiting import wait_until
 from tests.support.server import LiveServer
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

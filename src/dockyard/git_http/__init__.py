@@ -1,0 +1,1 @@
+"""git smart HTTP (clone, fetch, pull, push) delegating to ``git http-backend``; see routes.py."""

@@ -1,0 +1,250 @@
+"""What a ``git push`` may change, and what an accepted push changes in Dockyard.
+
+``review`` answers the pre-receive hook (:mod:`dockyard.git_http.pre_receive`), which reports the
+ref updates, the blobs too large for git and the LFS pointers of a push while git still keeps its
+objects in quarantine. The rules are the Hub's:
+
+* refs: branches and tags may be created, moved (force-pushes included) and deleted, except that
+  the default branch cannot be deleted; ``refs/pr/N`` may only be updated while its pull request
+  is open (pull requests are opened through the API); nothing else under ``refs/``;
+* a ref must still be where the client saw it, so that a push racing an API commit fails with a
+  clear "pull first" instead of git's lock error (git's own compare-and-swap closes the rest of
+  the window, and API commits retry on top of whatever the push left);
+* files over ``regular_file_limit`` must be LFS pointers;
+* every LFS pointer must name an object that is stored, with that size, and linked to this repo
+  (git-lfs uploads and verifies objects through the batch API before it pushes, which links them).
+
+``record_push`` runs after ``git receive-pack`` finished: every ref that moved is recorded like an
+API commit (repo row, audit, card metadata when the default branch moved, LFS file names).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pygit2
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dockyard.auth.identity import Caller
+from dockyard.errors import BadRequestError
+from dockyard.git_http import pre_receive
+from dockyard.hub import Hub
+from dockyard.lfs import service as lfs
+from dockyard.repos import refs as repo_refs
+from dockyard.repos.commits import record_commit
+from dockyard.repos.git_repo import BRANCH_PREFIX, PR_PREFIX, TAG_PREFIX, GitRepo
+from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.models import Discussion, Repo
+
+log = logging.getLogger(__name__)
+
+PUSH_CHECK_PURPOSE = "git-push-check"
+ZERO_ID = pre_receive.ZERO_ID
+_RULE = "-" * 73
+_OPEN_PR_STATUSES = ("open", "draft")
+_NO_LIMIT = 1 << 62
+
+
+@dataclass(frozen=True, slots=True)
+class RefUpdate:
+    old: str
+    new: str
+    ref: str
+    type: str = "commit"  # what ``new`` is once tags are peeled
+
+    @property
+    def created(self) -> bool:
+        return self.old == ZERO_ID
+
+    @property
+    def deleted(self) -> bool:
+        return self.new == ZERO_ID
+
+
+@dataclass(frozen=True, slots=True)
+class PushReport:
+    """What the hook found in a push (see :func:`dockyard.git_http.pre_receive.main`)."""
+
+    updates: list[RefUpdate]
+    large: list[dict[str, Any]]
+    pointers: list[dict[str, Any]]
+
+    @classmethod
+    def from_json(cls, raw: Any) -> PushReport:
+        try:
+            updates = [
+                RefUpdate(str(u["old"]), str(u["new"]), str(u["ref"]), str(u.get("type", ""))) for u in raw["updates"]
+            ]
+            large = [{"path": str(f["path"]), "size": int(f["size"])} for f in raw["large"]]
+            pointers = [{"path": str(p["path"]), "oid": str(p["oid"]), "size": int(p["size"])} for p in raw["pointers"]]
+        except (KeyError, TypeError, ValueError):
+            raise BadRequestError("Malformed push report") from None
+        return cls(updates=updates, large=large, pointers=pointers)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    accepted: bool
+    messages: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "messages": self.messages}
+
+
+def review(hub: Hub, session: Session, repo: Repo, report: PushReport) -> Verdict:
+    git = hub.git.open(repo.uid)
+    messages: list[str] = []
+    for update in report.updates:
+        problem = _ref_problem(session, repo, git, update)
+        if problem:
+            messages.append(f"error: {update.ref}: {problem}")
+    messages += _large_file_problems(hub.settings.regular_file_limit, report.large)
+    messages += _pointer_problems(hub, session, repo, report.pointers)
+    return Verdict(accepted=not messages, messages=messages)
+
+
+def _ref_problem(session: Session, repo: Repo, git: GitRepo, update: RefUpdate) -> str | None:
+    ref = update.ref
+    if ref == BRANCH_PREFIX + DEFAULT_BRANCH and update.deleted:
+        return f"you cannot delete the default branch ({DEFAULT_BRANCH})"
+    if ref.startswith(PR_PREFIX):
+        problem = _pull_request_problem(session, repo, ref, update)
+        if problem:
+            return problem
+    elif not ref.startswith((BRANCH_PREFIX, TAG_PREFIX)):
+        return "only branches (refs/heads/*), tags (refs/tags/*) and open pull requests (refs/pr/N) can be pushed"
+    if not update.deleted and update.type != "commit":
+        return f"refs must point at commits (or tags of commits), not at a {update.type or 'missing object'}"
+    current = _raw_target(git, ref)
+    if current != (None if update.created else update.old):
+        return (
+            "this ref changed while you were pushing (a commit landed through the API or another push). "
+            "Nothing was lost: run `git pull` (or `git fetch`) and push again"
+        )
+    return None
+
+
+def _pull_request_problem(session: Session, repo: Repo, ref: str, update: RefUpdate) -> str | None:
+    number = ref.removeprefix(PR_PREFIX)
+    if update.created or update.deleted or not number.isdigit():
+        return "pull requests are opened and closed through the API (create_pr=True); you can push to an open one"
+    status = session.scalar(
+        select(Discussion.status).where(
+            Discussion.repo_id == repo.id, Discussion.num == int(number), Discussion.is_pull_request.is_(True)
+        )
+    )
+    if status not in _OPEN_PR_STATUSES:
+        return f"pull request #{number} is not open"
+    return None
+
+
+def _raw_target(git: GitRepo, ref: str) -> str | None:
+    found = git.raw.references.get(ref)
+    if found is None:
+        return None
+    target = found.target
+    return str(target) if isinstance(target, pygit2.Oid) else None
+
+
+def _human_size(size: int) -> str:
+    mib = size / (1024 * 1024)
+    return f"{mib:g} MiB" if mib >= 1 else f"{size} bytes"
+
+
+def _large_file_problems(limit: int, large: list[dict[str, Any]]) -> list[str]:
+    if not large:
+        return []
+    lines = [
+        _RULE,
+        f"Your push was rejected because it contains files larger than {_human_size(limit)}.",
+        "Please use Git LFS (https://git-lfs.com) to store large files:",
+        "    git lfs install && git lfs track <pattern> && git add .gitattributes",
+        "and rewrite the commits that added them (for instance with `git lfs migrate import`).",
+        "",
+        "Offending files:",
+    ]
+    lines += [f"  - {item['path']} ({item['size']} bytes)" for item in large]
+    return [*lines, _RULE]
+
+
+def _pointer_problems(hub: Hub, session: Session, repo: Repo, pointers: list[dict[str, Any]]) -> list[str]:
+    missing = []
+    for pointer in pointers:
+        stored = lfs.stored_size(hub, session, pointer["oid"])
+        if stored is None or stored != pointer["size"] or not lfs.is_linked(session, repo, pointer["oid"]):
+            missing.append(pointer)
+    if not missing:
+        return []
+    lines = [
+        _RULE,
+        "Your push was rejected because an LFS pointer pointed to a file that does not exist.",
+        "Make sure git-lfs is installed (`git lfs install`) so that it uploads LFS objects before the push.",
+        "",
+        "Offending files:",
+    ]
+    lines += [f"  - {p['path']} (sha256:{p['oid']}, {p['size']} bytes)" for p in missing]
+    return [*lines, _RULE]
+
+
+# -- after the push ----------------------------------------------------------------------------------
+def ref_snapshot(hub: Hub, repo: Repo) -> dict[str, str]:
+    """Every ref of the repo and the object it points at (tags unpeeled)."""
+    git = hub.git.open(repo.uid)
+    snapshot = {}
+    for name in git.raw.references:
+        target = _raw_target(git, name)
+        if target is not None:
+            snapshot[name] = target
+    return snapshot
+
+
+def record_push(hub: Hub, repo: Repo, caller: Caller, before: dict[str, str]) -> list[str]:
+    """Record every ref the push moved, as an API commit would; the names of those refs."""
+    after = ref_snapshot(hub, repo)
+    git = hub.git.open(repo.uid)
+    moved = sorted(ref for ref in set(before) | set(after) if before.get(ref) != after.get(ref))
+    for ref in moved:
+        old, new = before.get(ref), after.get(ref)
+        if new is None:
+            kind = "tag" if ref.startswith(TAG_PREFIX) else "branch"
+            repo_refs.audit(hub, caller, f"{kind}.deleted", repo, ref)
+            continue
+        commit_id = git.ref_target(ref)
+        if commit_id is None:  # a tag of something other than a commit
+            continue
+        record_commit(
+            hub,
+            repo.id,
+            ref,
+            commit_id,
+            _lfs_files(hub, repo, new, list(before.values())),
+            caller=caller,
+            action=_push_action(git, ref, old, new),
+        )
+    return moved
+
+
+def _push_action(git: GitRepo, ref: str, old: str | None, new: str) -> str:
+    if ref.startswith(TAG_PREFIX):
+        return "tag.created" if old is None else "tag.moved"
+    if old is None:
+        return "branch.created"
+    try:
+        forced = not git.raw.descendant_of(pygit2.Oid(hex=new), pygit2.Oid(hex=old))
+    except (pygit2.GitError, KeyError, ValueError):
+        forced = False
+    return "repo.force_push" if forced else "repo.push"
+
+
+def _lfs_files(hub: Hub, repo: Repo, tip: str, known: list[str]) -> dict[str, tuple[str, str]]:
+    """LFS objects the push brought to ``tip``: oid -> (path, pointer blob id)."""
+    git_dir = str(hub.git.path(repo.uid))
+    try:
+        found = pre_receive.scan([tip], known, _NO_LIMIT, git_dir=git_dir)
+    except (OSError, ValueError, pre_receive.GitCommandError) as error:
+        log.warning("could not list the LFS files of a push to %s: %s", repo.full_id, error)
+        return {}
+    return {p["oid"]: (p["path"], p["blob"]) for p in found["pointers"]}
