@@ -141,3 +141,11 @@ class StorageError(DockyardError):
     status = 503
     code = "StorageUnavailable"
     default_message = "Storage backend unavailable"
+
+
+class NotImplementedApiError(DockyardError):
+    """A Hub endpoint Dockyard knowingly does not offer (the message says what to do instead)."""
+
+    status = 501
+    code = "NotImplemented"
+    default_message = "Not implemented"

@@ -191,3 +191,17 @@ def test_pull_request_commit(api: HfApi, repo_name: str) -> None:
     refs = api.list_repo_refs(repo_id, include_pull_requests=True)
     assert [pr.ref for pr in refs.pull_requests] == ["refs/pr/1"]
     assert Path(hf_hub_download(repo_id, "pr.txt", revision="refs/pr/1")).read_bytes() == b"proposal"
+
+
+def test_list_lfs_files(api: HfApi, repo_name: str, lfs_transfer: None) -> None:
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    content = os.urandom(100_000)
+    api.upload_file(path_or_fileobj=io.BytesIO(content), path_in_repo="weights/w.bin", repo_id=repo_id)
+    files = list(api.list_lfs_files(repo_id))
+    assert [(f.filename, f.file_oid, f.size, f.ref) for f in files] == [
+        ("weights/w.bin", hashlib.sha256(content).hexdigest(), 100_000, "refs/heads/main")
+    ]
+    with pytest.raises(HfHubHTTPError) as error:
+        api.permanently_delete_lfs_files(repo_id, files)
+    assert error.value.response.status_code == 501

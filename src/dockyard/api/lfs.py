@@ -6,21 +6,24 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.files import content_response
 from dockyard.api.routing import repo_ref
+from dockyard.api.serialize import iso
 from dockyard.auth import permissions
 from dockyard.auth.identity import Caller
-from dockyard.errors import BadRequestError, DockyardError, NotFoundError, UnauthorizedError
+from dockyard.errors import BadRequestError, DockyardError, NotFoundError, NotImplementedApiError, UnauthorizedError
 from dockyard.faults import LFS_STAGED, crash_point
 from dockyard.gating import service as gating
 from dockyard.identifiers import RepoType
 from dockyard.lfs import batch, content
 from dockyard.lfs import service as lfs
-from dockyard.repos.service import find_repo
+from dockyard.lfs.models import LfsObject, RepoLfsObject
+from dockyard.repos.service import find_repo, get_readable_repo
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -194,3 +197,42 @@ def download(request: Request, token: str) -> Response:
     if stored is None:
         raise NotFoundError("Object not found")
     return content_response(hub, stored, {}, request.headers.get("range"))
+
+
+@router.get("/api/{repo_type:rtype}/{repo_id:repo}/lfs-files")
+def list_lfs_files(request: Request, repo_type: str, repo_id: str) -> JSONResponse:
+    """Large files a repo holds (every version ever pushed), for ``list_lfs_files``."""
+    hub = hub_of(request)
+    caller = caller_of(request)
+    with hub.db.read() as session:
+        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
+        permissions.ensure_write(session, caller, repo)
+        rows = session.execute(
+            select(RepoLfsObject, LfsObject.size)
+            .join(LfsObject, LfsObject.oid == RepoLfsObject.oid)
+            .where(RepoLfsObject.repo_id == repo.id)
+            .order_by(RepoLfsObject.pushed_at.desc())
+        ).all()
+    return JSONResponse(
+        [
+            {
+                "fileOid": link.oid,
+                "oid": link.file_oid or link.oid,
+                "filename": link.filename or "",
+                "pushedAt": iso(link.pushed_at),
+                "ref": link.ref,
+                "size": size,
+            }
+            for link, size in rows
+        ]
+    )
+
+
+@router.post("/api/{repo_type:rtype}/{repo_id:repo}/lfs-files/batch")
+def delete_lfs_files(request: Request, repo_type: str, repo_id: str) -> Response:
+    """Purging content that commits still reference would need a history rewrite, which Dockyard
+    does not do; delete the files, squash or delete branches, and garbage collection frees them."""
+    raise NotImplementedApiError(
+        "Permanent deletion of LFS files is not supported: delete the files and squash the history "
+        "(super_squash_history); garbage collection then frees unreferenced content"
+    )
