@@ -7,7 +7,7 @@ publish it with one atomic step, so a crash never leaves a half-written blob und
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +80,30 @@ class BlobStore(Protocol):
 
     def abort_parts(self, upload_id: str) -> None:
         """Drop the parts of an abandoned multipart upload."""
+
+    # Optional capability: clients upload straight to the backend (S3 presigned URLs), so the
+    # bytes never pass through Dockyard. A backend without it (local disk) returns None from
+    # ``presigned_put_url`` and ``create_multipart``, and callers fall back to the routes above.
+    # The URLs write exactly the key they name, unverified: point them at a private upload key,
+    # never at a content key like ``lfs_key(oid)``, and check sha256/size before anything
+    # refers to the content.
+    def presigned_put_url(self, key: str, *, expires_in: int, content_length: int | None = None) -> str | None:
+        """A URL that accepts one PUT of the content of ``key`` (of exactly ``content_length`` bytes
+        when given: the length is signed), or None when the backend cannot hand out upload URLs."""
+
+    def create_multipart(self, key: str) -> str | None:
+        """Start a backend multipart upload to ``key``; its upload id, or None when not supported."""
+
+    def presigned_part_url(self, key: str, upload_id: str, part_number: int, *, expires_in: int) -> str:
+        """A URL that accepts one PUT of part ``part_number`` (1-based) of a :meth:`create_multipart`
+        upload; its response carries the part's ``ETag``."""
+
+    def complete_multipart(self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
+        """Join the ``(part_number, etag)`` parts into the object ``key`` (BadRequestError when
+        the parts do not match what was uploaded)."""
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished :meth:`create_multipart` upload and its parts."""
 
 
 def lfs_key(sha256: str) -> str:
