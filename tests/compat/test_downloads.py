@@ -50,8 +50,11 @@ def test_range_requests_return_206(model_repo: str, server: LiveServer, ids: Ide
         ("model.safetensors", bytes(range(256)) * 4096),
         ("config.json", b'{"model_type": "bert"}'),
     ):
-        response = httpx.get(f"{server.url}/{model_repo}/resolve/main/{path}", headers=headers)
-        assert response.status_code == 206
+        # Storage that offers direct URLs answers with a redirect carrying the Range on; follow it.
+        response = httpx.get(f"{server.url}/{model_repo}/resolve/main/{path}", headers=headers, follow_redirects=True)
+        # Dockyard answers 206 itself; after a redirect the storage answers (rclone says 200 with the
+        # right Content-Range and bytes, where S3 says 206), so the bytes and range are what we check.
+        assert response.status_code == 206 or (response.history and response.status_code == 200)
         assert response.content == content[10:20]
         assert response.headers["content-range"] == f"bytes 10-19/{len(content)}"
     beyond = httpx.get(f"{server.url}/{model_repo}/resolve/main/config.json", headers={"Range": "bytes=999-"})

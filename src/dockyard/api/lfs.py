@@ -141,7 +141,7 @@ def _publish(request: Request, claims: dict[str, Any], staged: Any) -> None:
     hub = hub_of(request)
     lfs.publish_verified(hub, staged, claims["oid"], claims["size"])
     with hub.db.write() as session:
-        lfs.link(session, claims["repo"], claims["oid"], claims["size"])
+        lfs.link(session, claims["repo"], claims["oid"], claims["size"], blob=True)
 
 
 @router.put("/-/lfs/part/{token}/{number}")

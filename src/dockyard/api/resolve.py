@@ -19,13 +19,16 @@ from dockyard.api.files import bytes_response, content_response
 from dockyard.api.routing import repo_ref, unquote_param
 from dockyard.auth import permissions
 from dockyard.errors import EntryNotFoundError, StorageError
+from dockyard.hub import Hub
 from dockyard.identifiers import RepoType, validate_repo_path
 from dockyard.lfs import content
+from dockyard.lfs.content import StoredContent
 from dockyard.repos import downloads
 from dockyard.repos.git_repo import FileEntry, GitRepo
 from dockyard.repos.service import get_readable_repo
 
 router = APIRouter()
+PRESIGNED_TTL = 3600
 
 
 def _content_headers(path: str) -> dict[str, str]:
@@ -75,11 +78,23 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
         headers["X-Xet-Hash"] = stored.xet_hash
         token_url = f"{base_url(request)}/api/{kind.value}s/{repo.full_id}/xet-read-token/{commit_id}"
         headers["Link"] = f'<{token_url}>; rel="xet-auth"'
+    presigned = _presigned(hub, stored, path)
+    if presigned is not None:  # object storage serves the bytes; the Hub's headers ride on the redirect
+        return Response(status_code=302, headers={**headers, "Location": presigned})
     if head:
         headers["Content-Length"] = str(entry.size)
         headers["Accept-Ranges"] = "bytes"
         return Response(b"", headers=headers)
     return content_response(hub, stored, headers, request.headers.get("range"))
+
+
+def _presigned(hub: Hub, stored: StoredContent, path: str) -> str | None:
+    """A direct URL on the storage (another origin, so the client reads metadata from our 302 and
+    sends no credentials there), when the store offers one; None streams through Dockyard."""
+    if stored.blob_key is None:
+        return None
+    name = path.rsplit("/", 1)[-1]
+    return hub.blobs.presigned_get_url(stored.blob_key, filename=name, expires_in=PRESIGNED_TTL)
 
 
 def _count_download(request: Request, kind: RepoType, repo_id: int, git: GitRepo, commit_id: str, path: str) -> None:

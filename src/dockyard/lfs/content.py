@@ -24,16 +24,12 @@ class StoredContent:
 
 
 def locate(hub: Hub, session: Session, oid: str) -> StoredContent | None:
-    """The content for ``oid``, or None when nothing verified is stored under it."""
-    key = lfs_key(oid)
-    size = hub.blobs.stat(key)
+    """The content for ``oid``, or None when nothing verified is stored under it (one row read,
+    no storage round trip)."""
     row = session.get(LfsObject, oid)
-    xet_hash = row.xet_hash if row is not None else None
-    if size is not None:
-        return StoredContent(oid=oid, size=size, blob_key=key, xet_hash=xet_hash)
-    if row is not None and xet_hash is not None:
-        return StoredContent(oid=oid, size=row.size, blob_key=None, xet_hash=xet_hash)
-    return None
+    if row is None or not (row.has_blob or row.xet_hash):
+        return None
+    return StoredContent(oid=oid, size=row.size, blob_key=lfs_key(oid) if row.has_blob else None, xet_hash=row.xet_hash)
 
 
 def iter_range(hub: Hub, content: StoredContent, start: int, end: int, chunk_size: int) -> Iterator[bytes]:

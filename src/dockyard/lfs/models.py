@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockyard.db.base import Base, UTCDateTime, utcnow
@@ -21,6 +21,9 @@ class LfsObject(Base):
     oid: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     xet_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # A whole copy is stored under lfs_key(oid) (LFS uploads, git pushes, large inline files);
+    # kept here so readers never ask the storage (a network round trip on S3) where bytes are.
+    has_blob: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

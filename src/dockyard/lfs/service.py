@@ -17,11 +17,8 @@ from dockyard.storage.base import StagedBlob, lfs_key
 
 def stored_size(hub: Hub, session: Session, oid: str) -> int | None:
     """Size of verified content stored under ``oid`` (a whole blob or Xet chunks), if any."""
-    size = hub.blobs.stat(lfs_key(oid))
-    if size is not None:
-        return size
     row = session.get(LfsObject, oid)
-    return row.size if row is not None and row.xet_hash is not None else None
+    return row.size if row is not None and (row.has_blob or row.xet_hash is not None) else None
 
 
 def is_linked(session: Session, repo: Repo, oid: str) -> bool:
@@ -41,17 +38,22 @@ def usable_by(session: Session, caller: Caller, repo: Repo, oid: str) -> bool:
     return any(permissions.can_read(session, caller, holder) for holder in holders)
 
 
-def link(session: Session, repo_id: int, oid: str, size: int, *, xet_hash: str | None = None) -> None:
-    """Record that ``repo`` holds ``oid`` (idempotent)."""
+def link(
+    session: Session, repo_id: int, oid: str, size: int, *, xet_hash: str | None = None, blob: bool = False
+) -> None:
+    """Record that ``repo`` holds ``oid`` (idempotent); ``blob`` when a whole copy was just published."""
     obj = session.get(LfsObject, oid)
     if obj is None:
         try:
             with session.begin_nested():
-                session.add(LfsObject(oid=oid, size=size, xet_hash=xet_hash))
+                session.add(LfsObject(oid=oid, size=size, xet_hash=xet_hash, has_blob=blob))
         except IntegrityError:
-            pass
-    elif xet_hash and obj.xet_hash is None:
-        obj.xet_hash = xet_hash
+            obj = session.get_one(LfsObject, oid)
+    if obj is not None:
+        if xet_hash and obj.xet_hash is None:
+            obj.xet_hash = xet_hash
+        if blob and not obj.has_blob:
+            obj.has_blob = True
     if session.get(RepoLfsObject, (repo_id, oid)) is None:
         session.add(RepoLfsObject(repo_id=repo_id, oid=oid))
     session.flush()

@@ -179,7 +179,7 @@ def _store_inline(
         staged = hub.blobs.stage_bytes(op.content)
         hub.blobs.publish(staged, lfs_key(staged.sha256))
         with hub.db.write() as write_session:
-            lfs.link(write_session, repo.id, staged.sha256, staged.size)
+            lfs.link(write_session, repo.id, staged.sha256, staged.size, blob=True)
         lfs_files[staged.sha256] = (op.path, "")
         return PutBlob(op.path, LfsPointer(staged.sha256, staged.size).encode())
     return PutBlob(op.path, op.content)

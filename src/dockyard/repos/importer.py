@@ -43,5 +43,5 @@ def _stage_large(hub: Hub, repo: Repo, path: str, data: bytes) -> AddLfsFile:
     staged = hub.blobs.stage_bytes(data)
     hub.blobs.publish(staged, lfs_key(staged.sha256))
     with hub.db.write() as session:
-        lfs.link(session, repo.id, staged.sha256, staged.size)
+        lfs.link(session, repo.id, staged.sha256, staged.size, blob=True)
     return AddLfsFile(path, staged.sha256, staged.size)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 10:35:38.253036
+Create Date: 2026-11-22 10:53:22.195179
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("oid", sa.String(length=64), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("xet_hash", sa.String(length=64), nullable=True),
+        sa.Column("has_blob", sa.Boolean(), nullable=False),
         sa.Column("created_at", dockyard.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("oid", name=op.f("pk_lfs_objects")),
     )
