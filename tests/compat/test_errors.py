@@ -125,35 +125,50 @@ def test_lfs_file_never_uploaded_is_refused(api: HfApi, server: LiveServer, ids:
     assert api.model_info(repo).sha == before
 
 
-def test_lfs_upload_with_wrong_content_or_size_is_refused(server: LiveServer, ids: Identities, repo: str) -> None:
+def test_lfs_upload_with_wrong_content_or_size_is_refused(
+    api: HfApi, server: LiveServer, ids: Identities, repo: str
+) -> None:
+    """Wherever the bytes go (through Dockyard, or straight to object storage with a presigned
+    URL), content that is not what the batch announced is never accepted nor referenced."""
     content = b"the real bytes"
     oid = hashlib.sha256(content).hexdigest()
+    auth = {"Authorization": f"Bearer {ids.alice}"}
     batch = httpx.post(
         f"{server.url}/{repo}.git/info/lfs/objects/batch",
         json={"operation": "upload", "transfers": ["basic"], "objects": [{"oid": oid, "size": len(content)}]},
-        headers={"Authorization": f"Bearer {ids.alice}", "Accept": "application/vnd.git-lfs+json"},
+        headers={**auth, "Accept": "application/vnd.git-lfs+json"},
     )
-    action = batch.json()["objects"][0]["actions"]["upload"]["href"]
-    wrong_bytes = httpx.put(action, content=b"other bytes!!!")  # same length, other content
-    assert wrong_bytes.status_code == 400
-    wrong_size = httpx.put(action, content=b"short")
-    assert wrong_size.status_code == 400
-    tampered = httpx.put(action[:-3] + "abc", content=content)
-    assert tampered.status_code == 401
-    verify = batch.json()["objects"][0]["actions"]["verify"]["href"]
-    assert (
-        httpx.post(
-            verify, json={"oid": oid, "size": len(content)}, headers={"Authorization": f"Bearer {ids.alice}"}
-        ).status_code
-        == 404
+    actions = batch.json()["objects"][0]["actions"]
+    upload, verify = actions["upload"]["href"], actions["verify"]["href"]
+    through_dockyard = upload.startswith(server.url)
+
+    wrong_bytes = httpx.put(upload, content=b"other bytes!!!")  # same length, other content
+    if through_dockyard:
+        assert wrong_bytes.status_code == 400
+        assert httpx.put(upload, content=b"short").status_code == 400
+        assert httpx.put(upload[:-3] + "abc", content=content).status_code == 401
+    else:  # the storage took the bytes into private staging; the verify step must refuse them
+        assert httpx.put(upload, content=b"short").status_code >= 400  # the length is signed
+    assert httpx.post(verify, json={"oid": oid, "size": len(content)}, headers=auth).status_code in (400, 404)
+    refused = _commit(
+        server,
+        ids.alice,
+        repo,
+        [_header(), {"key": "lfsFile", "value": {"path": "w.bin", "oid": oid, "size": len(content)}}],
     )
-    assert httpx.put(action, content=content).status_code == 200
-    assert (
-        httpx.post(
-            verify, json={"oid": oid, "size": len(content)}, headers={"Authorization": f"Bearer {ids.alice}"}
-        ).status_code
-        == 200
+    assert refused.status_code == 400
+
+    assert httpx.put(upload, content=content).status_code == 200
+    assert httpx.post(verify, json={"oid": oid, "size": len(content)}, headers=auth).status_code == 200
+    accepted = _commit(
+        server,
+        ids.alice,
+        repo,
+        [_header(), {"key": "lfsFile", "value": {"path": "w.bin", "oid": oid, "size": len(content)}}],
     )
+    assert accepted.status_code == 200
+    with open(api.hf_hub_download(repo, "w.bin", force_download=True), "rb") as handle:
+        assert handle.read() == content
 
 
 def test_oversized_commit_body_is_refused(server: LiveServer, ids: Identities, repo: str) -> None:

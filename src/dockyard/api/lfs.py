@@ -19,6 +19,7 @@ from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError, DockyardError, NotFoundError, NotImplementedApiError, UnauthorizedError
 from dockyard.faults import LFS_STAGED, crash_point
 from dockyard.gating import service as gating
+from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
 from dockyard.lfs import batch, content
 from dockyard.lfs import service as lfs
@@ -180,11 +181,41 @@ def _complete(request: Request, claims: dict[str, Any]) -> None:
 def verify(request: Request, token: str) -> Response:
     hub = hub_of(request)
     claims = _claims(request, token)
+    if claims.get("staged"):  # uploaded straight to object storage: check the bytes now
+        _publish_direct(hub, claims)
     with hub.db.write() as session:
         size = lfs.stored_size(hub, session, claims["oid"])
         if size != claims["size"]:
             raise NotFoundError(f"Object {claims['oid']} was not uploaded (or has the wrong size)")
         lfs.link(session, claims["repo"], claims["oid"], claims["size"])
+    return Response(status_code=200)
+
+
+def _publish_direct(hub: Hub, claims: dict[str, Any]) -> None:
+    with hub.db.read() as session:
+        if lfs.stored_size(hub, session, claims["oid"]) == claims["size"]:
+            return  # already verified (a repeated verify call)
+    staged = hub.blobs.measure_staged(str(claims["staged"]))
+    if staged is None:
+        raise NotFoundError(f"Object {claims['oid']} was not uploaded")
+    lfs.publish_verified(hub, staged, claims["oid"], claims["size"])
+    with hub.db.write() as session:
+        lfs.link(session, claims["repo"], claims["oid"], claims["size"], blob=True)
+
+
+@router.post("/-/lfs/complete-direct/{token}")
+async def complete_direct_multipart(request: Request, token: str) -> Response:
+    """Completion of a multipart upload the client sent straight to object storage."""
+    claims = _claims(request, token)
+    body = await request.body()
+    try:
+        parts = [(int(p["partNumber"]), str(p["etag"])) for p in json.loads(body)["parts"]]
+    except (ValueError, KeyError, TypeError):
+        raise BadRequestError("Expected {'oid': ..., 'parts': [{'partNumber': n, 'etag': ...}]}") from None
+    hub = hub_of(request)
+    key = f".staging/{claims['staged']}"
+    await run_in_threadpool(hub.blobs.complete_multipart, key, str(claims["s3upload"]), parts)
+    await run_in_threadpool(_publish_direct, hub, claims)
     return Response(status_code=200)
 
 

@@ -23,6 +23,7 @@ from dockyard.repos.models import Repo
 UPLOAD_PURPOSE = "lfs-upload"
 DOWNLOAD_PURPOSE = "lfs-download"
 MAX_OBJECTS = 1000
+MAX_SINGLE_PUT = 5 * 1024**3  # S3's limit for one PUT; larger files need multipart
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +61,15 @@ def plan_upload(
         if stored == obj.size and lfs.is_linked(session, repo, obj.oid):
             results.append({"oid": obj.oid, "size": obj.size})  # already there: no action
             continue
-        claims = {"repo": repo.id, "oid": obj.oid, "size": obj.size}
+        claims: dict[str, Any] = {"repo": repo.id, "oid": obj.oid, "size": obj.size}
         ttl = settings.upload_url_ttl
-        verify = f"{base}/-/lfs/verify/{hub.signer.sign(UPLOAD_PURPOSE, claims, ttl=ttl)}"
-        if use_multipart and obj.size >= settings.lfs_multipart_threshold:
+        multipart = use_multipart and obj.size >= settings.lfs_multipart_threshold
+        upload = _direct_action(hub, claims, obj.size, base, multipart=multipart)
+        if upload is None and multipart:
             upload = _multipart_action(hub, claims, obj.size, base)
-        else:
+        elif upload is None:
             upload = {"href": f"{base}/-/lfs/upload/{hub.signer.sign(UPLOAD_PURPOSE, claims, ttl=ttl)}"}
+        verify = f"{base}/-/lfs/verify/{hub.signer.sign(UPLOAD_PURPOSE, claims, ttl=ttl)}"
         upload["expires_in"] = ttl
         results.append(
             {
@@ -77,6 +80,33 @@ def plan_upload(
             }
         )
     return {"transfer": "multipart" if use_multipart else "basic", "objects": results, "hash_algo": "sha256"}
+
+
+def _direct_action(hub: Hub, claims: dict[str, Any], size: int, base: str, *, multipart: bool) -> dict[str, Any] | None:
+    """Upload straight to object storage when it offers presigned URLs: bytes never pass through
+    Dockyard. They land in private staging (``claims["staged"]``) and are hashed and checked at
+    verify (or completion) time, before anything can reference them. None: go through Dockyard."""
+    token = uuid.uuid4().hex
+    key = f".staging/{token}"
+    ttl = hub.settings.upload_url_ttl
+    if not multipart:
+        if size > MAX_SINGLE_PUT:
+            return None
+        url = hub.blobs.presigned_put_url(key, expires_in=ttl, content_length=size)
+        if url is None:
+            return None
+        claims["staged"] = token
+        return {"href": url}
+    upload_id = hub.blobs.create_multipart(key)
+    if upload_id is None:
+        return None
+    chunk = hub.settings.lfs_multipart_chunk_size
+    claims.update(staged=token, s3upload=upload_id)
+    header: dict[str, str] = {"chunk_size": str(chunk)}
+    for number in range(1, max(1, math.ceil(size / chunk)) + 1):
+        header[f"{number:05d}"] = hub.blobs.presigned_part_url(key, upload_id, number, expires_in=ttl)
+    token_url = hub.signer.sign(UPLOAD_PURPOSE, claims, ttl=ttl)
+    return {"href": f"{base}/-/lfs/complete-direct/{token_url}", "header": header}
 
 
 def _multipart_action(hub: Hub, claims: dict[str, Any], size: int, base: str) -> dict[str, Any]:

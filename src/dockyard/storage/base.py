@@ -87,6 +87,10 @@ class BlobStore(Protocol):
     # The URLs write exactly the key they name, unverified: point them at a private upload key,
     # never at a content key like ``lfs_key(oid)``, and check sha256/size before anything
     # refers to the content.
+    def measure_staged(self, token: str) -> StagedBlob | None:
+        """sha256 and size of what a client PUT to ``.staging/<token>`` through a presigned URL
+        (None when nothing arrived): the caller verifies it before publishing, as for any upload."""
+
     def presigned_put_url(self, key: str, *, expires_in: int, content_length: int | None = None) -> str | None:
         """A URL that accepts one PUT of the content of ``key`` (of exactly ``content_length`` bytes
         when given: the length is signed), or None when the backend cannot hand out upload URLs."""

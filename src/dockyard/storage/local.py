@@ -205,6 +205,9 @@ class LocalBlobStore:
         self._parts_file(upload_id).unlink(missing_ok=True)
 
     # -- presigned uploads: not offered by a local disk (uploads go through Dockyard) ------
+    def measure_staged(self, token: str) -> StagedBlob | None:
+        return None
+
     def presigned_put_url(self, key: str, *, expires_in: int, content_length: int | None = None) -> str | None:
         return None
 

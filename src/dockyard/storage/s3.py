@@ -478,11 +478,20 @@ class S3BlobStore:
     def abort_parts(self, upload_id: str) -> None:
         self._delete_parts(upload_id)
 
+    def measure_staged(self, token: str) -> StagedBlob | None:
+        """Hash content a client uploaded straight to ``.staging/<token>`` (through a presigned URL)."""
+        name = self._staging_name(token)
+        if self._head(name, "measure an upload") is None:
+            return None
+        digest = hashlib.sha256()
+        size = self._hash_object(name, digest)
+        return StagedBlob(token=token, sha256=digest.hexdigest(), size=size)
+
     # -- presigned uploads (optional capability, see base.BlobStore) ------------------------
     def presigned_put_url(self, key: str, *, expires_in: int, content_length: int | None = None) -> str | None:
         if not self.presign:
             return None
-        params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._name(key)}
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._upload_name(key)}
         if content_length is not None:
             params["ContentLength"] = content_length  # signed: another length is refused
         return self._presign("put_object", params, expires_in)
@@ -490,15 +499,20 @@ class S3BlobStore:
     def create_multipart(self, key: str) -> str | None:
         if not self.presign:
             return None
-        name = self._name(key)
+        name = self._upload_name(key)
         return str(self._call("create_multipart_upload", "start an upload", name, Key=name)["UploadId"])
 
     def presigned_part_url(self, key: str, upload_id: str, part_number: int, *, expires_in: int) -> str:
-        params = {"Bucket": self.bucket, "Key": self._name(key), "UploadId": upload_id, "PartNumber": part_number}
+        params = {
+            "Bucket": self.bucket,
+            "Key": self._upload_name(key),
+            "UploadId": upload_id,
+            "PartNumber": part_number,
+        }
         return self._presign("upload_part", params, expires_in)
 
     def complete_multipart(self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
-        name = self._name(key)
+        name = self._upload_name(key)
         listed = [{"PartNumber": number, "ETag": etag} for number, etag in sorted(parts)]
         try:
             self.client.complete_multipart_upload(
@@ -512,7 +526,13 @@ class S3BlobStore:
             raise _failure("complete an upload", name, error) from error
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
-        self._abort(self._name(key), upload_id)
+        self._abort(self._upload_name(key), upload_id)
+
+    def _upload_name(self, key: str) -> str:
+        """Clients upload to a public key, or to ``.staging/<token>`` when Dockyard verifies first."""
+        if key.startswith(".staging/"):
+            return self._staging_name(key.removeprefix(".staging/"))
+        return self._name(key)
 
 
 class _ObjectWriter:
