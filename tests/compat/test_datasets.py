@@ -21,7 +21,7 @@ def local_dataset(split: str) -> Dataset:
     return Dataset.from_list(table_rows(split), features=FEATURES)
 
 
-def test_dataset_push_to_hub_then_load_dataset(api: HfApi, repo_name: str, lfs_transfer: None, cache_dir: Path) -> None:
+def test_dataset_push_to_hub_then_load_dataset(api: HfApi, repo_name: str, transfer: str, cache_dir: Path) -> None:
     repo_id = f"alice/{repo_name}"
     original = local_dataset("train")
     original.push_to_hub(repo_id)
@@ -35,9 +35,7 @@ def test_dataset_push_to_hub_then_load_dataset(api: HfApi, repo_name: str, lfs_t
     assert any(path.startswith("data/train-") and path.endswith(".parquet") for path in files)
 
 
-def test_dataset_dict_push_to_hub_keeps_its_splits(
-    api: HfApi, repo_name: str, lfs_transfer: None, cache_dir: Path
-) -> None:
+def test_dataset_dict_push_to_hub_keeps_its_splits(api: HfApi, repo_name: str, cache_dir: Path) -> None:
     repo_id = f"alice/{repo_name}"
     original = DatasetDict({split: local_dataset(split) for split in ("train", "test")})
     original.push_to_hub(repo_id)
@@ -54,7 +52,7 @@ def test_dataset_dict_push_to_hub_keeps_its_splits(
 
 
 def test_pushing_again_replaces_the_data_and_old_commits_stay_loadable(
-    api: HfApi, repo_name: str, lfs_transfer: None, cache_dir: Path
+    api: HfApi, repo_name: str, cache_dir: Path
 ) -> None:
     repo_id = f"alice/{repo_name}"
     first = local_dataset("train")
@@ -74,7 +72,7 @@ def test_pushing_again_replaces_the_data_and_old_commits_stay_loadable(
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_load_dataset_infers_splits_from_uploaded_file_names(
-    api: HfApi, repo_name: str, fmt: str, lfs_transfer: None, tmp_path: Path, cache_dir: Path
+    api: HfApi, repo_name: str, fmt: str, tmp_path: Path, cache_dir: Path
 ) -> None:
     repo_id = f"alice/{repo_name}"
     rows = split_rows()
@@ -114,9 +112,7 @@ def test_load_dataset_with_explicit_data_files(api: HfApi, repo_name: str, tmp_p
     assert sorted(globbed["text"]) == sorted(row["text"] for row in rows["train"] + rows["test"])
 
 
-def test_streaming_yields_the_same_rows(
-    api: HfApi, repo_name: str, lfs_transfer: None, tmp_path: Path, cache_dir: Path
-) -> None:
+def test_streaming_yields_the_same_rows(api: HfApi, repo_name: str, tmp_path: Path, cache_dir: Path) -> None:
     csv_repo, pushed_repo = f"alice/{repo_name}-csv", f"alice/{repo_name}-pushed"
     rows = split_rows()
     api.create_repo(csv_repo, repo_type="dataset")
@@ -133,7 +129,7 @@ def test_streaming_yields_the_same_rows(
 
 
 def test_private_dataset_needs_the_token(
-    repo_name: str, ids: Identities, lfs_transfer: None, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    repo_name: str, ids: Identities, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo_id = f"alice/{repo_name}"
     original = local_dataset("train")

