@@ -8,7 +8,22 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from dockyard.api import admin, commit, gating, health, identity, info, lfs, refs, repos, resolve, tree, usage, xet
+from dockyard.api import (
+    admin,
+    commit,
+    gating,
+    health,
+    identity,
+    info,
+    lfs,
+    likes,
+    refs,
+    repos,
+    resolve,
+    tree,
+    usage,
+    xet,
+)
 from dockyard.api.errors import install_error_handlers
 from dockyard.api.middleware import RequestOriginMiddleware
 from dockyard.api.routing import EncodedSlashMiddleware
@@ -66,7 +81,23 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     # git smart HTTP and /resolve first: they are the hot paths, and their literal segments
     # ("/info/refs", "/git-*-pack", "/resolve/") cannot be confused with an /api route; then the
     # specific repo routes before the `{repo_id:repo}` catch-all of `info`.
-    routers = (git_http, resolve, health, identity, admin, repos, gating, refs, commit, tree, lfs, xet, usage, info)
+    routers = (
+        git_http,
+        resolve,
+        health,
+        identity,
+        admin,
+        repos,
+        gating,
+        likes,
+        refs,
+        commit,
+        tree,
+        lfs,
+        xet,
+        usage,
+        info,
+    )
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(EncodedSlashMiddleware)

@@ -190,3 +190,22 @@ def test_validate_yaml(server: LiveServer) -> None:
     )
     assert bad.status_code == 400
     assert "Invalid YAML" in bad.json()["errors"][0]["message"]
+
+
+def test_likes(ids, repo_name: str, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    alice, bob = HfApi(token=ids.alice), HfApi(token=ids.bob)
+    repo_id = f"alice/{repo_name}"
+    alice.create_repo(repo_id)
+    for token in (ids.bob, ids.carol, ids.bob):  # liking twice counts once
+        assert (
+            httpx.post(
+                f"{server.url}/api/models/{repo_id}/like", headers={"Authorization": f"Bearer {token}"}
+            ).status_code
+            == 200
+        )
+    assert alice.model_info(repo_id).likes == 2
+    assert {u.username for u in alice.list_repo_likers(repo_id)} == {"bob", "carol"}
+    assert repo_id in bob.list_liked_repos("bob").models
+    bob.unlike(repo_id)
+    assert alice.model_info(repo_id).likes == 1
+    assert repo_id not in bob.list_liked_repos("bob").models

@@ -2,7 +2,7 @@
 
 Roles: anonymous, an outsider, org members with read/write/admin roles, a read-only token, and
 fine-grained tokens inside and outside their scopes. Routes cover the API, downloads, the LFS
-batch API and Xet token endpoints (git is covered in test_git.py).
+batch API, Xet token endpoints and git smart HTTP.
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ def _routes(repo: str, role: str) -> list[Route]:
         Route("auth-check write", "write", "GET", f"/api/models/{repo}/auth-check/write"),
         Route("access requests", "write", "GET", f"/api/models/{repo}/user-access-request/pending"),
         Route("settings", "admin", "PUT", f"/api/models/{repo}/settings", body={"private": True}),
+        Route("git clone", "read", "GET", f"/{repo}.git/info/refs?service=git-upload-pack"),
+        Route("git push", "write", "GET", f"/{repo}.git/info/refs?service=git-receive-pack"),
     ]  # fmt: skip
 
 

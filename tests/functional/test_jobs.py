@@ -82,3 +82,32 @@ def test_unknown_kinds_are_refused_at_enqueue(hub: Hub) -> None:
         queue.enqueue(session, "no.such.job", {})
     with hub.db.read() as session:
         assert session.scalars(select(Job).where(Job.status == QUEUED)).all() == []
+
+
+def test_popularity_rollup_keeps_30_days_and_ranks_the_week(hub: Hub) -> None:
+    from dockyard.accounts.models import Account
+    from dockyard.repos.models import Repo, RepoDownloadDay
+    from dockyard.repos.popularity import rollup
+
+    today = utcnow().date()
+    with hub.db.write() as session:
+        owner = Account(name="o", name_lower="o", kind="user", fullname="o")
+        session.add(owner)
+        session.flush()
+        old, fresh = (
+            Repo(uid=f"{i:032x}", type="model", owner_id=owner.id, name=n, full_id=f"o/{n}", full_id_lower=f"o/{n}")
+            for i, n in ((1, "old"), (2, "fresh"))
+        )
+        session.add_all([old, fresh])
+        session.flush()
+        session.add_all(
+            [
+                RepoDownloadDay(repo_id=old.id, day=(today - timedelta(days=40)).isoformat(), count=500),
+                RepoDownloadDay(repo_id=old.id, day=(today - timedelta(days=20)).isoformat(), count=50),
+                RepoDownloadDay(repo_id=fresh.id, day=today.isoformat(), count=30),
+            ]
+        )
+    rollup(hub.db)
+    with hub.db.read() as session:
+        rows = {r.name: (r.downloads, r.trending_score) for r in session.scalars(select(Repo))}
+    assert rows == {"old": (50, 0.0), "fresh": (30, 30.0)}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from dockyard.hub import Hub
 from dockyard.jobs.registry import job
-from dockyard.repos import metadata
+from dockyard.jobs.schedule import periodic
+from dockyard.repos import metadata, popularity
 from dockyard.repos.git_repo import BRANCH_PREFIX
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Repo
@@ -24,3 +26,12 @@ def refresh_metadata(hub: Hub, payload: dict[str, Any]) -> None:
             return
         repo.sha = head
         metadata.refresh(hub, session, repo, head)
+
+
+@job("repos.rollup_popularity")
+def rollup_popularity(hub: Hub, payload: dict[str, Any]) -> None:
+    """``downloads`` is the last 30 days, as on the Hub; ``trendingScore`` weighs the last week."""
+    popularity.rollup(hub.db)
+
+
+periodic("repos.rollup_popularity", every=timedelta(hours=1))
