@@ -10,11 +10,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from dockyard.api.bodies import json_body, read_limited
 from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.routing import parse_bool, repo_ref, unquote_param
 from dockyard.auth import permissions
 from dockyard.auth.identity import Caller
-from dockyard.errors import AuthenticationRequiredError, BadRequestError, ForbiddenError, PayloadTooLargeError
+from dockyard.errors import AuthenticationRequiredError, BadRequestError, ForbiddenError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType, validate_repo_path
 from dockyard.lfs.pointer import is_sha256
@@ -49,29 +50,9 @@ def authorize_commit(hub: Hub, caller: Caller, repo_type: str, repo_id: str, rev
     return repo
 
 
-async def _json_body(request: Request, limit: int) -> Any:
-    body = await _read_limited(request, limit)
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadRequestError("Body must be valid JSON") from None
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"Request body is larger than {limit} bytes")
-    chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > limit:
-            raise PayloadTooLargeError(f"Request body is larger than {limit} bytes")
-    return bytes(chunks)
-
-
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/preupload/{revision:path}")
 async def preupload(request: Request, repo_type: str, repo_id: str, revision: str) -> dict[str, Any]:
-    body = await _json_body(request, 16 * 1024 * 1024)
+    body = await json_body(request, 16 * 1024 * 1024)
     files = body.get("files") if isinstance(body, dict) else None
     if not isinstance(files, list) or len(files) > MAX_PREUPLOAD_FILES:
         raise BadRequestError(f"'files' must be a list of at most {MAX_PREUPLOAD_FILES} entries")
@@ -104,7 +85,7 @@ def _preupload(request: Request, repo_type: str, repo_id: str, revision: str, fi
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/commit/{revision:path}")
 async def commit(request: Request, repo_type: str, repo_id: str, revision: str) -> dict[str, Any]:
     hub = hub_of(request)
-    body = await _read_limited(request, hub.settings.max_commit_body)
+    body = await read_limited(request, hub.settings.max_commit_body)
     return await run_in_threadpool(_commit, request, repo_type, repo_id, unquote_param(revision), body)
 
 

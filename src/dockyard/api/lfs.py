@@ -10,6 +10,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from dockyard.api.bodies import json_body
 from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.files import content_response
 from dockyard.api.routing import repo_ref
@@ -77,13 +78,7 @@ def _refusal(caller: Caller, readable: bool) -> JSONResponse:
 
 
 async def _batch_route(request: Request, repo_type: RepoType, repo_id: str) -> Response:
-    raw = await request.body()
-    if len(raw) > 4 * 1024 * 1024:
-        raise BadRequestError("Batch request too large")
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadRequestError("Batch request must be JSON") from None
+    body = await json_body(request, 4 * 1024 * 1024)
     if not isinstance(body, dict):
         raise BadRequestError("Batch request must be a JSON object")
     return await run_in_threadpool(_batch, request, repo_type, repo_id, body)

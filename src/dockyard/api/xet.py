@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from dockyard.api.bodies import read_limited
 from dockyard.api.commit import authorize_commit
 from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.files import blob_response
@@ -24,7 +25,6 @@ from dockyard.errors import (
     BadRequestError,
     DockyardError,
     NotFoundError,
-    PayloadTooLargeError,
     RangeNotSatisfiableError,
 )
 from dockyard.hub import Hub
@@ -78,23 +78,11 @@ def xet_write_token(request: Request, repo_type: str, repo_id: str, revision: st
 
 
 # -- CAS ------------------------------------------------------------------------------------
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"Body larger than {limit} bytes")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise PayloadTooLargeError(f"Body larger than {limit} bytes")
-    return bytes(data)
-
-
 @router.post(CAS + "/v1/xorbs/{prefix}/{hash_text}")
 async def upload_xorb(request: Request, prefix: str, hash_text: str) -> dict[str, Any]:
     hub = hub_of(request)
     grant = tokens.check(hub.signer, request.headers.get("authorization"), write=True)
-    body = await _body(request, MAX_XORB_SIZE + 1024 * 1024)
+    body = await read_limited(request, MAX_XORB_SIZE + 1024 * 1024)
     inserted = await run_in_threadpool(cas.store_xorb, hub, grant, hash_text, body)
     return {"was_inserted": inserted}
 
@@ -109,7 +97,7 @@ async def xorb_grant(request: Request, prefix: str, hash_text: str) -> Response:
 async def upload_shard_v2(request: Request) -> StreamingResponse:
     hub = hub_of(request)
     grant = tokens.check(hub.signer, request.headers.get("authorization"), write=True)
-    body = await _body(request, cas.MAX_SHARD_BYTES)
+    body = await read_limited(request, cas.MAX_SHARD_BYTES)
     checked = await run_in_threadpool(cas.check_shard, hub, body)  # malformed shards: a plain 400
     return StreamingResponse(_shard_progress(hub, grant, checked), media_type="application/x-ndjson")
 
@@ -131,7 +119,7 @@ async def _shard_progress(hub: Hub, grant: tokens.CasGrant, checked: cas.Checked
 async def upload_shard_v1(request: Request) -> dict[str, Any]:
     hub = hub_of(request)
     grant = tokens.check(hub.signer, request.headers.get("authorization"), write=True)
-    body = await _body(request, cas.MAX_SHARD_BYTES)
+    body = await read_limited(request, cas.MAX_SHARD_BYTES)
     checked = await run_in_threadpool(cas.check_shard, hub, body)
     await run_in_threadpool(lambda: list(cas.register_shard(hub, grant, checked)))
     return {"result": 1}
