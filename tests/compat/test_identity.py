@@ -58,3 +58,16 @@ def test_hf_cli_login_with_token(ids: Identities, tmp_path) -> None:  # type: ig
     whoami = subprocess.run([*hf, "auth", "whoami"], env=env, capture_output=True, text=True)
     assert whoami.returncode == 0, whoami.stdout + whoami.stderr
     assert "alice" in whoami.stdout
+
+
+def test_health_and_readiness(server: LiveServer) -> None:
+    import httpx
+
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{server.url}/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "database": "ok", "storage": "ok"}
+
+
+def test_db_check_command(server: LiveServer) -> None:
+    assert "models and migrations agree" in server.cli("db", "check").stdout
