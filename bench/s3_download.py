@@ -44,7 +44,8 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from dockyard.storage.base import lfs_key
-from dockyard.storage.s3 import MIB, S3BlobStore, make_client
+from dockyard.storage.s3 import MIB, S3BlobStore
+from dockyard.storage.s3_io import make_client
 
 MB = 1_000_000
 GIB = 1024**3

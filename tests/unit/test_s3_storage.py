@@ -29,7 +29,8 @@ from dockyard.errors import BadRequestError, NotFoundError, StorageError
 from dockyard.storage.base import BlobStore, lfs_key
 from dockyard.storage.factory import open_blob_store
 from dockyard.storage.local import LocalBlobStore
-from dockyard.storage.s3 import MIB, S3BlobStore, make_client
+from dockyard.storage.s3 import MIB, S3BlobStore
+from dockyard.storage.s3_io import make_client
 
 ACCESS_KEY, SECRET_KEY, BUCKET = "dockyard-test", "dockyard-test-secret", "dockyard"
 

@@ -23,7 +23,8 @@ def open_blob_store(url: str) -> BlobStore:
     if parsed.scheme == "s3":
         if not parsed.netloc:
             raise ValueError(f"Storage URL {url!r} names no bucket: expected s3://BUCKET[/PREFIX]")
-        from dockyard.storage.s3 import S3BlobStore, make_client  # boto3 loads only when S3 is used
+        from dockyard.storage.s3 import S3BlobStore  # boto3 loads only when S3 is used
+        from dockyard.storage.s3_io import make_client
 
         options = {name: values[-1] for name, values in parse_qs(parsed.query).items()}
         unknown = set(options) - {"presign"}

@@ -24,22 +24,19 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, BinaryIO
-from urllib.parse import quote, urlsplit
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dockyard.errors import BadRequestError, NotFoundError, StorageError
 from dockyard.storage.base import StagedBlob
+from dockyard.storage.s3_io import MAX_PART, ObjectWriter, RangeReader, attachment, split
 
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 _MIN_PART = 5 * MIB  # S3's smallest part (all but the last)
-_MAX_PART = 5 * GIB  # S3's largest part, and the largest object one CopyObject call may copy
-_MAX_PARTS = 10_000
+MAX_PARTS = 10_000
 _COPY_PIECE = 1 * GIB  # pieces of a server-side multipart copy
 _COPY_THREADS = 8
 _READ_BLOCK = 8 * MIB
@@ -73,9 +70,9 @@ class S3BlobStore:
         *,
         presign: bool = True,
         part_size: int = 16 * MIB,
-        max_copy_size: int = _MAX_PART,
+        max_copy_size: int = MAX_PART,
     ) -> None:
-        if not _MIN_PART <= part_size <= _MAX_PART:
+        if not _MIN_PART <= part_size <= MAX_PART:
             raise ValueError("part_size must be between 5 MiB and 5 GiB (S3's part limits)")
         self.client = client
         self.bucket = bucket
@@ -143,7 +140,7 @@ class S3BlobStore:
         size = self.stat(key)
         if size is None:
             raise NotFoundError(f"Blob {key} is missing from storage")
-        return io.BufferedReader(_RangeReader(self, key, size), buffer_size=MIB)  # type: ignore[return-value]
+        return io.BufferedReader(RangeReader(self, key, size), buffer_size=MIB)  # type: ignore[return-value]
 
     def _get(self, key: str, start: int, end: int) -> Any | None:
         """The streaming body of bytes ``start..end``, None when ``start`` is past the end."""
@@ -193,7 +190,7 @@ class S3BlobStore:
             return None
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._name(key)}
         if filename:
-            params["ResponseContentDisposition"] = _attachment(filename)
+            params["ResponseContentDisposition"] = attachment(filename)
         return self._presign("get_object", params, expires_in)
 
     def _presign(self, method: str, params: dict[str, Any], expires_in: int) -> str:
@@ -239,7 +236,7 @@ class S3BlobStore:
         self, name: str, chunks: AsyncIterator[bytes], digest: hashlib._Hash | None
     ) -> tuple[int, str]:
         """Upload a stream to ``name`` piece by piece (one upload in flight while the next fills)."""
-        writer = _ObjectWriter(self, name)
+        writer = ObjectWriter(self, name)
         loop = asyncio.get_running_loop()
         pending: asyncio.Future[None] | None = None
         buffer = bytearray()
@@ -309,8 +306,8 @@ class S3BlobStore:
         Returns False, leaving nothing behind, when the server does not implement UploadPartCopy
         (``rclone serve s3`` answers 200 with no ETag and stores an empty part).
         """
-        pieces = [(name, first, last) for name, size in sources for first, last in _split(size, _COPY_PIECE)]
-        if not pieces or len(pieces) > _MAX_PARTS:
+        pieces = [(name, first, last) for name, size in sources for first, last in split(size, _COPY_PIECE)]
+        if not pieces or len(pieces) > MAX_PARTS:
             return False
         upload_id = self._call("create_multipart_upload", "start a copy", target, Key=target)["UploadId"]
 
@@ -427,7 +424,7 @@ class S3BlobStore:
         if server_side:
             measured = self._hash_object(target, digest)
         else:  # no UploadPartCopy (or parts below S3's minimum): stream through, hashing on the way
-            writer = _ObjectWriter(self, target)
+            writer = ObjectWriter(self, target)
             try:
                 measured = self._copy_through(sources, writer, digest)
             except BaseException:
@@ -456,7 +453,7 @@ class S3BlobStore:
             size += len(block)
         return size
 
-    def _copy_through(self, sources: list[tuple[str, int]], writer: _ObjectWriter, digest: hashlib._Hash) -> int:
+    def _copy_through(self, sources: list[tuple[str, int]], writer: ObjectWriter, digest: hashlib._Hash) -> int:
         buffer = bytearray()
         size = 0
         for name, _ in sources:
@@ -533,132 +530,3 @@ class S3BlobStore:
         if key.startswith(".staging/"):
             return self._staging_name(key.removeprefix(".staging/"))
         return self._name(key)
-
-
-class _ObjectWriter:
-    """Writes one object from pieces: a single PUT when it all fits in one piece, else an S3
-    multipart upload. Pieces double every 1,000 parts so S3's 10,000-part limit is never hit."""
-
-    def __init__(self, store: S3BlobStore, name: str) -> None:
-        self._store = store
-        self._name = name
-        self._upload_id: str | None = None
-        self._parts: list[dict[str, Any]] = []
-
-    def next_part_size(self) -> int:
-        return min(self._store.part_size << (len(self._parts) // 1000), _MAX_PART)
-
-    def add_part(self, data: bytes, digest: hashlib._Hash | None) -> None:
-        if digest is not None:
-            digest.update(data)
-        store, name = self._store, self._name
-        if self._upload_id is None:
-            self._upload_id = store._call("create_multipart_upload", "start an upload", name, Key=name)["UploadId"]
-        number = len(self._parts) + 1
-        result = store._call(
-            "upload_part", "upload a part", name, Key=name, UploadId=self._upload_id, PartNumber=number, Body=data
-        )
-        self._parts.append({"PartNumber": number, "ETag": result["ETag"]})
-
-    def finish(self, tail: bytes, digest: hashlib._Hash | None) -> str:
-        store, name = self._store, self._name
-        if self._upload_id is None:
-            if digest is not None:
-                digest.update(tail)
-            return str(store._call("put_object", "store an upload", name, Key=name, Body=tail)["ETag"])
-        if tail:
-            self.add_part(tail, digest)
-        result = store._call(
-            "complete_multipart_upload", "finish an upload", name, Key=name, UploadId=self._upload_id,
-            MultipartUpload={"Parts": self._parts},
-        )  # fmt: skip
-        self._upload_id = None
-        return str(result["ETag"])
-
-    def abort(self) -> None:
-        if self._upload_id is not None:
-            self._store._abort(self._name, self._upload_id)
-            self._upload_id = None
-
-
-class _RangeReader(io.RawIOBase):
-    """A seekable, read-only file over ranged GETs (wrap it in a BufferedReader)."""
-
-    def __init__(self, store: S3BlobStore, key: str, size: int) -> None:
-        self._store, self._key, self._size, self._position = store, key, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._position = base + offset
-        return self._position
-
-    def readinto(self, buffer: Any) -> int:
-        count = min(len(buffer), self._size - self._position)
-        if count <= 0:
-            return 0
-        data = self._store.read_range(self._key, self._position, self._position + count - 1)
-        buffer[: len(data)] = data
-        self._position += len(data)
-        return len(data)
-
-
-def _split(size: int, piece: int) -> list[tuple[int, int]]:
-    """Inclusive ranges covering ``size`` bytes in near-equal pieces of at most ``piece`` bytes
-    (near-equal, so that no piece but the last falls under S3's 5 MiB part minimum)."""
-    if size <= 0:
-        return []
-    count = -(-size // piece)
-    step = -(-size // count)
-    return [(first, min(first + step, size) - 1) for first in range(0, size, step)]
-
-
-def _attachment(filename: str) -> str:
-    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def make_client(
-    *,
-    endpoint_url: str | None = None,
-    access_key: str | None = None,
-    secret_key: str | None = None,
-    region: str | None = None,
-) -> S3Client:
-    """A boto3 S3 client; what is not given comes from the standard AWS environment
-    (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``).
-    Addressing is path-style whenever the endpoint is not AWS itself (MinIO, rclone, Ceph, ...)."""
-
-    def build(addressing: str | None) -> S3Client:
-        config = Config(
-            signature_version="s3v4",
-            s3={"addressing_style": addressing} if addressing else None,
-            # Checksums only where S3 requires them: some servers (rclone) send the whole
-            # object's checksum on a ranged GET, which botocore would then reject.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            retries={"mode": "standard", "max_attempts": 4},
-            max_pool_connections=64,
-            connect_timeout=10,
-            read_timeout=120,
-        )
-        return boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-            region_name=region, config=config,
-        )  # fmt: skip
-
-    client = build(None)
-    host = urlsplit(client.meta.endpoint_url or "").hostname or ""
-    if host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
-        return client
-    return build("path")
