@@ -147,6 +147,28 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its live descendants (``serve --workers N``:
+    the supervisor and its worker processes)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += process_cpu_seconds(current)
+        except OSError:
+            continue
+        todo.extend(parents.get(current, []))
+    return total
+
+
 def httperf_head(url: str, headers: dict[str, str], *, seconds: int, connections: int = 32) -> LoadResult:
     """HEAD req/s over ``connections`` HTTP/1.1 keep-alive connections, with httperf.
 
@@ -189,6 +211,12 @@ def _busy_cpu_seconds() -> float:
     return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def _steal_cpu_seconds() -> float:
+    """CPU time the hypervisor gave to other guests while this VM wanted it (``steal`` in /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return int(fields[7]) / os.sysconf("SC_CLK_TCK") if len(fields) > 7 else 0.0
+
+
 def _process_cpu() -> dict[int, tuple[str, float, int]]:
     """pid -> (command, CPU seconds so far, parent pid) for every process we can read."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -227,6 +255,7 @@ class CpuAccount:
     busy0: float = field(default_factory=_busy_cpu_seconds)
     procs0: dict[int, tuple[str, float, int]] = field(default_factory=_process_cpu)
     load0: str = field(default_factory=lambda: Path("/proc/loadavg").read_text().strip())
+    steal0: float = field(default_factory=_steal_cpu_seconds)
 
     def report(self) -> list[str]:
         wall = time.monotonic() - self.started
@@ -246,7 +275,8 @@ class CpuAccount:
             f"wall {wall:.0f} s on {cores} cores ({wall * cores:.0f} CPU-s available); CPU busy {busy:.0f} s, "
             f"of which this benchmark's process tree (incl. servers, clients, curl, nginx, wrk, httperf) "
             f"~{ours:.0f} s; everything else ~{max(0.0, busy - ours):.0f} s (kernel writeback and other users)",
-            f"load average at start: {self.load0}; at end: {Path('/proc/loadavg').read_text().strip()}",
+            f"load average at start: {self.load0}; at end: {Path('/proc/loadavg').read_text().strip()}; "
+            f"hypervisor steal during the run: {_steal_cpu_seconds() - self.steal0:.1f} CPU-s",
         ]
         for used, pid, comm in sorted(others, reverse=True)[:8]:
             lines.append(f"  other process pid {pid}: {used:.1f} CPU-s  {comm}")

@@ -9,13 +9,15 @@ sets. The calls are the ordinary ``HfApi.upload_file`` / ``hf_hub_download``; th
 a thin wrapper around the global ``hf_xet.XetSession`` that keeps the report hf_xet returns when
 an upload commit or a download group finishes (``XetCommitReport.dedup_metrics``: new bytes,
 deduplicated bytes, xorb and shard bytes uploaded; the group's progress: bytes received). Nothing
-about the transfer itself is changed. The time is from the call to its return. Prints one JSON line.
+about the transfer itself is changed. The time is from the call to its return, and so is the CPU
+(user + system, all threads). Prints one JSON line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -94,25 +96,37 @@ def _record_xet_reports() -> None:
     _xet.get_xet_session = lambda: _Session(original())  # imported from here inside each call
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process, all its threads (hf_xet's Rust runtime included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def upload(repo_id: str, local: str, path_in_repo: str) -> dict[str, object]:
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"])
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     info = api.upload_file(path_or_fileobj=local, path_in_repo=path_in_repo, repo_id=repo_id)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "bytes": Path(local).stat().st_size, "commit": info.oid, "xet": REPORTS}
+    return {
+        "seconds": seconds,
+        "cpu": _cpu() - cpu,
+        "bytes": Path(local).stat().st_size,
+        "commit": info.oid,
+        "xet": REPORTS,
+    }
 
 
 def download(repo_id: str, filename: str, cache_dir: str) -> dict[str, object]:
     from huggingface_hub import hf_hub_download
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     path = hf_hub_download(
         repo_id, filename, cache_dir=cache_dir, endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"]
     )
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "bytes": Path(path).stat().st_size, "xet": REPORTS}
+    return {"seconds": seconds, "cpu": _cpu() - cpu, "bytes": Path(path).stat().st_size, "xet": REPORTS}
 
 
 def main() -> None:
