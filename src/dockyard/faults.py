@@ -12,7 +12,7 @@ import os
 from dockyard.settings import Settings
 
 COMMIT_OBJECTS_WRITTEN = "commit:objects-written"  # new tree and commit exist, branch not moved
-LFS_STAGED = "lfs:staged"  # upload fully received and hashed, not published
+LFS_STAGED = "lfs:staged"  # upload fully received and hashed (by us or by object storage), not published
 XET_SHARD_VERIFIED = "xet:shard-verified"  # shard checked, files not registered
 
 

@@ -193,6 +193,7 @@ def _publish_direct(hub: Hub, claims: dict[str, Any]) -> None:
     staged = hub.blobs.measure_staged(str(claims["staged"]))
     if staged is None:
         raise NotFoundError(f"Object {claims['oid']} was not uploaded")
+    crash_point(hub.settings, LFS_STAGED)
     lfs.publish_verified(hub, staged, claims["oid"], claims["size"])
     with hub.db.write() as session:
         lfs.link(session, claims["repo"], claims["oid"], claims["size"], blob=True)
