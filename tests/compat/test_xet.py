@@ -203,3 +203,18 @@ def test_private_content_is_neither_deduplicated_nor_reconstructed_for_outsiders
     assert httpx.get(f"{cas}/v1/reconstructions/{file_hash}", headers=as_alice).status_code == 200
     assert httpx.get(f"{cas}/v1/reconstructions/{file_hash}", headers=as_bob).status_code == 404
     assert httpx.get(f"{cas}/v2/reconstructions/{file_hash}", headers=as_bob).status_code == 404
+
+
+def test_incompressible_file_larger_than_one_xorb(
+    api: HfApi, repo_name: str, tmp_path: Path, cache_dir: Path
+) -> None:
+    """Random weights do not compress: a full xorb is 64 MiB of chunk data plus headers and footer."""
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    source = tmp_path / "random.safetensors"
+    source.write_bytes(os.urandom(70 * 1024 * 1024))
+    api.upload_file(path_or_fileobj=source, path_in_repo="random.safetensors", repo_id=repo_id)
+
+    assert api.get_paths_info(repo_id, ["random.safetensors"])[0].xet_hash is not None
+    downloaded = hf_hub_download(repo_id, "random.safetensors", cache_dir=cache_dir)
+    assert _sha256(downloaded) == _sha256(source)

@@ -35,7 +35,7 @@ from dockyard.xet.errors import XetError
 from dockyard.xet.hashes import parse_hash_hex
 from dockyard.xet.reader import xorb_key
 from dockyard.xet.reconstruction import reconstruction_v1, reconstruction_v2
-from dockyard.xet.xorb import MAX_XORB_SIZE
+from dockyard.xet.xorb import MAX_XORB_UPLOAD
 
 router = APIRouter()
 CAS = "/-/cas"
@@ -82,7 +82,7 @@ def xet_write_token(request: Request, repo_type: str, repo_id: str, revision: st
 async def upload_xorb(request: Request, prefix: str, hash_text: str) -> dict[str, Any]:
     hub = hub_of(request)
     grant = tokens.check(hub.signer, request.headers.get("authorization"), write=True)
-    body = await read_limited(request, MAX_XORB_SIZE + 1024 * 1024)
+    body = await read_limited(request, MAX_XORB_UPLOAD)
     inserted = await run_in_threadpool(cas.store_xorb, hub, grant, hash_text, body)
     return {"was_inserted": inserted}
 

@@ -25,6 +25,10 @@ CHUNK_VERSION = 0
 MAX_XORB_SIZE = 64 * 1024 * 1024
 #: Most chunks in one xorb (deduplication.md); also bounds the work one upload can cause.
 MAX_XORB_CHUNKS = 8192
+#: Largest xorb upload accepted. Clients fill a xorb with up to 64 MiB of chunk *data*, then add an
+#: 8-byte header per chunk and a footer (a hash and offsets per chunk), so an incompressible xorb is
+#: a little over 64 MiB on the wire; refusing it would fail every large random-weights upload.
+MAX_XORB_UPLOAD = MAX_XORB_SIZE + MAX_XORB_CHUNKS * 64 + 1024 * 1024
 #: Largest uncompressed chunk: twice the target size, the chunker's hard cap.
 MAX_CHUNK_SIZE = 128 * 1024
 DEFAULT_SCHEMES = (CompressionScheme.LZ4, CompressionScheme.BG4_LZ4)
@@ -162,7 +166,7 @@ def parse_xorb(
     data: bytes,
     expected_hash: MerkleHash | None = None,
     *,
-    max_size: int = MAX_XORB_SIZE,
+    max_size: int = MAX_XORB_UPLOAD,
     max_chunks: int = MAX_XORB_CHUNKS,
 ) -> ParsedXorb:
     """Validate a serialized xorb and describe its chunks.
