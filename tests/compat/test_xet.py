@@ -10,6 +10,7 @@ import httpx
 import pytest
 from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub_url
 
+from dockyard.xet.hashes import MerkleHash
 from tests.support.accounts import Identities
 from tests.support.server import LiveServer
 
@@ -203,6 +204,24 @@ def test_private_content_is_neither_deduplicated_nor_reconstructed_for_outsiders
     assert httpx.get(f"{cas}/v1/reconstructions/{file_hash}", headers=as_alice).status_code == 200
     assert httpx.get(f"{cas}/v1/reconstructions/{file_hash}", headers=as_bob).status_code == 404
     assert httpx.get(f"{cas}/v2/reconstructions/{file_hash}", headers=as_bob).status_code == 404
+
+    # Even knowing every hash, bob cannot register a file of his own built from alice's private xorb.
+    xorb = httpx.get(f"{cas}/v1/reconstructions/{file_hash}", headers=as_alice).json()["terms"][0]["hash"]
+    stolen = _shard_reading(MerkleHash.from_hex(xorb), list(iter_chunks(secret)))
+    assert httpx.post(f"{cas}/v1/shards", content=stolen, headers=as_bob).status_code == 404
+    assert httpx.post(f"{cas}/v2/shards", content=stolen, headers=as_bob).status_code == 404
+
+
+def _shard_reading(xorb: MerkleHash, chunks: list[bytes]) -> bytes:
+    """An upload shard declaring one file made of all of ``xorb``'s chunks."""
+    from dockyard.xet.hashes import chunk_hash, file_hash, verification_range_hash
+    from dockyard.xet.shard import FileInfo, FileTerm
+    from dockyard.xet.shard_writer import serialize_shard
+
+    entries = [(chunk_hash(c), len(c)) for c in chunks]
+    term = FileTerm(xorb, 0, len(chunks), sum(size for _, size in entries))
+    info = FileInfo(file_hash(entries), (term,), (verification_range_hash(h for h, _ in entries),))
+    return serialize_shard([info], [])
 
 
 def test_incompressible_file_larger_than_one_xorb(

@@ -98,7 +98,7 @@ async def upload_shard_v2(request: Request) -> StreamingResponse:
     hub = hub_of(request)
     grant = tokens.check(hub.signer, request.headers.get("authorization"), write=True)
     body = await read_limited(request, cas.MAX_SHARD_BYTES)
-    checked = await run_in_threadpool(cas.check_shard, hub, body)  # malformed shards: a plain 400
+    checked = await run_in_threadpool(cas.check_shard, hub, grant, body)  # malformed shards: a plain 400
     return StreamingResponse(_shard_progress(hub, grant, checked), media_type="application/x-ndjson")
 
 
@@ -120,7 +120,7 @@ async def upload_shard_v1(request: Request) -> dict[str, Any]:
     hub = hub_of(request)
     grant = tokens.check(hub.signer, request.headers.get("authorization"), write=True)
     body = await read_limited(request, cas.MAX_SHARD_BYTES)
-    checked = await run_in_threadpool(cas.check_shard, hub, body)
+    checked = await run_in_threadpool(cas.check_shard, hub, grant, body)
     await run_in_threadpool(lambda: list(cas.register_shard(hub, grant, checked)))
     return {"result": 1}
 

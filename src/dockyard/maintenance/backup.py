@@ -34,7 +34,7 @@ from dockyard.repos.git_repo import BRANCH_PREFIX
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Repo
 from dockyard.storage.base import lfs_key
-from dockyard.xet.models import XetFile, XetXorb
+from dockyard.xet.models import XetFile, XetFileXorb, XetXorb
 from dockyard.xet.reader import xorb_key
 
 FORMAT = 1
@@ -148,7 +148,10 @@ def _add_late_content_rows(hub: Hub, rows: dict[str, list[dict[str, Any]]], poin
             session,
             select(XetFile.__table__).where(XetFile.file_hash.in_([o["xet_hash"] for o in objects if o["xet_hash"]])),
         )
-        xorb_hashes = {term[0] for f in files for term in json.loads(f["terms"])}
+        file_xorbs = _rows(
+            session, select(XetFileXorb.__table__).where(XetFileXorb.file_hash.in_([f["file_hash"] for f in files]))
+        )
+        xorb_hashes = {row["xorb_hash"] for row in file_xorbs}
         known_xorbs = {row["hash"] for row in rows["xet_xorbs"]}
         xorbs = _rows(session, select(XetXorb.__table__).where(XetXorb.hash.in_(sorted(xorb_hashes - known_xorbs))))
     repo_ids = {row["id"] for row in rows["repos"]}
@@ -159,6 +162,7 @@ def _add_late_content_rows(hub: Hub, rows: dict[str, list[dict[str, Any]]], poin
         r for r in links if r["repo_id"] in repo_ids and (r["repo_id"], r["oid"]) not in known_links
     ]
     rows["xet_files"] += [f for f in files if f["file_hash"] not in known_files]
+    rows["xet_file_xorbs"] += [r for r in file_xorbs if r["file_hash"] not in known_files]
     rows["xet_xorbs"] += xorbs
 
 

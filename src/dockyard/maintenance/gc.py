@@ -9,7 +9,6 @@ Rows are deleted before their bytes, so a crash never leaves a row pointing at m
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +23,7 @@ from dockyard.lfs.models import LfsObject, RepoLfsObject
 from dockyard.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
 from dockyard.repos.models import Repo
 from dockyard.storage.base import lfs_key
-from dockyard.xet.models import XetFile, XetXorb
+from dockyard.xet.models import XetFile, XetFileXorb, XetXorb
 from dockyard.xet.reader import xorb_key
 
 log = logging.getLogger(__name__)
@@ -152,9 +151,7 @@ def _sweep_xet(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-u
         named = select(LfsObject.xet_hash).where(LfsObject.xet_hash.is_not(None))
         files = session.execute(delete(XetFile).where(XetFile.created_at < cutoff, XetFile.file_hash.not_in(named)))
         report.xet_files_removed = files.rowcount or 0  # type: ignore[attr-defined]
-        used: set[str] = set()
-        for terms in session.scalars(select(XetFile.terms)):
-            used.update(term[0] for term in json.loads(terms))
+        used = set(session.scalars(select(XetFileXorb.xorb_hash).distinct()))
         candidates = list(
             session.execute(
                 select(XetXorb.hash, XetXorb.stored_size).where(

@@ -22,12 +22,13 @@ from dockyard.accounts.models import Membership
 from dockyard.db.base import utcnow
 from dockyard.errors import BadRequestError, NotFoundError
 from dockyard.faults import XET_SHARD_VERIFIED, crash_point
+from dockyard.gating.models import ACCEPTED, AccessRequest
 from dockyard.hub import Hub
 from dockyard.lfs import service as lfs
 from dockyard.repos.models import Repo
 from dockyard.xet.errors import XetError
 from dockyard.xet.hashes import MerkleHash, is_global_dedup_eligible, parse_hash_hex
-from dockyard.xet.models import XetDedupChunk, XetFile, XetRepoXorb, XetXorb
+from dockyard.xet.models import XetDedupChunk, XetFile, XetFileXorb, XetRepoXorb, XetXorb
 from dockyard.xet.reader import iter_terms, xorb_key
 from dockyard.xet.reconstruction import XorbLayout
 from dockyard.xet.shard import FileInfo, FileTerm, Shard, XorbInfo, parse_shard
@@ -119,8 +120,9 @@ class CheckedShard:
     rows: _XorbCache
 
 
-def check_shard(hub: Hub, body: bytes) -> CheckedShard:
-    """Parse an upload shard and check its structure and chunk hashes against stored xorbs."""
+def check_shard(hub: Hub, grant: CasGrant, body: bytes) -> CheckedShard:
+    """Parse an upload shard and check its structure, its chunk hashes against stored xorbs, and
+    that every xorb its files read is one the uploader may read."""
     if len(body) > MAX_SHARD_BYTES:
         raise BadRequestError("Shard too large")
     try:
@@ -128,6 +130,7 @@ def check_shard(hub: Hub, body: bytes) -> CheckedShard:
         with hub.db.read() as session:
             rows = _XorbCache(session)
             verify_shard(shard, rows.chunks)
+            _check_readable(session, grant, {t.xorb_hash.hex() for info in shard.files for t in info.terms})
     except XetError as error:
         raise BadRequestError(f"Invalid shard: {error}") from None
     return CheckedShard(shard=shard, rows=rows)
@@ -146,6 +149,14 @@ def register_shard(hub: Hub, grant: CasGrant, checked: CheckedShard) -> Iterator
         _link_xorbs(session, grant.repo_id, [x.xorb_hash.hex() for x in shard.xorbs])
         for info in shard.files:
             _register_file(session, grant.repo_id, info)
+
+
+def _check_readable(session: Session, grant: CasGrant, xorbs: set[str]) -> None:
+    """A file may only be built from chunks its uploader could read: otherwise a guessed xorb hash
+    would turn someone else's private content into a file this repo serves."""
+    hidden = xorbs - set(_visible_xorbs(session, grant, sorted(xorbs)))
+    if hidden:
+        raise NotFoundError(f"xorb {min(hidden)} is missing")
 
 
 class _XorbCache:
@@ -193,6 +204,8 @@ def _register_file(session: Session, repo_id: int, info: FileInfo) -> None:
     terms = [_term_tuple(t) for t in info.terms]
     if session.get(XetFile, file_hex) is None:
         session.add(XetFile(file_hash=file_hex, size=info.size, sha256=info.sha256_hex, terms=json.dumps(terms)))
+        session.flush()
+        session.add_all(XetFileXorb(file_hash=file_hex, xorb_hash=xorb) for xorb in dict.fromkeys(t[0] for t in terms))
         session.flush()
     _link_xorbs(session, repo_id, [xorb for xorb, *_ in terms])
     if info.terms:
@@ -243,14 +256,20 @@ def reconstruction_inputs(
 
 # -- global deduplication -------------------------------------------------------------------
 def dedup_shard(hub: Hub, grant: CasGrant, chunk_hex: str) -> bytes | None:
-    """A shard describing xorbs that hold ``chunk``, limited to xorbs of repos the caller can read."""
+    """A shard describing the xorbs that hold ``chunk`` and the other xorbs of the files they belong
+    to, limited to xorbs of repos the caller can read.
+
+    Clients only ask about one chunk in ~1024, so answering with just the matching xorb would leave
+    most of an unchanged file undiscovered; the files around a match are what a fine-tune re-uploads.
+    """
     parse_hash_hex(chunk_hex)
     with hub.db.write() as session:
-        candidates = list(
+        matches = list(
             session.scalars(select(XetDedupChunk.xorb_hash).where(XetDedupChunk.chunk_hash == chunk_hex.lower()))
         )
-        visible = _visible_xorbs(session, grant, candidates)
-        rows = [session.get_one(XetXorb, h) for h in visible]
+        matches = _visible_xorbs(session, grant, matches)[:8]
+        visible = list(dict.fromkeys(matches + _visible_xorbs(session, grant, _file_neighbours(session, matches))))
+        rows = [session.get_one(XetXorb, h) for h in visible[:_MAX_DEDUP_XORBS]]
         for row in rows:
             row.last_used_at = utcnow()  # protects it from garbage collection while in use
     if not rows:
@@ -260,13 +279,43 @@ def dedup_shard(hub: Hub, grant: CasGrant, chunk_hex: str) -> bytes | None:
     return serialize_dedup_shard(infos, hmac_key=key)
 
 
+#: Most xorbs in one dedup answer (16 GiB of content): bounds the shard and the work per query.
+_MAX_DEDUP_XORBS = 256
+#: Most files whose xorbs are offered for one match: the newest uploads that contain it.
+_MAX_DEDUP_FILES = 4
+
+
+def _file_neighbours(session: Session, xorbs: list[str]) -> list[str]:
+    if not xorbs:
+        return []
+    files = (
+        select(XetFileXorb.file_hash)
+        .join(XetFile, XetFile.file_hash == XetFileXorb.file_hash)
+        .where(XetFileXorb.xorb_hash.in_(xorbs))
+        .order_by(XetFile.created_at.desc())
+        .limit(_MAX_DEDUP_FILES)
+    )
+    query = select(XetFileXorb.xorb_hash).where(XetFileXorb.file_hash.in_(files)).distinct()
+    return list(session.scalars(query.limit(_MAX_DEDUP_XORBS * 2)))
+
+
 def _visible_xorbs(session: Session, grant: CasGrant, candidates: list[str]) -> list[str]:
+    """The candidates held by a repo whose *content* the caller may read: public and ungated, the
+    grant's own repo, its user's or orgs' repos, or gated ones where its access was accepted."""
     if not candidates:
         return []
     holders = select(XetRepoXorb.xorb_hash).join(Repo, Repo.id == XetRepoXorb.repo_id)
-    readable = Repo.private.is_(False) | (Repo.id == grant.repo_id)
+    readable = (Repo.private.is_(False) & Repo.gated.is_(None)) | (Repo.id == grant.repo_id)
     if grant.user_id is not None:
         member_of = select(Membership.org_id).where(Membership.user_id == grant.user_id)
-        readable = readable | (Repo.owner_id == grant.user_id) | Repo.owner_id.in_(member_of)
-    query = holders.where(XetRepoXorb.xorb_hash.in_(candidates), readable).distinct().limit(8)
+        granted = select(AccessRequest.repo_id).where(
+            AccessRequest.user_id == grant.user_id, AccessRequest.status == ACCEPTED
+        )
+        readable = (
+            readable
+            | (Repo.owner_id == grant.user_id)
+            | Repo.owner_id.in_(member_of)
+            | (Repo.private.is_(False) & Repo.id.in_(granted))
+        )
+    query = holders.where(XetRepoXorb.xorb_hash.in_(candidates), readable).distinct()
     return list(session.scalars(query))

@@ -50,6 +50,17 @@ class XetFile(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class XetFileXorb(Base):
+    """Which xorbs a file's terms read: a dedup match is answered with every xorb of the files that
+    hold it (as the Hub answers with the whole shard), and GC learns what is still referenced."""
+
+    __tablename__ = "xet_file_xorbs"
+    __table_args__ = (Index("ix_xet_file_xorbs_xorb", "xorb_hash"),)
+
+    file_hash: Mapped[str] = mapped_column(ForeignKey("xet_files.file_hash", ondelete="CASCADE"), primary_key=True)
+    xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True)
+
+
 class XetRepoXorb(Base):
     """Xorbs a repo uploaded or references; deduplication only offers xorbs of readable repos."""
 

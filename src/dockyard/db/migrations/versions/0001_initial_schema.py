@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 10:53:22.195179
+Create Date: 2026-11-29 11:55:05.368310
 """
 
 from __future__ import annotations
@@ -231,6 +231,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_xet_dedup_chunks_xorb_hash"), ["xorb_hash"], unique=False)
 
     op.create_table(
+        "xet_file_xorbs",
+        sa.Column("file_hash", sa.String(length=64), nullable=False),
+        sa.Column("xorb_hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["file_hash"],
+            ["xet_files.file_hash"],
+            name=op.f("fk_xet_file_xorbs_file_hash_xet_files"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["xorb_hash"], ["xet_xorbs.hash"], name=op.f("fk_xet_file_xorbs_xorb_hash_xet_xorbs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("file_hash", "xorb_hash", name=op.f("pk_xet_file_xorbs")),
+    )
+    with op.batch_alter_table("xet_file_xorbs", schema=None) as batch_op:
+        batch_op.create_index("ix_xet_file_xorbs_xorb", ["xorb_hash"], unique=False)
+
+    op.create_table(
         "access_requests",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("repo_id", sa.Integer(), nullable=False),
@@ -402,6 +420,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_access_requests_repo_id"))
 
     op.drop_table("access_requests")
+    with op.batch_alter_table("xet_file_xorbs", schema=None) as batch_op:
+        batch_op.drop_index("ix_xet_file_xorbs_xorb")
+
+    op.drop_table("xet_file_xorbs")
     with op.batch_alter_table("xet_dedup_chunks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_xet_dedup_chunks_xorb_hash"))
 
