@@ -351,7 +351,7 @@ class Bench:
         from huggingface_hub import HfApi
 
         from dockyard.xet.chunking import chunk_boundaries
-        from dockyard.xet.xorb import CHUNK_HEADER_LEN, MAX_XORB_SIZE
+        from dockyard.xet.xorb import CHUNK_HEADER_LEN, MAX_XORB_UPLOAD
 
         repo = f"{NAMESPACE}/xet-probe"
         HfApi(endpoint=self.url, token=self.token).create_repo(repo)
@@ -372,7 +372,7 @@ class Bench:
             "size": size,
             "chunks": chunks,
             "serialized": size + CHUNK_HEADER_LEN * chunks,
-            "limit": MAX_XORB_SIZE,
+            "limit": MAX_XORB_UPLOAD,
             "ok": done.returncode == 0,
             "error": errors[-1][:400] if errors else "",
         }
@@ -567,7 +567,7 @@ def report(bench: Bench, command: str, cpu: CpuAccount) -> tuple[str, bool]:
             f"- upload of a file of exactly {p['size'] / MIB:.0f} MiB of `os.urandom` bytes with the default "
             "client: " + ("**ok**" if p["ok"] else f"**FAILED**: `{p['error']}`"),
             f"- that file is {p['chunks']} chunks, so its one xorb serializes to {p['serialized']:,} B "
-            f"(data + 8 B per chunk header); Dockyard's `MAX_XORB_SIZE` is {p['limit']:,} B",
+            f"(data + 8 B per chunk header); Dockyard accepts xorb uploads up to {p['limit']:,} B (`MAX_XORB_UPLOAD`)",
         ]
     out += ["", "## Machine activity during the run", ""]
     out += [f"- {line}" if not line.startswith("  ") else f"    - {line.strip()}" for line in cpu.report()]
