@@ -167,6 +167,13 @@ class GitRepo:
             return None
         return self._to_entry(path, obj.id, obj.type)
 
+    def has_file(self, commit_id: str, path: str) -> bool:
+        """Whether ``path`` is a file at ``commit_id``: a tree lookup, without reading the blob."""
+        try:
+            return self._commit(commit_id).tree[path].type != ObjectType.TREE
+        except KeyError:
+            return False
+
     def _to_entry(self, path: str, oid: pygit2.Oid, kind: int) -> Entry:
         if kind == ObjectType.TREE:
             return FolderEntry(path=path, tree_id=str(oid))
