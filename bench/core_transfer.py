@@ -18,7 +18,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -535,15 +534,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     problems = harness.missing_tools()
-    if problems:
-        print("Cannot run the benchmark; it installs nothing itself. Missing:", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
+    if harness.refuse_missing(problems):
         return 2
     command = shlex.join(["python", *sys.argv])
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir=args.workdir))
+    workdir = harness.make_workdir(args.workdir, "dockyard-bench-")
     size = int(args.size_gib * 1024**3)
     free = shutil.disk_usage(workdir).free
     if free < 3 * size + 2 * 1024**3:

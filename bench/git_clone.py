@@ -25,7 +25,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,9 +244,7 @@ def main() -> int:
         print("git and git-lfs are needed; on Debian: apt-get install -y git git-lfs", file=sys.stderr)
         return 2
     command = shlex.join(["python", *sys.argv])
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="dockyard-git-bench-", dir=args.workdir))
+    workdir = harness.make_workdir(args.workdir, "dockyard-git-bench-")
     size = int(args.size_gib * 1024**3)
     free = shutil.disk_usage(workdir).free
     if free < 6 * size + 1024**3:

@@ -6,6 +6,7 @@ Nothing here installs anything; :func:`missing_tools` says what is absent and ho
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import resource
@@ -13,9 +14,12 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 MB = 1_000_000  # throughput is reported in MB/s (10^6 bytes), like curl, dd and INFRA.md
@@ -55,6 +59,45 @@ def missing_tools() -> list[str]:
         if importlib.util.find_spec(module) is None:
             problems.append(f"Python module `{module}` not importable; {how}")
     return problems
+
+
+def refuse_missing(problems: list[str]) -> bool:
+    """Benchmarks install nothing: say what is missing (True when something is)."""
+    if problems:
+        print("Cannot run the benchmark; it installs nothing itself. Missing:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+    return bool(problems)
+
+
+def make_workdir(parent: Path | None, prefix: str) -> Path:
+    """A fresh temp dir under ``parent`` (the disk to measure) or $TMPDIR."""
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
+def client_env(endpoint: str, token: str, home: Path, *, xet: bool = True) -> dict[str, str]:
+    """The environment of a real-client subprocess: this hub, this token, its own HF_HOME."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(
+        HF_ENDPOINT=endpoint,
+        HF_TOKEN=token,
+        HF_HOME=str(home),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+    )
+    if not xet:
+        env["HF_HUB_DISABLE_XET"] = "1"
+    return env
+
+
+def run_client(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """Run ``bench/xet_client.py`` with ``args``; its last stdout line is a JSON result."""
+    script = str(Path(__file__).with_name("xet_client.py"))
+    out = run([sys.executable, script, *args], env=env, timeout=3600)
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
 
 
 def free_port() -> int:

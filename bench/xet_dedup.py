@@ -22,7 +22,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -171,23 +170,7 @@ class Bench:
 
     # -- plumbing -----------------------------------------------------------------------------------
     def client_env(self, home: Path, xet: bool = True) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-        env.update(
-            HF_ENDPOINT=self.url,
-            HF_TOKEN=self.token,
-            HF_HOME=str(home),
-            HF_HUB_DISABLE_TELEMETRY="1",
-            HF_HUB_DISABLE_PROGRESS_BARS="1",
-        )
-        if not xet:
-            env["HF_HUB_DISABLE_XET"] = "1"
-        return env
-
-    def xet_client(self, env: dict[str, str], *args: str) -> dict[str, Any]:
-        script = str(Path(__file__).with_name("xet_client.py"))
-        out = harness.run([sys.executable, script, *args], env=env, timeout=3600)
-        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-        return result
+        return harness.client_env(self.url, self.token, home, xet=xet)
 
     def server_cpu(self) -> float:
         return harness.tree_cpu_seconds(self.server.process.pid)
@@ -255,7 +238,7 @@ class Bench:
         settle()
         before = scan(self.blobs)
         cpu = self.server_cpu()
-        result = self.xet_client(self.client_env(item.home), "upload", item.repo, str(item.source), FILENAME)
+        result = harness.run_client(self.client_env(item.home), "upload", item.repo, str(item.source), FILENAME)
         item.server_cpu = self.server_cpu() - cpu
         item.seconds = float(result["seconds"])
         item.client_cpu = float(result.get("cpu", 0.0))
@@ -309,7 +292,7 @@ class Bench:
                 seconds, received, client_cpu = got.seconds, got.downloaded, float("nan")
             else:
                 env = self.client_env(home, xet=(mode == "xet"))
-                result = self.xet_client(env, "download", self.uploads[0].repo, FILENAME, str(cache))
+                result = harness.run_client(env, "download", self.uploads[0].repo, FILENAME, str(cache))
                 if result["bytes"] != size:
                     raise RuntimeError(f"hf_hub_download ({mode}) returned {result['bytes']} B, expected {size}")
                 seconds, client_cpu = float(result["seconds"]), float(result.get("cpu", "nan"))
@@ -602,15 +585,10 @@ def main() -> int:
 
         if importlib.util.find_spec(module) is None:
             problems.append(f"Python module `{module}` not importable; pip install -e '.[test]'")
-    if problems:
-        print("Cannot run the benchmark; it installs nothing itself. Missing:", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
+    if harness.refuse_missing(problems):
         return 2
     command = shlex.join(["python", *sys.argv])
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="dockyard-xet-bench-", dir=args.workdir))
+    workdir = harness.make_workdir(args.workdir, "dockyard-xet-bench-")
     size = int(args.size_gib * 1024**3)
     free = shutil.disk_usage(workdir).free
     if free < 5 * size + 2 * 1024**3:

@@ -224,9 +224,7 @@ def _shard_reading(xorb: MerkleHash, chunks: list[bytes]) -> bytes:
     return serialize_shard([info], [])
 
 
-def test_incompressible_file_larger_than_one_xorb(
-    api: HfApi, repo_name: str, tmp_path: Path, cache_dir: Path
-) -> None:
+def test_incompressible_file_larger_than_one_xorb(api: HfApi, repo_name: str, tmp_path: Path, cache_dir: Path) -> None:
     """Random weights do not compress: a full xorb is 64 MiB of chunk data plus headers and footer."""
     repo_id = f"alice/{repo_name}"
     api.create_repo(repo_id)
