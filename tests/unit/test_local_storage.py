@@ -45,6 +45,20 @@ def test_multipart_parts_in_any_order(tmp_path: Path) -> None:
     assert staged.sha256 == hashlib.sha256(data).hexdigest()
 
 
+def test_large_parts_in_order_are_hashed_as_they_arrive(tmp_path: Path) -> None:
+    """Parts of several write batches each, sent one after another as the Hub's client does."""
+    store = LocalBlobStore(tmp_path)
+    chunk = 20 * 1024 * 1024 + 5
+    data = hashlib.sha256(b"seed").digest() * ((2 * chunk + 12_345) // 32 + 1)
+    for number in (1, 2, 3):
+        part = data[(number - 1) * chunk : number * chunk]
+        asyncio.run(store.write_part_stream("up3", number, (number - 1) * chunk, _chunks(part, 65_536)))
+    staged = store.assemble_parts("up3", len(data))
+    assert staged.sha256 == hashlib.sha256(data).hexdigest()
+    store.publish(staged, lfs_key(staged.sha256))
+    assert store.read_range(lfs_key(staged.sha256), chunk - 3, chunk + 2) == data[chunk - 3 : chunk + 3]
+
+
 def test_incomplete_multipart_is_refused(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     asyncio.run(store.write_part_stream("up2", 1, 0, _chunks(b"abc", 2)))

@@ -168,19 +168,26 @@ class LocalBlobStore:
         running = self._in_order.start(upload_id, part_number)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
         written = 0
+        pending: asyncio.Future[None] | None = None  # one batch written while the next arrives
         try:
             buffer = bytearray()
             async for chunk in chunks:
                 buffer += chunk
                 if len(buffer) >= _WRITE_BATCH:
+                    if pending is not None:
+                        await pending
                     data = bytes(buffer)
                     buffer.clear()
-                    await loop.run_in_executor(None, _pwrite_and_hash, fd, data, offset + written, running)
+                    pending = loop.run_in_executor(None, _pwrite_and_hash, fd, data, offset + written, running)
                     written += len(data)
+            if pending is not None:
+                await pending
             if buffer:
                 await loop.run_in_executor(None, _pwrite_and_hash, fd, bytes(buffer), offset + written, running)
                 written += len(buffer)
         finally:
+            if pending is not None and not pending.done():
+                await asyncio.wait([pending])  # never close the file under a running write
             os.close(fd)
         self._in_order.finish(upload_id, part_number, running, written)
         return f'"{upload_id[:16]}-{part_number}-{written}"'
