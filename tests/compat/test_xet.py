@@ -235,3 +235,30 @@ def test_incompressible_file_larger_than_one_xorb(api: HfApi, repo_name: str, tm
     assert api.get_paths_info(repo_id, ["random.safetensors"])[0].xet_hash is not None
     downloaded = hf_hub_download(repo_id, "random.safetensors", cache_dir=cache_dir)
     assert _sha256(downloaded) == _sha256(source)
+
+
+def test_gated_content_is_deduplicated_only_after_access_is_granted(
+    server: LiveServer, ids: Identities, repo_name: str, tmp_path: Path
+) -> None:
+    from dockyard.xet.chunking import iter_chunks
+    from dockyard.xet.hashes import chunk_hash
+
+    alice, bob = HfApi(token=ids.alice), HfApi(token=ids.bob)
+    gated_id, bob_id = f"alice/{repo_name}-gated", f"bob/{repo_name}"
+    alice.create_repo(gated_id)
+    bob.create_repo(bob_id)
+    weights = os.urandom(1024 * 1024)
+    (tmp_path / "w.bin").write_bytes(weights)
+    alice.upload_file(path_or_fileobj=tmp_path / "w.bin", path_in_repo="w.safetensors", repo_id=gated_id)
+    alice.update_repo_settings(gated_id, gated="auto")
+    first_chunk = chunk_hash(next(iter_chunks(weights))).hex()
+
+    cas, bob_token = _cas_token(server, ids.bob, bob_id, "write")
+    query = f"{cas}/v1/chunks/default/{first_chunk}"
+    assert httpx.get(query, headers={"Authorization": f"Bearer {bob_token}"}).status_code == 404
+    asked = httpx.post(
+        f"{server.url}/api/models/{gated_id}/ask-access", json={}, headers={"Authorization": f"Bearer {ids.bob}"}
+    )
+    assert asked.status_code == 200
+    _, bob_token = _cas_token(server, ids.bob, bob_id, "write")
+    assert httpx.get(query, headers={"Authorization": f"Bearer {bob_token}"}).status_code == 200
