@@ -11,7 +11,7 @@ import pytest
 from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub_url
 
 from dockyard.xet.hashes import MerkleHash
-from tests.support.accounts import Identities
+from tests.support.accounts import Identities, issue_token
 from tests.support.server import LiveServer
 
 
@@ -262,3 +262,39 @@ def test_gated_content_is_deduplicated_only_after_access_is_granted(
     assert asked.status_code == 200
     _, bob_token = _cas_token(server, ids.bob, bob_id, "write")
     assert httpx.get(query, headers={"Authorization": f"Bearer {bob_token}"}).status_code == 200
+
+
+def test_fine_grained_token_deduplicates_only_against_what_it_may_read(
+    server: LiveServer, ids: Identities, repo_name: str, tmp_path: Path
+) -> None:
+    """alice's own private repo is readable with her role token, not with a token scoped elsewhere."""
+    from dockyard.xet.chunking import iter_chunks
+    from dockyard.xet.hashes import chunk_hash
+
+    alice = HfApi(token=ids.alice)
+    private_id, other_id = f"alice/{repo_name}-private", f"alice/{repo_name}-other"
+    alice.create_repo(private_id, private=True)
+    alice.create_repo(other_id)
+    content = os.urandom(1024 * 1024)
+    (tmp_path / "w.bin").write_bytes(content)
+    alice.upload_file(path_or_fileobj=tmp_path / "w.bin", path_in_repo="w.safetensors", repo_id=private_id)
+    first_chunk = chunk_hash(next(iter_chunks(content))).hex()
+
+    scoped = issue_token(server.data_dir, server.env, "alice", "fineGrained", [f"model:{other_id}:write"])
+    for token, expected in ((ids.alice, 200), (scoped, 404)):
+        cas, cas_token = _cas_token(server, token, other_id, "write")
+        answer = httpx.get(f"{cas}/v1/chunks/default/{first_chunk}", headers={"Authorization": f"Bearer {cas_token}"})
+        assert answer.status_code == expected
+
+
+def test_reupload_after_deleting_the_repo(api: HfApi, repo_name: str, big_file: Path, cache_dir: Path) -> None:
+    """The client's chunk cache still names the deleted repo's xorbs; the new upload may use them."""
+    first, second = f"alice/{repo_name}-first", f"alice/{repo_name}-second"
+    api.create_repo(first, private=True)
+    api.upload_file(path_or_fileobj=big_file, path_in_repo="model.safetensors", repo_id=first)
+    api.delete_repo(first)
+
+    api.create_repo(second)
+    api.upload_file(path_or_fileobj=big_file, path_in_repo="model.safetensors", repo_id=second)
+    downloaded = hf_hub_download(second, "model.safetensors", cache_dir=cache_dir)
+    assert _sha256(downloaded) == _sha256(big_file)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from dockyard.accounts.tokens import FINE_GRAINED
 from dockyard.api.bodies import read_limited
 from dockyard.api.commit import authorize_commit
 from dockyard.api.deps import base_url, caller_of, hub_of
@@ -49,7 +50,9 @@ def cas_url(request: Request) -> str:
 def _token_response(request: Request, repo_id: int, scope: str) -> JSONResponse:
     hub = hub_of(request)
     caller = caller_of(request)
-    token = tokens.issue(hub.signer, repo_id=repo_id, scope=scope, user_id=caller.user.id if caller.user else None)
+    user_id = caller.user.id if caller.user else None
+    narrow = caller.role == FINE_GRAINED  # may read less than its user: dedup answers stay narrow
+    token = tokens.issue(hub.signer, repo_id=repo_id, scope=scope, user_id=user_id, narrow=narrow)
     expires = int(time.time()) + tokens.TOKEN_TTL
     url = cas_url(request)
     headers = {"X-Xet-Cas-Url": url, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": str(expires)}

@@ -152,9 +152,12 @@ def register_shard(hub: Hub, grant: CasGrant, checked: CheckedShard) -> Iterator
 
 
 def _check_readable(session: Session, grant: CasGrant, xorbs: set[str]) -> None:
-    """A file may only be built from chunks its uploader could read: otherwise a guessed xorb hash
-    would turn someone else's private content into a file this repo serves."""
-    hidden = xorbs - set(_visible_xorbs(session, grant, sorted(xorbs)))
+    """A file may only be built from chunks its uploader's user could read, or that no repo holds
+    any more (a deleted repo's content, re-uploaded from the client's own chunk cache): otherwise
+    a guessed xorb hash would turn someone else's private content into a file this repo serves."""
+    unseen = xorbs - set(_visible_xorbs(session, grant, sorted(xorbs), as_user=True))
+    held = select(XetRepoXorb.xorb_hash).where(XetRepoXorb.xorb_hash.in_(sorted(unseen))).distinct()
+    hidden = set(session.scalars(held)) if unseen else set()
     if hidden:
         raise NotFoundError(f"xorb {min(hidden)} is missing")
 
@@ -299,14 +302,15 @@ def _file_neighbours(session: Session, xorbs: list[str]) -> list[str]:
     return list(session.scalars(query.limit(_MAX_DEDUP_XORBS * 2)))
 
 
-def _visible_xorbs(session: Session, grant: CasGrant, candidates: list[str]) -> list[str]:
+def _visible_xorbs(session: Session, grant: CasGrant, candidates: list[str], *, as_user: bool = False) -> list[str]:
     """The candidates held by a repo whose *content* the caller may read: public and ungated, the
-    grant's own repo, its user's or orgs' repos, or gated ones where its access was accepted."""
+    grant's own repo, and (unless a fine-grained token narrows it, or ``as_user``) its user's or
+    orgs' repos and gated ones where the user's access was accepted."""
     if not candidates:
         return []
     holders = select(XetRepoXorb.xorb_hash).join(Repo, Repo.id == XetRepoXorb.repo_id)
     readable = (Repo.private.is_(False) & Repo.gated.is_(None)) | (Repo.id == grant.repo_id)
-    if grant.user_id is not None:
+    if grant.user_id is not None and (as_user or not grant.narrow):
         member_of = select(Membership.org_id).where(Membership.user_id == grant.user_id)
         granted = select(AccessRequest.repo_id).where(
             AccessRequest.user_id == grant.user_id, AccessRequest.status == ACCEPTED

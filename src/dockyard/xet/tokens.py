@@ -20,17 +20,21 @@ TOKEN_TTL = 3600
 
 @dataclass(frozen=True, slots=True)
 class CasGrant:
+    """What a CAS token allows. ``narrow`` marks a fine-grained token: its user may read more than
+    it may, so dedup answers stay within public content and ``repo_id``."""
+
     repo_id: int
     scope: str
     user_id: int | None
+    narrow: bool = False
 
     @property
     def can_write(self) -> bool:
         return self.scope == WRITE
 
 
-def issue(signer: Signer, *, repo_id: int, scope: str, user_id: int | None) -> str:
-    return signer.sign(PURPOSE, {"r": repo_id, "s": scope, "u": user_id}, ttl=TOKEN_TTL)
+def issue(signer: Signer, *, repo_id: int, scope: str, user_id: int | None, narrow: bool = False) -> str:
+    return signer.sign(PURPOSE, {"r": repo_id, "s": scope, "u": user_id, "n": narrow}, ttl=TOKEN_TTL)
 
 
 def check(signer: Signer, authorization: str | None, *, write: bool = False) -> CasGrant:
@@ -38,7 +42,9 @@ def check(signer: Signer, authorization: str | None, *, write: bool = False) -> 
     if scheme.lower() != "bearer" or not token:
         raise UnauthorizedError("A Xet access token is required")
     claims = signer.verify(PURPOSE, token.strip())
-    grant = CasGrant(repo_id=int(claims["r"]), scope=str(claims["s"]), user_id=claims.get("u"))
+    grant = CasGrant(
+        repo_id=int(claims["r"]), scope=str(claims["s"]), user_id=claims.get("u"), narrow=bool(claims.get("n"))
+    )
     if write and not grant.can_write:
         raise ForbiddenError("This Xet token is read-only")
     return grant
