@@ -6,14 +6,13 @@ files, so a repo's *stored* bytes are the distinct xorbs (and whole blobs) behin
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dockyard.lfs.models import LfsObject, RepoLfsObject
-from dockyard.xet.models import XetFile, XetXorb
+from dockyard.xet.models import XetFileXorb, XetXorb
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +51,7 @@ def _xorb_bytes(session: Session, file_hashes: list[str]) -> int:
     xorbs: set[str] = set()
     for start in range(0, len(file_hashes), 500):
         batch = file_hashes[start : start + 500]
-        for terms in session.scalars(select(XetFile.terms).where(XetFile.file_hash.in_(batch))):
-            xorbs.update(term[0] for term in json.loads(terms))
+        xorbs.update(session.scalars(select(XetFileXorb.xorb_hash).where(XetFileXorb.file_hash.in_(batch))))
     total = 0
     hashes = sorted(xorbs)
     for start in range(0, len(hashes), 500):

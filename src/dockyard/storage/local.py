@@ -11,7 +11,7 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -105,23 +105,10 @@ class LocalBlobStore:
     async def stage_stream(self, chunks: AsyncIterator[bytes]) -> StagedBlob:
         path = self._new_staging_path()
         digest = hashlib.sha256()
-        size = 0
-        loop = asyncio.get_running_loop()
         handle = path.open("wb")
         try:
-            pending: asyncio.Future[None] | None = None
-            buffer = bytearray()
-            async for chunk in chunks:
-                buffer += chunk
-                size += len(chunk)
-                if len(buffer) >= _WRITE_BATCH:
-                    if pending is not None:
-                        await pending
-                    pending = loop.run_in_executor(None, _write_and_hash, handle, digest, bytes(buffer))
-                    buffer.clear()
-            if pending is not None:
-                await pending
-            await loop.run_in_executor(None, _finish_file, handle, digest, bytes(buffer))
+            size = await _write_in_batches(chunks, lambda data: _write_and_hash(handle, digest, data))
+            await asyncio.get_running_loop().run_in_executor(None, _finish_file, handle)
         except BaseException:
             handle.close()
             path.unlink(missing_ok=True)
@@ -164,30 +151,18 @@ class LocalBlobStore:
         self, upload_id: str, part_number: int, offset: int, chunks: AsyncIterator[bytes]
     ) -> str:
         path = self._parts_file(upload_id)
-        loop = asyncio.get_running_loop()
         running = self._in_order.start(upload_id, part_number)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-        written = 0
-        pending: asyncio.Future[None] | None = None  # one batch written while the next arrives
+        position = offset
+
+        def write(data: bytes) -> None:  # batches come one at a time: position needs no lock
+            nonlocal position
+            _pwrite_and_hash(fd, data, position, running)
+            position += len(data)
+
         try:
-            buffer = bytearray()
-            async for chunk in chunks:
-                buffer += chunk
-                if len(buffer) >= _WRITE_BATCH:
-                    if pending is not None:
-                        await pending
-                    data = bytes(buffer)
-                    buffer.clear()
-                    pending = loop.run_in_executor(None, _pwrite_and_hash, fd, data, offset + written, running)
-                    written += len(data)
-            if pending is not None:
-                await pending
-            if buffer:
-                await loop.run_in_executor(None, _pwrite_and_hash, fd, bytes(buffer), offset + written, running)
-                written += len(buffer)
+            written = await _write_in_batches(chunks, write)
         finally:
-            if pending is not None and not pending.done():
-                await asyncio.wait([pending])  # never close the file under a running write
             os.close(fd)
         self._in_order.finish(upload_id, part_number, running, written)
         return f'"{upload_id[:16]}-{part_number}-{written}"'
@@ -269,6 +244,34 @@ class _InOrderHashes:
         return entry[1] if entry is not None and entry[2] == total_size else None
 
 
+async def _write_in_batches(chunks: AsyncIterator[bytes], write: Callable[[bytes], None]) -> int:
+    """Feed a request body to ``write`` in ``_WRITE_BATCH`` blocks on a worker thread, one block
+    written while the next is received; returns the bytes written. Never returns (not even on an
+    error) while a write is still running, so the caller may close its file."""
+    loop = asyncio.get_running_loop()
+    pending: asyncio.Future[None] | None = None
+    buffer = bytearray()
+    total = 0
+    try:
+        async for chunk in chunks:
+            buffer += chunk
+            if len(buffer) >= _WRITE_BATCH:
+                if pending is not None:
+                    await pending
+                pending = loop.run_in_executor(None, write, bytes(buffer))
+                total += len(buffer)
+                buffer.clear()
+        if pending is not None:
+            await pending
+        if buffer:
+            await loop.run_in_executor(None, write, bytes(buffer))
+            total += len(buffer)
+    finally:
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])
+    return total
+
+
 def _pwrite_and_hash(fd: int, data: bytes, offset: int, running: hashlib._Hash | None) -> None:
     if running is not None:
         running.update(data)
@@ -288,9 +291,7 @@ def _write_and_hash(handle: BinaryIO, digest: hashlib._Hash, data: bytes) -> Non
     handle.write(data)
 
 
-def _finish_file(handle: BinaryIO, digest: hashlib._Hash, data: bytes) -> None:
-    if data:
-        _write_and_hash(handle, digest, data)
+def _finish_file(handle: BinaryIO) -> None:
     handle.flush()
     os.fsync(handle.fileno())
     handle.close()
