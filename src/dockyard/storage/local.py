@@ -11,13 +11,15 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.errors import BadRequestError, NotFoundError
 from dockyard.storage.base import StagedBlob
+from dockyard.storage.pipelined import write_pipelined
 
 _WRITE_BATCH = 8 * 1024 * 1024
 
@@ -107,13 +109,13 @@ class LocalBlobStore:
         digest = hashlib.sha256()
         handle = path.open("wb")
         try:
-            size = await _write_in_batches(chunks, lambda data: _write_and_hash(handle, digest, data))
-            await asyncio.get_running_loop().run_in_executor(None, _finish_file, handle)
+            written, tail = await write_pipelined(chunks, partial(_write_and_hash, handle, digest), _is_batch)
+            await asyncio.get_running_loop().run_in_executor(None, _finish_file, handle, digest, tail)
         except BaseException:
             handle.close()
             path.unlink(missing_ok=True)
             raise
-        return StagedBlob(token=path.name, sha256=digest.hexdigest(), size=size)
+        return StagedBlob(token=path.name, sha256=digest.hexdigest(), size=written + len(tail))
 
     def stage_bytes(self, data: bytes) -> StagedBlob:
         path = self._new_staging_path()
@@ -161,9 +163,12 @@ class LocalBlobStore:
             position += len(data)
 
         try:
-            written = await _write_in_batches(chunks, write)
+            written, tail = await write_pipelined(chunks, write, _is_batch)
+            if tail:
+                await asyncio.get_running_loop().run_in_executor(None, write, tail)
         finally:
             os.close(fd)
+        written += len(tail)
         self._in_order.finish(upload_id, part_number, running, written)
         return f'"{upload_id[:16]}-{part_number}-{written}"'
 
@@ -244,34 +249,6 @@ class _InOrderHashes:
         return entry[1] if entry is not None and entry[2] == total_size else None
 
 
-async def _write_in_batches(chunks: AsyncIterator[bytes], write: Callable[[bytes], None]) -> int:
-    """Feed a request body to ``write`` in ``_WRITE_BATCH`` blocks on a worker thread, one block
-    written while the next is received; returns the bytes written. Never returns (not even on an
-    error) while a write is still running, so the caller may close its file."""
-    loop = asyncio.get_running_loop()
-    pending: asyncio.Future[None] | None = None
-    buffer = bytearray()
-    total = 0
-    try:
-        async for chunk in chunks:
-            buffer += chunk
-            if len(buffer) >= _WRITE_BATCH:
-                if pending is not None:
-                    await pending
-                pending = loop.run_in_executor(None, write, bytes(buffer))
-                total += len(buffer)
-                buffer.clear()
-        if pending is not None:
-            await pending
-        if buffer:
-            await loop.run_in_executor(None, write, bytes(buffer))
-            total += len(buffer)
-    finally:
-        if pending is not None and not pending.done():
-            await asyncio.wait([pending])
-    return total
-
-
 def _pwrite_and_hash(fd: int, data: bytes, offset: int, running: hashlib._Hash | None) -> None:
     if running is not None:
         running.update(data)
@@ -291,7 +268,13 @@ def _write_and_hash(handle: BinaryIO, digest: hashlib._Hash, data: bytes) -> Non
     handle.write(data)
 
 
-def _finish_file(handle: BinaryIO) -> None:
+def _is_batch(size: int) -> bool:
+    return size >= _WRITE_BATCH
+
+
+def _finish_file(handle: BinaryIO, digest: hashlib._Hash, tail: bytes) -> None:
+    if tail:
+        _write_and_hash(handle, digest, tail)
     handle.flush()
     os.fsync(handle.fileno())
     handle.close()

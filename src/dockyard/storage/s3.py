@@ -23,12 +23,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dockyard.errors import BadRequestError, NotFoundError, StorageError
 from dockyard.storage.base import StagedBlob
+from dockyard.storage.pipelined import write_pipelined
 from dockyard.storage.s3_io import MAX_PART, ObjectWriter, RangeReader, attachment, split
 
 log = logging.getLogger(__name__)
@@ -238,27 +240,17 @@ class S3BlobStore:
         """Upload a stream to ``name`` piece by piece (one upload in flight while the next fills)."""
         writer = ObjectWriter(self, name)
         loop = asyncio.get_running_loop()
-        pending: asyncio.Future[None] | None = None
-        buffer = bytearray()
-        size = 0
         try:
-            async for chunk in chunks:
-                buffer += chunk
-                size += len(chunk)
-                if len(buffer) > writer.next_part_size():  # exactly one piece stays a single PUT
-                    if pending is not None:
-                        await pending
-                    pending = loop.run_in_executor(None, writer.add_part, bytes(buffer), digest)
-                    buffer.clear()
-            if pending is not None:
-                await pending
-                pending = None
-            etag = await loop.run_in_executor(None, writer.finish, bytes(buffer), digest)
+            written, tail = await write_pipelined(
+                chunks,
+                partial(writer.add_part, digest=digest),
+                lambda size: size > writer.next_part_size(),  # exactly one piece stays a single PUT
+            )
+            etag = await loop.run_in_executor(None, writer.finish, tail, digest)
         except BaseException:
-            if pending is not None:
-                await asyncio.wait([pending])
             await loop.run_in_executor(None, writer.abort)
             raise
+        size = written + len(tail)
         return size, etag
 
     def stage_bytes(self, data: bytes) -> StagedBlob:
