@@ -522,12 +522,10 @@ def report(bench: Bench, command: str, cpu: CpuAccount) -> str:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-gib", type=float, default=2.0, help="size of the LFS file (default 2)")
-    parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes (default: $TMPDIR)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measure; the median is reported")
     parser.add_argument("--load-seconds", type=int, default=10, help="duration of each req/s run (default 10)")
     parser.add_argument("--chunk-mib", type=float, default=64, help="multipart part size (default 64, the server's)")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (data dir, logs, nginx conf)")
-    parser.add_argument("--output", type=Path, default=None, help="also write the Markdown report here")
+    harness.add_workdir_args(parser, "keep the temp dir (data dir, logs, nginx conf)")
     return parser.parse_args()
 
 
@@ -539,12 +537,7 @@ def main() -> int:
     command = shlex.join(["python", *sys.argv])
     workdir = harness.make_workdir(args.workdir, "dockyard-bench-")
     size = int(args.size_gib * 1024**3)
-    free = shutil.disk_usage(workdir).free
-    if free < 3 * size + 2 * 1024**3:
-        print(
-            f"Not enough free disk in {workdir}: {free / 1024**3:.1f} GiB, need ~{(3 * size) / 1024**3 + 2:.1f}",
-            file=sys.stderr,
-        )
+    if not harness.has_free_disk(workdir, 3 * size + 2 * 1024**3):
         return 2
     sys.path.insert(0, str(ROOT))  # for tests.support.server
     # Measure the checkout this script lives in (the server and CLI run as `python -m dockyard`).
@@ -555,14 +548,8 @@ def main() -> int:
         bench.run()
     finally:
         bench.stop()
-        text = report(bench, command, cpu)
-        print(text)
-        if args.output is not None:
-            args.output.write_text(text)
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        harness.publish_report(report(bench, command, cpu), args.output)
+        harness.drop_workdir(workdir, args.keep)
     return 0 if all(row.passed is not False for row in bench.rows) and not bench.notes else 1
 
 

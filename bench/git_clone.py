@@ -232,9 +232,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--size-gib", type=float, default=1.0, help="total size of the LFS files (default 1)")
     parser.add_argument("--files", type=int, default=8, help="number of LFS files (default 8)")
     parser.add_argument("--repeat", type=int, default=3, help="clone runs of each kind; the median is reported")
-    parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes (default: $TMPDIR)")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
-    parser.add_argument("--output", type=Path, default=None, help="also write the Markdown report here")
+    harness.add_workdir_args(parser)
     return parser.parse_args()
 
 
@@ -246,9 +244,7 @@ def main() -> int:
     command = shlex.join(["python", *sys.argv])
     workdir = harness.make_workdir(args.workdir, "dockyard-git-bench-")
     size = int(args.size_gib * 1024**3)
-    free = shutil.disk_usage(workdir).free
-    if free < 6 * size + 1024**3:
-        print(f"Not enough free disk in {workdir}: {free / 1024**3:.1f} GiB, need ~{6 * size / 1024**3 + 1:.1f}")
+    if not harness.has_free_disk(workdir, 6 * size + 1024**3):
         return 2
     sys.path.insert(0, str(ROOT))  # tests.support.server / tests.support.git
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
@@ -266,12 +262,8 @@ def main() -> int:
         raise
     finally:
         bench.stop()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    text = report(bench, command, cpu)
-    print(text)
-    if args.output is not None:
-        args.output.write_text(text)
+        harness.drop_workdir(workdir, args.keep)
+    harness.publish_report(report(bench, command, cpu), args.output)
     return 0
 
 

@@ -5,6 +5,7 @@ Nothing here installs anything; :func:`missing_tools` says what is absent and ho
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
@@ -75,6 +76,46 @@ def make_workdir(parent: Path | None, prefix: str) -> Path:
     if parent is not None:
         parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
+def add_workdir_args(parser: argparse.ArgumentParser, keep_help: str = "keep the temp dir") -> None:
+    """The options every benchmark shares: where its temp dir goes, keeping it, a report file."""
+    parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes (default: $TMPDIR)")
+    parser.add_argument("--keep", action="store_true", help=keep_help)
+    parser.add_argument("--output", type=Path, default=None, help="also write the Markdown report here")
+
+
+def has_free_disk(workdir: Path, needed: int) -> bool:
+    """Whether ``needed`` bytes fit under ``workdir``; says so on stderr when they do not."""
+    free = shutil.disk_usage(workdir).free
+    if free < needed:
+        print(
+            f"Not enough free disk in {workdir}: {free / 1024**3:.1f} GiB, need ~{needed / 1024**3:.1f}",
+            file=sys.stderr,
+        )
+    return free >= needed
+
+
+def publish_report(text: str, output: Path | None) -> None:
+    print(text)
+    if output is not None:
+        output.write_text(text)
+
+
+def drop_workdir(workdir: Path, keep: bool) -> None:
+    if keep:
+        print(f"kept {workdir}", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def write_random_file(path: Path, size: int) -> None:
+    """``size`` random bytes, written in 8 MiB blocks that never repeat (each starts with its offset)."""
+    block = bytearray(os.urandom(8 * 1024 * 1024))
+    with path.open("wb") as handle:
+        for offset in range(0, size, len(block)):
+            block[:8] = offset.to_bytes(8, "big")
+            handle.write(block[: size - offset])
 
 
 def client_env(endpoint: str, token: str, home: Path, *, xet: bool = True) -> dict[str, str]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import shutil
 import socket
 import statistics
@@ -36,6 +35,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import harness
 import httpx
 import uvicorn
 from starlette.applications import Starlette
@@ -131,14 +131,6 @@ async def file_chunks(path: Path, digest: hashlib._Hash) -> AsyncIterator[bytes]
             yield block
 
 
-def write_random_file(path: Path, size: int) -> None:
-    block = bytearray(os.urandom(8 * MIB))
-    with path.open("wb") as handle:
-        for offset in range(0, size, len(block)):
-            block[:8] = offset.to_bytes(8, "big")  # no two blocks alike
-            handle.write(block[: size - offset])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -167,7 +159,7 @@ def main() -> int:
         )
         store = S3BlobStore(client, BUCKET, "blobs")
         source = root / "source.bin"
-        write_random_file(source, size)
+        harness.write_random_file(source, size)
         put_url = store.presigned_put_url("uploads/reference", expires_in=3600)
         assert put_url is not None
         start = time.perf_counter()

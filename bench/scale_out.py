@@ -62,14 +62,6 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def random_file(path: Path, size: int) -> None:
-    block = bytearray(os.urandom(8 * MIB))
-    with path.open("wb") as handle:
-        for offset in range(0, size, len(block)):
-            block[:8] = offset.to_bytes(8, "big")  # no two blocks alike
-            handle.write(block[: size - offset])
-
-
 def create_repo(server: Any, workdir: Path, lfs_files: dict[str, Path]) -> tuple[str, float]:
     """User, write token, the repo with its small git files, and ``lfs_files`` uploaded through
     LFS (HF_HUB_DISABLE_XET=1, so each is stored as one whole blob). Returns the token and the
@@ -129,7 +121,7 @@ class RpsBench:
         first = start_server(self.data_dir, harness.free_port(), processes=1, state_env=state)
         self.servers[1] = first
         lora = self.workdir / "lora.bin"
-        random_file(lora, 16 * MIB)
+        harness.write_random_file(lora, 16 * MIB)
         self.token, _ = create_repo(first, self.workdir, {LFS_SMALL: lora})
         time.sleep(2)  # the upload's scan job (in-process) finishes before a second server opens the data
         self.servers[2] = start_server(self.data_dir, harness.free_port(), processes=2, state_env=state)
@@ -328,7 +320,7 @@ class S3Bench:
         self.servers["presign"] = start_server(self.data_dir, harness.free_port(), backend=self.backend,
                                                processes=2, state_env=state)  # fmt: skip
         source = self.workdir / "big.bin"
-        random_file(source, self.size)
+        harness.write_random_file(source, self.size)
         settle()
         self.token, self.upload_seconds = create_repo(self.servers["presign"], self.workdir, {BIG: source})
         source.unlink()
@@ -516,9 +508,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--size-gib", type=float, default=1.0, help="size of the S3 download file (default 1)")
     parser.add_argument("--only", choices=("rps", "s3"), default=None, help="run one part only")
     parser.add_argument("--profile", action="store_true", help="py-spy the 2-process server during HEAD load")
-    parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes (default: $TMPDIR)")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
-    parser.add_argument("--output", type=Path, default=None, help="also write the Markdown report here")
+    harness.add_workdir_args(parser)
     return parser.parse_args()
 
 
@@ -552,14 +542,8 @@ def main() -> int:
             finally:
                 part.stop()
     finally:
-        text = report(args, command, cpu, rps, s3)
-        print(text)
-        if args.output is not None:
-            args.output.write_text(text)
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        harness.publish_report(report(args, command, cpu, rps, s3), args.output)
+        harness.drop_workdir(workdir, args.keep)
     passed = rps is None or all(median([r.result.rps for r in runs]) >= RPS_TARGET for runs in rps.runs.values())
     return 0 if passed and not failed else 1
 

@@ -570,10 +570,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tensors", type=int, default=100, help="number of tensors (default 100)")
     parser.add_argument("--changed", type=float, default=0.1, help="fraction of tensors a variant changes")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each download; the median is reported")
-    parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes (default: $TMPDIR)")
     parser.add_argument("--skip-probe", action="store_true", help="skip the random-bytes Xet upload probe")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (data dir, server log)")
-    parser.add_argument("--output", type=Path, default=None, help="also write the Markdown report here")
+    harness.add_workdir_args(parser, "keep the temp dir (data dir, server log)")
     return parser.parse_args()
 
 
@@ -590,10 +588,7 @@ def main() -> int:
     command = shlex.join(["python", *sys.argv])
     workdir = harness.make_workdir(args.workdir, "dockyard-xet-bench-")
     size = int(args.size_gib * 1024**3)
-    free = shutil.disk_usage(workdir).free
-    if free < 5 * size + 2 * 1024**3:
-        print(f"Not enough free disk in {workdir}: {free / 1024**3:.1f} GiB, need ~{5 * size / 1024**3 + 2:.1f}",
-              file=sys.stderr)  # fmt: skip
+    if not harness.has_free_disk(workdir, 5 * size + 2 * 1024**3):
         return 2
     sys.path[:0] = [str(ROOT), str(ROOT / "src")]  # tests.support.server; this checkout's dockyard
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
@@ -610,13 +605,8 @@ def main() -> int:
     finally:
         bench.stop()
         text, ok = report(bench, command, cpu)
-        print(text)
-        if args.output is not None:
-            args.output.write_text(text)
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        harness.publish_report(text, args.output)
+        harness.drop_workdir(workdir, args.keep)
     return 0 if ok else 1
 
 
