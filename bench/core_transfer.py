@@ -539,9 +539,7 @@ def main() -> int:
     size = int(args.size_gib * 1024**3)
     if not harness.has_free_disk(workdir, 3 * size + 2 * 1024**3):
         return 2
-    sys.path.insert(0, str(ROOT))  # for tests.support.server
-    # Measure the checkout this script lives in (the server and CLI run as `python -m dockyard`).
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    harness.use_this_checkout()
     cpu = CpuAccount()
     bench = Bench(args, workdir)
     try:

@@ -246,8 +246,7 @@ def main() -> int:
     size = int(args.size_gib * 1024**3)
     if not harness.has_free_disk(workdir, 6 * size + 1024**3):
         return 2
-    sys.path.insert(0, str(ROOT))  # tests.support.server / tests.support.git
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    harness.use_this_checkout()
     cpu = CpuAccount()
     bench = Bench(args, workdir)
     try:

@@ -78,6 +78,14 @@ def make_workdir(parent: Path | None, prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
 
 
+def use_this_checkout() -> None:
+    """Measure the checkout this script lives in: its ``src`` for us and for every server and CLI
+    we start (``python -m dockyard``), and its ``tests.support`` helpers."""
+    root = Path(__file__).resolve().parent.parent
+    sys.path[:0] = [str(root), str(root / "src")]
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root / "src"), os.environ.get("PYTHONPATH")]))
+
+
 def add_workdir_args(parser: argparse.ArgumentParser, keep_help: str = "keep the temp dir") -> None:
     """The options every benchmark shares: where its temp dir goes, keeping it, a report file."""
     parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes (default: $TMPDIR)")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import resource
 import shlex
 import shutil
@@ -523,8 +522,7 @@ def main() -> int:
         return 2
     command = shlex.join(["python", *sys.argv])
     workdir = harness.make_workdir(args.workdir, "dockyard-scale-bench-")
-    sys.path[:0] = [str(ROOT), str(ROOT / "src")]
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    harness.use_this_checkout()
     cpu = CpuAccount()
     rps = RpsBench(args, workdir) if args.only in (None, "rps") else None
     s3 = S3Bench(args, workdir) if args.only in (None, "s3") else None

@@ -590,8 +590,7 @@ def main() -> int:
     size = int(args.size_gib * 1024**3)
     if not harness.has_free_disk(workdir, 5 * size + 2 * 1024**3):
         return 2
-    sys.path[:0] = [str(ROOT), str(ROOT / "src")]  # tests.support.server; this checkout's dockyard
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    harness.use_this_checkout()
     cpu = CpuAccount()
     bench = Bench(args, workdir)
     ok = False
