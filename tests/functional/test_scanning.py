@@ -97,7 +97,7 @@ def test_a_commit_is_scanned_and_reported_in_the_hub_shapes(scan_hub: Hub, marke
 
     assert statuses["evil.pkl"] == {
         "status": "unsafe",
-        "avScan": {"status": "safe", "virusNames": None},
+        "avScan": {"status": "unscanned", "virusFound": None, "virusNames": None},
         "pickleImportScan": {
             "status": "unsafe",
             "highestSafetyLevel": "dangerous",
@@ -116,7 +116,7 @@ def test_a_commit_is_scanned_and_reported_in_the_hub_shapes(scan_hub: Hub, marke
     }
     assert statuses["model.safetensors"] == {
         "status": "safe",
-        "avScan": {"status": "safe", "virusNames": None},
+        "avScan": {"status": "unscanned", "virusFound": None, "virusNames": None},
         "pickleImportScan": None,
     }
     assert statuses["broken.safetensors"]["status"] == "error"
