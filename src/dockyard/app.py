@@ -28,7 +28,7 @@ from dockyard.api.errors import install_error_handlers
 from dockyard.api.middleware import RequestOriginMiddleware
 from dockyard.api.routing import EncodedSlashMiddleware
 from dockyard.db.database import Database
-from dockyard.db.server_state import get_or_create_secret
+from dockyard.db.server_state import get_signing_keys
 from dockyard.git_http import routes as git_http
 from dockyard.hub import Hub
 from dockyard.jobs.worker import Worker
@@ -46,13 +46,13 @@ def build_hub(settings: Settings) -> Hub:
     data_dir = settings.resolved_data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())
-    secret = settings.secret_key.encode() if settings.secret_key else get_or_create_secret(db)
+    keys = settings.signing_keys() or get_signing_keys(db)
     return Hub(
         settings=settings,
         db=db,
         git=GitStorage(settings.resolved_repos_dir()),
         blobs=open_blob_store(settings.resolved_storage_url()),
-        signer=Signer(secret),
+        signer=Signer(keys),
     )
 
 

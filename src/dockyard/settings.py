@@ -7,9 +7,10 @@ engines and clients.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -73,6 +74,36 @@ class Settings(BaseSettings):
         default=1 * MIB,
         description="Read size when streaming files to clients (Starlette's 64 KiB default is 5x slower).",
     )
+    # -- hardening (issue 9: key rotation, client addresses behind proxies) --
+    previous_secret_key: str | None = Field(
+        default=None,
+        description="With DOCKYARD_SECRET_KEY: the key it replaced, still accepted (never used to sign) "
+        "so URLs signed before a rotation stay valid; remove it once they expired.",
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated proxy addresses or CIDRs whose X-Forwarded-For/-Proto `dockyard serve` "
+        "believes; for other peers the socket address is the client ('' trusts none).",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        for entry in _split(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR: {entry!r}") from None
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        return _split(self.trusted_proxies)
+
+    def signing_keys(self) -> list[bytes] | None:
+        """The configured keys, newest first; None when the keys live in the database."""
+        if not self.secret_key:
+            return None
+        return [self.secret_key.encode()] + ([self.previous_secret_key.encode()] if self.previous_secret_key else [])
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()
@@ -89,3 +120,7 @@ class Settings(BaseSettings):
 
     def resolved_repos_dir(self) -> Path:
         return (self.repos_dir or self.resolved_data_dir() / "repos").expanduser().resolve()
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]

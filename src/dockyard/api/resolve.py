@@ -22,7 +22,7 @@ from dockyard.api.errors import error_response
 from dockyard.api.files import bytes_response, content_response
 from dockyard.api.routing import repo_ref, unquote_param
 from dockyard.auth import permissions
-from dockyard.errors import EntryNotFoundError, StorageError
+from dockyard.errors import DockyardError, EntryNotFoundError, StorageError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType, validate_repo_path
 from dockyard.lfs import content
@@ -35,16 +35,35 @@ router = APIRouter()
 PRESIGNED_TTL = 3600
 
 
+#: On every /resolve answer, errors included: repo files are anyone's bytes served from the hub's
+#: own origin. The browser must not guess a type (nosniff), and a document opened from here runs
+#: in a sandbox (a unique origin, no scripts, forms or plugins) and loads nothing, so an uploaded HTML
+#: or SVG file cannot act as the hub (read its cookies, call its API as the visitor).
+ISOLATION_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
+
+#: Types a browser renders as an active document (scripts, links, forms): sent as attachments,
+#: so even a browser without CSP sandbox support saves them instead of opening them on our origin.
+#: The Hub's clients ignore Content-Disposition; they name files after the URL.
+ACTIVE_TYPES = frozenset({
+    "text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "text/xsl",
+    "application/xslt+xml", "text/javascript", "application/javascript", "application/ecmascript",
+    "text/ecmascript", "application/x-shockwave-flash", "application/pdf", "application/mathml+xml",
+})  # fmt: skip
+
+
 def _content_headers(path: str) -> dict[str, str]:
     name = path.rsplit("/", 1)[-1]
     quoted = quote(name)
-    disposition = f"inline; filename*=UTF-8''{quoted}"
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    disposition = f"{'attachment' if media_type in ACTIVE_TYPES else 'inline'}; filename*=UTF-8''{quoted}"
     if quoted == name:
         disposition += f'; filename="{name}"'
-    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if media_type.startswith("text/") or media_type == "application/json":
         media_type += "; charset=utf-8"
-    return {"Content-Disposition": disposition, "Content-Type": media_type}
+    return {"Content-Disposition": disposition, "Content-Type": media_type, **ISOLATION_HEADERS}
 
 
 def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, path: str) -> Response:
@@ -63,7 +82,8 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
         stored = content.locate(hub, session, lfs_oid) if lfs_oid is not None else None
     if not isinstance(entry, FileEntry):
         error = EntryNotFoundError(f"Entry not found: {path} does not exist at revision {revision}")
-        return error_response(error.status, error.message, error.code, {"X-Repo-Commit": commit_id})
+        headers = {"X-Repo-Commit": commit_id, **ISOLATION_HEADERS}
+        return error_response(error.status, error.message, error.code, headers)
     _count_download(request, kind, repo.id, git, commit_id, path)
     headers = {"X-Repo-Commit": commit_id, **_content_headers(path)}
     if lfs_oid is None:
@@ -128,7 +148,11 @@ def _route(kind: RepoType):  # type: ignore[no-untyped-def]
         params = request.path_params
         call = partial(resolve_file, request, kind, params["repo_id"], params["revision"], params["path"])
         context = contextvars.copy_context()  # the audit origin set by the middleware travels along
-        return await asyncio.get_running_loop().run_in_executor(_RESOLVE_THREADS, context.run, call)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(_RESOLVE_THREADS, context.run, call)
+        except DockyardError as error:  # the one error handler answers, with the isolation headers too
+            error.headers = {**error.headers, **ISOLATION_HEADERS}
+            raise
 
     return resolve
 

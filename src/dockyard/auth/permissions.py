@@ -58,9 +58,12 @@ def can_admin(session: Session, caller: Caller, repo: Repo) -> bool:
     return caller.org_role(session, repo.owner_id) == "admin"
 
 
-def ensure_read(session: Session, caller: Caller, repo: Repo) -> None:
+def ensure_read(session: Session, caller: Caller, repo: Repo, *, requested: str | None = None) -> None:
+    """404 for callers who may not read. The message echoes ``requested`` (the id as the caller
+    typed it), never the canonical id: another letter case or a renamed repo's old name must not
+    tell an outsider what the private repo is really called."""
     if not can_read(session, caller, repo):
-        raise RepoNotFoundError(_not_found_message(repo.full_id))
+        raise not_found(requested if requested is not None else repo.full_id)
 
 
 def ensure_write(session: Session, caller: Caller, repo: Repo) -> None:
@@ -109,5 +112,7 @@ def _forbidden_message(caller: Caller, repo: Repo) -> str:
     return f"You don't have the rights to write to {repo.full_id}"
 
 
-def not_found(full_id: str) -> RepoNotFoundError:
-    return RepoNotFoundError(_not_found_message(full_id))
+def not_found(requested: str) -> RepoNotFoundError:
+    """The 404 for a repo the caller cannot see; ``requested`` is the id exactly as the caller sent
+    it (the answer is the same whether the repo is missing, private, renamed or differently cased)."""
+    return RepoNotFoundError(_not_found_message(requested))

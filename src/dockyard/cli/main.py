@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dockyard.cli import audit, config, demo, repos, server, storage, users
+from dockyard.cli import audit, config, demo, repos, secret, server, storage, users
 
 app = typer.Typer(help="Dockyard: a self-hosted hub for models, datasets and spaces.", no_args_is_help=True)
 app.command("serve")(server.serve)
@@ -16,6 +16,7 @@ app.command("backup")(storage.backup_command)
 app.command("restore")(storage.restore_command)
 app.add_typer(storage.storage_app, name="storage")
 app.add_typer(config.config_app, name="config")
+app.add_typer(secret.secret_app, name="secret")
 
 app.add_typer(server.db_app, name="db")
 app.add_typer(users.user_app, name="user")

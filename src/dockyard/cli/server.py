@@ -36,6 +36,10 @@ def serve(
         access_log=False,
         timeout_keep_alive=30,
         h11_max_incomplete_event_size=64 * 1024,
+        # The client address (failed-auth throttle, audit) comes from X-Forwarded-For only when the
+        # peer is a proxy the operator listed; anyone else could forge the header.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxy_list(),
     )
 
 

@@ -97,7 +97,7 @@ def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
 def backup(hub: Hub, destination: Path) -> BackupManifest:
     if destination.exists() and any(destination.iterdir()):
         raise BackupError(f"{destination} is not empty")
-    (destination / "database").mkdir(parents=True)
+    (destination / "database").mkdir(parents=True, mode=0o700)  # holds the signing keys
     (destination / "repos").mkdir()
     manifest = BackupManifest(format=FORMAT, created_at=utcnow().isoformat(), version=__version__)
     tables = _tables()

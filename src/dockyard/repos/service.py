@@ -40,7 +40,12 @@ class RepoRef:
 
 
 def find_repo(session: Session, ref: RepoRef) -> Repo | None:
-    """By current name first, then by alias (old names after a move, canonical short names)."""
+    """By current name first, then by alias (old names after a move, canonical short names).
+
+    The match ignores letter case and follows aliases, so the repo found may carry another name
+    than the one asked for: a refusal must echo ``ref.id``, never ``repo.full_id``
+    (:func:`get_readable_repo`). An old name is served in place, never redirected, so only
+    callers who may read the repo ever learn its current name."""
     key = str(ref.id).lower()
     repo = session.scalar(select(Repo).where(Repo.type == ref.type.value, Repo.full_id_lower == key))
     if repo is not None:
@@ -73,7 +78,7 @@ def get_readable_repo(session: Session, caller: Caller, ref: RepoRef, *, cached:
     )
     if repo is None:
         raise permissions.not_found(str(ref.id))
-    permissions.ensure_read(session, caller, repo)
+    permissions.ensure_read(session, caller, repo, requested=str(ref.id))
     return repo
 
 
