@@ -158,9 +158,10 @@ def test_rotating_ipv6_addresses_in_one_64_does_not_reset_the_limit(server: Live
     statuses = [_fail_auth(server.url, f"{block}::{n:x}") for n in range(1, 31)]
     assert set(statuses) == {401}
     assert _fail_auth(server.url, f"{block}:dead:beef:cafe:1") == 429
+    # Another subscriber's block is another client.
     neighbour = httpx.get(
         f"{server.url}/api/whoami-v2",
-        headers={"Authorization": f"Bearer {ids.alice}", "X-Forwarded-For": f"{block[:-1]}0::1"},
+        headers={"Authorization": f"Bearer {ids.alice}", "X-Forwarded-For": "2001:db8:ffff:ffff::1"},
     )
     assert neighbour.status_code == 200
 
@@ -179,12 +180,13 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxiedHub]:
     data_dir = tmp_path_factory.mktemp("dockyard-proxied")
     extra = {"DOCKYARD_TRUSTED_PROXIES": "127.0.0.2"}
     port = free_port()
-    hub = ProxiedHub(start_server(data_dir, port, extra, backend=EMBEDDED), Identities("", "", "", "", ""), extra, port)
-    hub.ids = create_identities(data_dir, hub.server.env)
+    server = start_server(data_dir, port, extra, backend=EMBEDDED)
+    hub: ProxiedHub | None = None
     try:
+        hub = ProxiedHub(server, create_identities(data_dir, server.env), extra, port)
         yield hub
     finally:
-        hub.server.stop()
+        (hub.server if hub is not None else server).stop()  # a test may have restarted it
 
 
 def _via(address: str) -> httpx.HTTPTransport:

@@ -69,11 +69,6 @@ def get_signing_keys(db: Database) -> list[bytes]:
     return [bytes.fromhex(current)] + ([bytes.fromhex(previous)] if previous else [])
 
 
-def get_or_create_secret(db: Database) -> bytes:
-    """The current signing key (the one new signatures use)."""
-    return get_signing_keys(db)[0]
-
-
 def rotate_secret(db: Database) -> None:
     """A new current key; the old current key becomes the previous one (and keeps verifying)."""
     get_signing_keys(db)
