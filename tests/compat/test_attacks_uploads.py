@@ -197,3 +197,49 @@ def test_a_shard_naming_too_many_terms_is_refused(
     too_large = httpx.post(f"{cas}/v1/shards", content=serialize_shard([huge], []), headers=as_alice)
     assert too_large.status_code == 400
     assert "larger than" in too_large.headers["x-error-message"]
+
+
+# -- errors keep their meaning: content a row promises but storage lacks is a 503 ----------------
+def test_lfs_content_missing_from_storage_is_a_storage_error(
+    server: LiveServer, ids: Identities, api: HfApi, repo_name: str, lfs_transfer: None
+) -> None:
+    from dockyard.storage.base import lfs_key
+
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    content = os.urandom(300 * KIB)
+    oid = hashlib.sha256(content).hexdigest()
+    api.upload_file(path_or_fileobj=content, path_in_repo="model.bin", repo_id=repo_id)
+    (server.blob_root / lfs_key(oid)).unlink()  # lost by the storage (a disk fault, a bad restore)
+
+    resolved = httpx.get(f"{server.url}/{repo_id}/resolve/main/model.bin", headers=_auth(ids.alice))
+    batch = httpx.post(
+        f"{server.url}/{repo_id}.git/info/lfs/objects/batch",
+        json={"operation": "download", "objects": [{"oid": oid, "size": len(content)}]},
+        headers={**_auth(ids.alice), **LFS_HEADERS},
+    )
+    fetched = httpx.get(batch.json()["objects"][0]["actions"]["download"]["href"])
+    for answer in (resolved, fetched):
+        assert answer.status_code == 503
+        assert answer.headers["x-error-code"] == "StorageUnavailable"
+
+
+def test_xet_content_missing_from_storage_is_a_storage_error(
+    server: LiveServer, ids: Identities, api: HfApi, repo_name: str
+) -> None:
+    from dockyard.xet.reader import xorb_key
+
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id)
+    api.upload_file(path_or_fileobj=os.urandom(300 * KIB), path_in_repo="w.safetensors", repo_id=repo_id)
+    xet_hash = api.get_paths_info(repo_id, ["w.safetensors"])[0].xet_hash
+    token = httpx.get(f"{server.url}/api/models/{repo_id}/xet-read-token/main", headers=_auth(ids.alice)).json()
+    plan = httpx.get(f"{token['casUrl']}/v1/reconstructions/{xet_hash}", headers=_auth(token["accessToken"])).json()
+    (term,) = plan["terms"]
+    (server.blob_root / xorb_key(term["hash"])).unlink()
+
+    resolved = httpx.get(f"{server.url}/{repo_id}/resolve/main/w.safetensors", headers=_auth(ids.alice))
+    fetched = httpx.get(plan["fetch_info"][term["hash"]][0]["url"])
+    for answer in (resolved, fetched):
+        assert answer.status_code == 503
+        assert answer.headers["x-error-code"] == "StorageUnavailable"
