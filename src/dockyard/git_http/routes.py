@@ -229,7 +229,7 @@ async def push_check(request: Request, token: str) -> Response:
     """Called by the pre-receive hook with what a push contains; answers accept or refuse."""
     hub = hub_of(request)
     claims = hub.signer.verify(push_policy.PUSH_CHECK_PURPOSE, token)
-    raw = await read_limited(request, hub.settings.max_request_body)
+    raw = await read_limited(request, hub.settings.max_commit_body)  # lists a push's files, like a commit
     try:
         report = push_policy.PushReport.from_json(json.loads(raw))
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -1,7 +1,8 @@
 """Blob storage on a local (or shared, POSIX) file system.
 
 Staged files live under ``<root>/.staging`` on the same file system as the blobs, so publishing
-is one ``os.replace``: a blob is either absent or complete under its key.
+is one hard link: a blob is either absent or complete under its key, and once there it is never
+replaced. Files are fsynced before they are published, and their folder after.
 """
 
 from __future__ import annotations
