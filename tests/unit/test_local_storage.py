@@ -47,7 +47,7 @@ def test_multipart_parts_in_any_order(tmp_path: Path) -> None:
     assert staged.sha256 == hashlib.sha256(data).hexdigest()
 
 
-def test_large_parts_in_order_are_hashed_as_they_arrive(tmp_path: Path) -> None:
+def test_large_parts_of_several_write_batches(tmp_path: Path) -> None:
     """Parts of several write batches each, sent one after another as the Hub's client does."""
     store = LocalBlobStore(tmp_path)
     chunk = 20 * 1024 * 1024 + 5
@@ -79,7 +79,7 @@ async def _failing(data: bytes) -> AsyncIterator[bytes]:
     raise ConnectionError("client went away")
 
 
-def test_in_order_parts_with_a_retried_part_hash_correctly(tmp_path: Path) -> None:
+def test_parts_with_a_retried_part_hash_correctly(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     data = bytes(range(256)) * 100
     chunk = 7000
