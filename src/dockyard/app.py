@@ -24,6 +24,7 @@ from dockyard.api import (
     usage,
     xet,
 )
+from dockyard.api.bodies import BodyLimitMiddleware
 from dockyard.api.errors import install_error_handlers
 from dockyard.api.middleware import RequestOriginMiddleware
 from dockyard.api.routing import EncodedSlashMiddleware
@@ -102,4 +103,5 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(RequestOriginMiddleware)
+    app.add_middleware(BodyLimitMiddleware, default_limit=settings.max_request_body)
     return app

@@ -143,6 +143,13 @@ class StorageError(DockyardError):
     default_message = "Storage backend unavailable"
 
 
+class BlobMissingError(StorageError):
+    """A row says content is stored, but storage does not have the bytes: the server's fault (503),
+    never a 404 that would tell the client the file does not exist."""
+
+    default_message = "Stored content is missing from the storage backend"
+
+
 class NotImplementedApiError(DockyardError):
     """A Hub endpoint Dockyard knowingly does not offer (the message says what to do instead)."""
 

@@ -58,6 +58,26 @@ class Settings(BaseSettings):
         default=10 * MIB, description="Largest file stored directly in git; bigger files must use LFS/Xet."
     )
     max_commit_body: int = Field(default=1024 * MIB, description="Largest NDJSON commit payload accepted, in bytes.")
+    max_request_body: int = Field(
+        default=16 * MIB,
+        description="Largest request body of a route that sets no limit of its own (API calls with JSON bodies).",
+    )
+    max_anonymous_body: int = Field(
+        default=64 * 1024,
+        description="Largest body of the small routes anyone may call: ask-access, Xet telemetry.",
+    )
+    max_query_body: int = Field(
+        default=2 * MIB,
+        description="Largest body of the read-only queries anyone may send: paths-info, validate-yaml.",
+    )
+    max_upload_pack_body: int = Field(
+        default=64 * MIB,
+        description="Largest git fetch/clone negotiation (upload-pack request body), in bytes.",
+    )
+    max_push_body: int = Field(
+        default=100 * 1024 * MIB,
+        description="Largest git push (receive-pack request body: the pack), in bytes.",
+    )
     xet_cas_url: str | None = Field(
         default=None,
         description="Base URL of the Xet CAS handed to clients; default: /-/cas on this server.",

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ResponseStreamingError
 
-from dockyard.errors import BadRequestError, NotFoundError, StorageError
+from dockyard.errors import BadRequestError, BlobMissingError, NotFoundError, PayloadTooLargeError, StorageError
 from dockyard.storage.base import BlobStore, lfs_key
 from dockyard.storage.factory import open_blob_store
 from dockyard.storage.local import LocalBlobStore
@@ -110,7 +110,9 @@ def _write_parts(store: BlobStore, upload_id: str, data: bytes, chunk: int, orde
     count = -(-len(data) // chunk)
     for number in order if order is not None else range(1, count + 1):
         part = data[(number - 1) * chunk : number * chunk]
-        asyncio.run(store.write_part_stream(upload_id, number, (number - 1) * chunk, _chunks(part, 700_000)))
+        asyncio.run(
+            store.write_part_stream(upload_id, number, (number - 1) * chunk, _chunks(part, 700_000), size=len(part))
+        )
 
 
 def _count_calls(store: S3BlobStore, operation: str) -> list[int]:
@@ -169,16 +171,42 @@ def test_small_and_empty_blobs(store: BlobStore) -> None:
 def test_missing_and_deleted_blobs(store: BlobStore) -> None:
     assert store.stat("lfs/00/00/none") is None
     assert store.modified_at("lfs/00/00/none") is None
-    with pytest.raises(NotFoundError):
+    # Asked for by key, content is expected to exist: its absence is a storage fault (503), not a 404.
+    with pytest.raises(BlobMissingError) as missing:
         store.read_range("lfs/00/00/none", 0, 10)
-    with pytest.raises(NotFoundError):
+    assert missing.value.status == 503
+    with pytest.raises(BlobMissingError):
         list(store.iter_range("lfs/00/00/none", 0, 10, 4))
-    with pytest.raises(NotFoundError):
+    with pytest.raises(BlobMissingError):
         store.open("lfs/00/00/none")
     store.put_bytes("lfs/00/00/gone", b"x")
     store.delete("lfs/00/00/gone")
     store.delete("lfs/00/00/gone")  # absent keys are ignored
     assert store.stat("lfs/00/00/gone") is None
+
+
+def test_publishing_never_replaces_a_published_blob(store: BlobStore) -> None:
+    key = lfs_key(hashlib.sha256(b"original").hexdigest())
+    store.publish(store.stage_bytes(b"original"), key)
+    store.publish(store.stage_bytes(b"tampered"), key)  # whatever a caller hands in: the blob stays
+    store.publish(_stage(store, b"tampered too"), key)
+    assert store.read_range(key, 0, 100) == b"original"
+    assert store.purge_staging(datetime.now(UTC) + timedelta(hours=1)) == 0  # the losers were dropped
+
+
+def test_parts_of_uneven_length_are_refused(store: BlobStore) -> None:
+    """Parts that overlap or leave holes, while their bytes in arrival order are the real content."""
+    data = os.urandom(2500)
+    with pytest.raises(PayloadTooLargeError):  # refused before it runs into part 2's range
+        asyncio.run(store.write_part_stream("upl7", 1, 0, _chunks(data[:1300], 700), size=1000))
+    with pytest.raises(BadRequestError):
+        asyncio.run(store.write_part_stream("upl7", 2, 1000, _chunks(data[1300:2000], 700), size=1000))
+    asyncio.run(store.write_part_stream("upl7", 3, 2000, _chunks(data[2000:], 700), size=500))
+    try:
+        assembled = store.assemble_parts("upl7", len(data))
+    except BadRequestError:
+        return  # parts are missing
+    assert assembled.sha256 != hashlib.sha256(data).hexdigest()  # what is measured is what was stored
 
 
 def test_discard_drops_staged_content(store: BlobStore) -> None:
@@ -189,7 +217,7 @@ def test_discard_drops_staged_content(store: BlobStore) -> None:
 
 def test_purge_removes_abandoned_staging(store: BlobStore) -> None:
     store.stage_bytes(b"abandoned")
-    asyncio.run(store.write_part_stream("up9", 1, 0, _chunks(b"part", 2)))
+    asyncio.run(store.write_part_stream("up9", 1, 0, _chunks(b"part", 2), size=4))
     assert store.purge_staging(datetime.now(UTC) - timedelta(hours=1)) == 0  # too young
     assert store.purge_staging(datetime.now(UTC) + timedelta(hours=1)) == 2
 
@@ -205,7 +233,7 @@ def test_multipart_parts_in_any_order(store: BlobStore) -> None:
 
 
 def test_incomplete_multipart_is_refused(store: BlobStore) -> None:
-    asyncio.run(store.write_part_stream("up2", 1, 0, _chunks(b"abc", 2)))
+    asyncio.run(store.write_part_stream("up2", 1, 0, _chunks(b"abc", 2), size=3))
     with pytest.raises(BadRequestError):
         store.assemble_parts("up2", 10)
     store.abort_parts("up2")
@@ -218,7 +246,7 @@ def test_keys_cannot_escape_the_root(store: BlobStore) -> None:
         with pytest.raises(BadRequestError):
             store.stat(key)
     with pytest.raises(BadRequestError):
-        asyncio.run(store.write_part_stream("../up", 1, 0, _chunks(b"x", 1)))
+        asyncio.run(store.write_part_stream("../up", 1, 0, _chunks(b"x", 1), size=1))
 
 
 # -- S3 only -------------------------------------------------------------------------------
@@ -339,8 +367,8 @@ def test_a_bucket_that_never_saw_a_multipart_upload(rclone: Rclone) -> None:
 
 def test_retried_part_replaces_the_first_attempt(rclone: Rclone) -> None:
     store = rclone.store()
-    asyncio.run(store.write_part_stream("upl4", 1, 0, _chunks(b"garbage", 3)))
-    asyncio.run(store.write_part_stream("upl4", 1, 0, _chunks(b"good", 3)))
+    asyncio.run(store.write_part_stream("upl4", 1, 0, _chunks(b"garbage", 3), size=7))
+    asyncio.run(store.write_part_stream("upl4", 1, 0, _chunks(b"good", 3), size=4))
     staged = store.assemble_parts("upl4", 4)
     assert staged.sha256 == hashlib.sha256(b"good").hexdigest()
 

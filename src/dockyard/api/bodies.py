@@ -1,25 +1,110 @@
-"""Reading request bodies with a size limit enforced while they stream in."""
+"""Reading request bodies with a size limit enforced while they stream in.
+
+Every body is capped, whoever reads it: :class:`BodyLimitMiddleware` counts the bytes of each
+request as the application receives them and refuses the request with 413 once they pass the
+limit in force. That limit is ``settings.max_request_body`` unless the route set its own with
+:func:`limit_body` (or :func:`read_limited`, which does) before reading: small for anonymous
+routes, the announced size for uploads. So FastAPI's own body parsing (pydantic models, forms)
+is capped too, and a chunked body without ``Content-Length`` is stopped after ``limit`` bytes,
+never buffered whole.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.errors import BadRequestError, PayloadTooLargeError
+
+#: Where the limit of the request in flight lives in the ASGI scope (routes may change it).
+LIMIT_KEY = "dockyard.body_limit"
+
+
+class BodyTooLargeError(HTTPException):
+    """413 raised from inside ``receive``.
+
+    An HTTPException, not a DockyardError, because FastAPI turns any other exception raised while
+    it parses a body into a 400; the handler in :mod:`dockyard.api.errors` still writes it with
+    ``X-Error-Code: PayloadTooLarge``.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            status_code=PayloadTooLargeError.status,
+            detail=f"Request body is larger than {limit} bytes",
+            headers={"X-Error-Code": str(PayloadTooLargeError.code)},
+        )
+
+
+class BodyLimitMiddleware:
+    """Caps every HTTP request body at the scope's limit, counting bytes as they arrive."""
+
+    def __init__(self, app: ASGIApp, *, default_limit: int) -> None:
+        self.app = app
+        self.default_limit = default_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope[LIMIT_KEY] = self.default_limit
+        declared = _declared_length(scope)
+        received = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal received, started
+            limit = scope[LIMIT_KEY]
+            if not started:  # the route has chosen its limit by the time it reads
+                started = True
+                if declared is not None and declared > limit:
+                    raise BodyTooLargeError(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def limit_body(request: Request, limit: int) -> None:
+    """Set the body limit of this request (before reading it): the route knows best."""
+    request.scope[LIMIT_KEY] = limit
+
+
+async def limited_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The body as it arrives, refused with 413 as soon as it exceeds ``limit`` bytes."""
+    limit_body(request, limit)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"Request body is larger than {limit} bytes")
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:  # also without the middleware (an app built without it)
+            raise PayloadTooLargeError(f"Request body is larger than {limit} bytes")
+        yield chunk
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
     """The whole body, refused with 413 as soon as it exceeds ``limit`` (declared or actual)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"Request body is larger than {limit} bytes")
     data = bytearray()
-    async for chunk in request.stream():
+    async for chunk in limited_stream(request, limit):
         data += chunk
-        if len(data) > limit:
-            raise PayloadTooLargeError(f"Request body is larger than {limit} bytes")
     return bytes(data)
 
 
@@ -29,3 +114,23 @@ async def json_body(request: Request, limit: int) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise BadRequestError("Body must be valid JSON") from None
+
+
+async def json_or_form(request: Request, limit: int) -> dict[str, Any]:
+    """A JSON object, or the text fields of a form (urlencoded or multipart), within ``limit`` bytes."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await json_body(request, limit)
+        if not isinstance(body, dict):
+            raise BadRequestError("Body must be a JSON object")
+        return body
+    form = await read_form(request, limit)
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+async def read_form(request: Request, limit: int) -> Any:
+    """``request.form()`` with the body capped at ``limit`` bytes (files are refused: fields only)."""
+    limit_body(request, limit)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"Request body is larger than {limit} bytes")
+    return await request.form(max_files=0)

@@ -6,13 +6,15 @@ disk and loopback can do; :class:`BlobFileResponse` reads 1 MiB (``file_chunk_si
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from dockyard.errors import RangeNotSatisfiableError
+from dockyard.errors import BlobMissingError, RangeNotSatisfiableError
 from dockyard.hub import Hub
 from dockyard.lfs import content
 from dockyard.lfs.content import StoredContent
@@ -75,7 +77,13 @@ def blob_response(
     """Stream a stored blob, honouring a single Range; uses the file directly when local."""
     path: Path | None = blobs.local_path(key)
     if path is not None:
-        response = BlobFileResponse(path, headers=dict(headers), media_type="application/octet-stream", filename=None)
+        try:
+            found = os.stat(path)
+        except FileNotFoundError:
+            raise BlobMissingError(f"Blob {key} is missing from storage") from None
+        response = BlobFileResponse(
+            path, headers=dict(headers), media_type="application/octet-stream", filename=None, stat_result=found
+        )
         response.chunk_size = chunk_size
         return response
     selected = parse_single_range(range_header, size)
@@ -87,8 +95,15 @@ def blob_response(
         status = 206
         out["Content-Range"] = f"bytes {start}-{end}/{size}"
     out["Content-Length"] = str(end - start + 1)
-    body: Iterator[bytes] = blobs.iter_range(key, start, end, chunk_size) if size else iter(())
+    body: Iterator[bytes] = primed(blobs.iter_range(key, start, end, chunk_size)) if size else iter(())
     return StreamingResponse(body, status_code=status, headers=out, media_type="application/octet-stream")
+
+
+def primed(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """Read the first piece now, so that content missing from storage is answered with a 503
+    before the status line goes out (a failure once streaming has started can only cut it short)."""
+    first = next(pieces, None)
+    return pieces if first is None else itertools.chain((first,), pieces)
 
 
 def content_response(hub: Hub, stored: StoredContent, headers: Mapping[str, str], range_header: str | None) -> Response:
@@ -105,5 +120,5 @@ def content_response(hub: Hub, stored: StoredContent, headers: Mapping[str, str]
         status = 206
         out["Content-Range"] = f"bytes {start}-{end}/{stored.size}"
     out["Content-Length"] = str(end - start + 1)
-    body = content.iter_range(hub, stored, start, end, chunk_size) if stored.size else iter(())
+    body = primed(content.iter_range(hub, stored, start, end, chunk_size)) if stored.size else iter(())
     return StreamingResponse(body, status_code=status, headers=out, media_type="application/octet-stream")

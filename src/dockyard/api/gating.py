@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse
 
 from dockyard.accounts import service as accounts
 from dockyard.accounts.models import Account
+from dockyard.api.bodies import json_or_form
 from dockyard.api.deps import caller_of, hub_of
 from dockyard.api.routing import repo_ref
 from dockyard.api.serialize import iso
@@ -32,13 +33,8 @@ def _request_json(item: AccessRequest) -> dict[str, Any]:
 
 
 async def _json_or_form(request: Request) -> dict[str, Any]:
-    if request.headers.get("content-type", "").startswith("application/json"):
-        body = await request.json()
-        if not isinstance(body, dict):
-            raise BadRequestError("Body must be a JSON object")
-        return body
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    """Asking for access is open to anyone who can see the repo: its body gets the small limit."""
+    return await json_or_form(request, hub_of(request).settings.max_anonymous_body)
 
 
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/ask-access")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from dockyard.accounts import service as accounts
+from dockyard.api.bodies import read_limited
 from dockyard.api.deps import caller_of, hub_of
 from dockyard.api.serialize import iso
 from dockyard.auth.identity import Caller
@@ -88,8 +90,8 @@ async def telemetry(topic: str) -> Response:
 @router.post("/api/validate-yaml")
 async def validate_yaml(request: Request) -> Response:
     """Always JSON, whatever the status: the client parses the body before checking it."""
-    try:
-        body = await request.json()
+    try:  # anyone may call this: a card-sized body at most
+        body = json.loads(await read_limited(request, hub_of(request).settings.max_query_body))
     except ValueError:
         return JSONResponse({"errors": [{"message": "Body must be JSON"}], "warnings": []}, status_code=400)
     content = body.get("content") if isinstance(body, dict) else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,7 +9,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from dockyard.api.bodies import json_body
+from dockyard.api.bodies import json_body, limited_stream, read_limited
 from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.files import content_response
 from dockyard.api.routing import repo_ref
@@ -26,6 +25,7 @@ from dockyard.lfs import batch, content
 from dockyard.lfs import service as lfs
 from dockyard.lfs.models import LfsObject, RepoLfsObject
 from dockyard.repos.service import find_repo, get_readable_repo
+from dockyard.storage.pipelined import exactly
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -127,7 +127,7 @@ async def upload(request: Request, token: str) -> Response:
     hub = hub_of(request)
     claims = _claims(request, token)
     _checked_length(request, claims["size"])
-    staged = await hub.blobs.stage_stream(request.stream())
+    staged = await hub.blobs.stage_stream(exactly(limited_stream(request, claims["size"]), claims["size"]))
     crash_point(hub.settings, LFS_STAGED)
     await run_in_threadpool(_publish, request, claims, staged)
     return Response(status_code=200)
@@ -150,14 +150,15 @@ async def upload_part(request: Request, token: str, number: int) -> Response:
         raise BadRequestError(f"Part number must be between 1 and {parts}")
     expected = chunk if number < parts else size - chunk * (parts - 1)
     _checked_length(request, expected)
-    etag = await hub.blobs.write_part_stream(claims["upload"], number, (number - 1) * chunk, request.stream())
+    body = limited_stream(request, expected)  # a part is exactly its announced length, chunked or not
+    etag = await hub.blobs.write_part_stream(claims["upload"], number, (number - 1) * chunk, body, size=expected)
     return Response(status_code=200, headers={"ETag": etag})
 
 
 @router.post("/-/lfs/complete/{token}")
 async def complete_multipart(request: Request, token: str) -> Response:
     claims = _claims(request, token)
-    await request.body()
+    await read_limited(request, hub_of(request).settings.max_request_body)  # the part list: parts are on disk
     await run_in_threadpool(_complete, request, claims)
     return Response(status_code=200)
 
@@ -203,9 +204,9 @@ def _publish_direct(hub: Hub, claims: dict[str, Any]) -> None:
 async def complete_direct_multipart(request: Request, token: str) -> Response:
     """Completion of a multipart upload the client sent straight to object storage."""
     claims = _claims(request, token)
-    body = await request.body()
+    body = await json_body(request, hub_of(request).settings.max_request_body)
     try:
-        parts = [(int(p["partNumber"]), str(p["etag"])) for p in json.loads(body)["parts"]]
+        parts = [(int(p["partNumber"]), str(p["etag"])) for p in body["parts"]]
     except (ValueError, KeyError, TypeError):
         raise BadRequestError("Expected {'oid': ..., 'parts': [{'partNumber': n, 'etag': ...}]}") from None
     hub = hub_of(request)

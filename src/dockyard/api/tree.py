@@ -11,6 +11,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse
 
+from dockyard.api.bodies import json_body, read_form
 from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.routing import parse_bool, repo_ref, unquote_param
 from dockyard.api.serialize import iso, tree_entry
@@ -122,12 +123,13 @@ def tree_path(request: Request, repo_type: str, repo_id: str, revision: str, pat
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/paths-info/{revision:path}")
 async def paths_info(request: Request, repo_type: str, repo_id: str, revision: str) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
+    limit = hub_of(request).settings.max_query_body  # anyone may ask about a public repo: a small body
     if content_type.startswith("application/json"):
-        body = await request.json()
+        body = await json_body(request, limit)
         paths = body.get("paths", []) if isinstance(body, dict) else []
         expand = bool(body.get("expand", False)) if isinstance(body, dict) else False
     else:
-        form = await request.form()
+        form = await read_form(request, limit)
         paths = [str(p) for p in form.getlist("paths")]
         expand = parse_bool(form.get("expand", "false"), "expand")
     if not isinstance(paths, list) or len(paths) > 10_000:

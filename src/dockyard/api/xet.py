@@ -24,6 +24,7 @@ from dockyard.api.routing import parse_bool, repo_ref, unquote_param
 from dockyard.auth import permissions
 from dockyard.errors import (
     BadRequestError,
+    BlobMissingError,
     DockyardError,
     NotFoundError,
     RangeNotSatisfiableError,
@@ -185,8 +186,8 @@ def fetch_xorb(request: Request, token: str) -> Response:
     size = hub.blobs.stat(key) if presigned is None else None
     if presigned is not None:
         return Response(status_code=302, headers={"Location": presigned})
-    if size is None:
-        raise NotFoundError("xorb not found")
+    if size is None:  # the URL was signed for a xorb a file's rows name: its bytes must exist
+        raise BlobMissingError(f"xorb {claims['x']} is missing from storage")
     return blob_response(
         hub.blobs, key, size, {}, request.headers.get("range"), chunk_size=hub.settings.file_chunk_size
     )
@@ -195,6 +196,7 @@ def fetch_xorb(request: Request, token: str) -> Response:
 @router.post("/v1/telemetry")
 @router.post(CAS + "/v1/telemetry")
 async def telemetry(request: Request) -> Response:
-    """hf_xet reports transfer summaries to the CAS origin; accepted and ignored."""
-    await request.body()
+    """hf_xet reports transfer summaries to the CAS origin; accepted and ignored (anyone may send
+    them, so the body is small)."""
+    await read_limited(request, hub_of(request).settings.max_anonymous_body)
     return Response(status_code=200)

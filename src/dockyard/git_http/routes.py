@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dockyard.accounts.models import Account
+from dockyard.api.bodies import limit_body, read_limited
 from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.routing import repo_ref
 from dockyard.auth import permissions
@@ -187,6 +188,9 @@ async def _service(request: Request, repo_type: RepoType, repo_id: str, service:
     access = await run_in_threadpool(_authorise, request, repo_type, _strip_git_suffix(repo_id), service)
     if isinstance(access, Response):
         return access
+    settings = hub_of(request).settings
+    limit = settings.max_upload_pack_body if service == UPLOAD_PACK else settings.max_push_body
+    limit_body(request, limit)  # refused with 413 while it streams in, once past the limit
     body = await backend.read_body(request)
     return await _run(request, access, service, service=service, body=body)
 
@@ -225,7 +229,7 @@ async def push_check(request: Request, token: str) -> Response:
     """Called by the pre-receive hook with what a push contains; answers accept or refuse."""
     hub = hub_of(request)
     claims = hub.signer.verify(push_policy.PUSH_CHECK_PURPOSE, token)
-    raw = await request.body()
+    raw = await read_limited(request, hub.settings.max_commit_body)  # lists a push's files, like a commit
     try:
         report = push_policy.PushReport.from_json(json.loads(raw))
     except (UnicodeDecodeError, json.JSONDecodeError):

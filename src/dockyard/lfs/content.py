@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from dockyard.errors import BlobMissingError
 from dockyard.hub import Hub
 from dockyard.lfs.models import LfsObject
 from dockyard.storage.base import lfs_key
@@ -46,7 +47,12 @@ def iter_range(hub: Hub, content: StoredContent, start: int, end: int, chunk_siz
     assert content.xet_hash is not None
     with hub.db.read() as session:
         _, terms = cas.file_terms(session, content.xet_hash)
-        layouts = {xorb: cas.layout_of(session.get_one(cas.XetXorb, xorb)) for xorb, *_ in terms}
+        layouts = {}
+        for xorb, *_ in terms:
+            row = session.get(cas.XetXorb, xorb)
+            if row is None:  # the file's row lists it: a storage fault, not a missing file
+                raise BlobMissingError(f"xorb {xorb} of Xet file {content.xet_hash} is missing")
+            layouts[xorb] = cas.layout_of(row)
     yield from _batched(iter_terms(hub, terms, layouts, start, end), chunk_size)
 
 

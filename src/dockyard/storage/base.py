@@ -49,7 +49,10 @@ class BlobStore(Protocol):
         """Same as :meth:`stage_stream` for bytes already in memory."""
 
     def publish(self, staged: StagedBlob, key: str) -> None:
-        """Atomically make staged content visible under ``key`` (idempotent if already there)."""
+        """Atomically make staged content visible under ``key``, and drop the staged copy.
+
+        Never replaces a blob already under ``key``: keys are content addresses the caller has
+        verified, so what is there is the same content, and other repos may be reading it."""
 
     def discard(self, staged: StagedBlob) -> None:
         """Drop staged content that failed verification."""
@@ -71,12 +74,17 @@ class BlobStore(Protocol):
 
     # Multipart uploads (large LFS files): parts land in private staging, then get assembled.
     async def write_part_stream(
-        self, upload_id: str, part_number: int, offset: int, chunks: AsyncIterator[bytes]
+        self, upload_id: str, part_number: int, offset: int, chunks: AsyncIterator[bytes], *, size: int
     ) -> str:
-        """Store one part (``offset`` is where it starts in the whole); returns its ETag."""
+        """Store one part of exactly ``size`` bytes (``offset`` is where it starts in the whole);
+        returns its ETag. A longer part is refused (413) before anything past its end is written,
+        a shorter one once its stream ends (400)."""
 
     def assemble_parts(self, upload_id: str, total_size: int) -> StagedBlob:
-        """Join the parts into staged content and measure it; fails if any part is missing."""
+        """Join the parts into staged content and measure it; fails if any part is missing.
+
+        The sha256 is computed from the assembled bytes themselves, never from the bytes as they
+        arrived, so a part that overlapped, was retried or raced another cannot slip through."""
 
     def abort_parts(self, upload_id: str) -> None:
         """Drop the parts of an abandoned multipart upload."""

@@ -1,15 +1,16 @@
 """Blob storage on a local (or shared, POSIX) file system.
 
 Staged files live under ``<root>/.staging`` on the same file system as the blobs, so publishing
-is one ``os.replace``: a blob is either absent or complete under its key.
+is one hard link: a blob is either absent or complete under its key, and once there it is never
+replaced. Files are fsynced before they are published, and their folder after.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import os
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
@@ -17,9 +18,9 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.errors import BadRequestError, NotFoundError
+from dockyard.errors import BadRequestError, BlobMissingError, StorageError
 from dockyard.storage.base import StagedBlob
-from dockyard.storage.pipelined import write_pipelined
+from dockyard.storage.pipelined import exactly, write_pipelined
 
 _WRITE_BATCH = 8 * 1024 * 1024
 
@@ -27,7 +28,6 @@ _WRITE_BATCH = 8 * 1024 * 1024
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._in_order = _InOrderHashes()
         self._staging = self.root / ".staging"
         self._parts = self.root / ".parts"
 
@@ -51,7 +51,7 @@ class LocalBlobStore:
         try:
             return self._path(key).open("rb")
         except FileNotFoundError:
-            raise NotFoundError(f"Blob {key} is missing from storage") from None
+            raise BlobMissingError(f"Blob {key} is missing from storage") from None
 
     def iter_range(self, key: str, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
         with self.open(key) as handle:
@@ -126,23 +126,39 @@ class LocalBlobStore:
         return StagedBlob(token=path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
     def publish(self, staged: StagedBlob, key: str) -> None:
+        """A hard link makes the blob visible whole, and, unlike ``os.replace``, never replaces a
+        blob already under ``key`` (readers may be streaming it; it holds the same content)."""
         source = self._staging / staged.token
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            pass  # published before (by this upload's retry, or by another upload of the same content)
+        except FileNotFoundError:
+            if not target.exists():
+                raise StorageError("Staged content disappeared from storage before it was published") from None
+        source.unlink(missing_ok=True)
+        _fsync_folder(target.parent)
 
     def discard(self, staged: StagedBlob) -> None:
         (self._staging / staged.token).unlink(missing_ok=True)
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self.publish(self.stage_bytes(data), key)
+        staged = self.stage_bytes(data)
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._staging / staged.token, target)
+        _fsync_folder(target.parent)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
     # -- multipart -----------------------------------------------------------------------
-    # Parts are written in place, at their offset, into one file per upload: assembling is
-    # then one hashing read and a rename, with no copy of the content.
+    # Parts are written in place, at their offset, into one file per upload: assembling is then
+    # one hashing read and a rename, with no copy of the content. Writers hold a shared lock on
+    # that file; assembling renames it away first, then takes the exclusive lock, so every write
+    # that can still land in it has finished before it is hashed, and later ones find it gone.
     def _parts_file(self, upload_id: str) -> Path:
         if not upload_id.isalnum():
             raise BadRequestError("Invalid upload id")
@@ -150,45 +166,53 @@ class LocalBlobStore:
         return self._parts / upload_id
 
     async def write_part_stream(
-        self, upload_id: str, part_number: int, offset: int, chunks: AsyncIterator[bytes]
+        self, upload_id: str, part_number: int, offset: int, chunks: AsyncIterator[bytes], *, size: int
     ) -> str:
+        if part_number < 1 or offset < 0 or size < 0:
+            raise BadRequestError("Invalid part number, offset or size")
         path = self._parts_file(upload_id)
-        running = self._in_order.start(upload_id, part_number)
+        loop = asyncio.get_running_loop()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
         position = offset
 
         def write(data: bytes) -> None:  # batches come one at a time: position needs no lock
             nonlocal position
-            _pwrite_and_hash(fd, data, position, running)
+            _pwrite_all(fd, data, position)
             position += len(data)
 
         try:
-            written, tail = await write_pipelined(chunks, write, _is_batch)
+            await loop.run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_SH)
+            if not _still_named(fd, path):
+                raise BadRequestError("This multipart upload is already complete")
+            written, tail = await write_pipelined(exactly(chunks, size), write, _is_batch)
             if tail:
-                await asyncio.get_running_loop().run_in_executor(None, write, tail)
+                await loop.run_in_executor(None, write, tail)
         finally:
-            os.close(fd)
-        written += len(tail)
-        self._in_order.finish(upload_id, part_number, running, written)
-        return f'"{upload_id[:16]}-{part_number}-{written}"'
+            os.close(fd)  # also releases the lock
+        return f'"{upload_id[:16]}-{part_number}-{written + len(tail)}"'
 
     def assemble_parts(self, upload_id: str, total_size: int) -> StagedBlob:
         path = self._parts_file(upload_id)
-        if not path.exists() or path.stat().st_size != total_size:
-            raise BadRequestError("Multipart upload is incomplete: some parts are missing")
-        digest = self._in_order.take(upload_id, total_size)
-        with path.open("rb") as handle:
-            if digest is None:  # parts arrived out of order, or through other processes: re-read
+        target = self._new_staging_path()
+        try:
+            os.replace(path, target)  # from now on, new part writes cannot reach these bytes
+        except FileNotFoundError:
+            raise BadRequestError("Multipart upload is incomplete: some parts are missing") from None
+        try:
+            with target.open("rb") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # waits for writes already under way
+                if os.fstat(handle.fileno()).st_size != total_size:
+                    raise BadRequestError("Multipart upload is incomplete: some parts are missing")
                 digest = hashlib.sha256()
                 while block := handle.read(_WRITE_BATCH):
                     digest.update(block)
-            os.fsync(handle.fileno())
-        target = self._new_staging_path()
-        os.replace(path, target)
+                os.fsync(handle.fileno())
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
         return StagedBlob(token=target.name, sha256=digest.hexdigest(), size=total_size)
 
     def abort_parts(self, upload_id: str) -> None:
-        self._in_order.take(upload_id, -1)
         self._parts_file(upload_id).unlink(missing_ok=True)
 
     # -- presigned uploads: not offered by a local disk (uploads go through Dockyard) ------
@@ -211,56 +235,31 @@ class LocalBlobStore:
         raise NotImplementedError("Local storage hands out no upload URLs (create_multipart returned None)")
 
 
-class _InOrderHashes:
-    """sha256 of multipart uploads whose parts reach this process in order (the Hub's client sends
-    them one after another), so completing them needs no second read of the whole file.
-
-    A cache, not state: a part that arrives out of order, is retried, or went to another process
-    drops the entry, and assembling then re-reads the file.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[int, hashlib._Hash, int]] = {}  # id -> (next part, hash, bytes)
-
-    def start(self, upload_id: str, part_number: int) -> hashlib._Hash | None:
-        with self._lock:
-            entry = self._entries.get(upload_id)
-            if part_number == 1 and entry is None:
-                return hashlib.sha256()
-            if entry is not None and entry[0] == part_number:
-                return entry[1].copy()  # a failed attempt must not corrupt the running hash
-            self._entries.pop(upload_id, None)
-            return None
-
-    def finish(self, upload_id: str, part_number: int, running: hashlib._Hash | None, written: int) -> None:
-        with self._lock:
-            if running is None:
-                return
-            previous = self._entries.get(upload_id)
-            total = (previous[2] if previous else 0) + written
-            if len(self._entries) > 256:
-                self._entries.clear()
-            self._entries[upload_id] = (part_number + 1, running, total)
-
-    def take(self, upload_id: str, total_size: int) -> hashlib._Hash | None:
-        with self._lock:
-            entry = self._entries.pop(upload_id, None)
-        return entry[1] if entry is not None and entry[2] == total_size else None
-
-
-def _pwrite_and_hash(fd: int, data: bytes, offset: int, running: hashlib._Hash | None) -> None:
-    if running is not None:
-        running.update(data)
-    _pwrite_all(fd, data, offset)
-
-
 def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
         view = view[written:]
         offset += written
+
+
+def _still_named(fd: int, path: Path) -> bool:
+    """True while ``path`` is the file open as ``fd`` (assembling renames it away)."""
+    try:
+        named = path.stat()
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename or link in ``folder`` survive a power loss (the file itself is synced already)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_and_hash(handle: BinaryIO, digest: hashlib._Hash, data: bytes) -> None:

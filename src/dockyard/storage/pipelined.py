@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
+from dockyard.errors import BadRequestError, PayloadTooLargeError
+
 
 async def write_pipelined(
     chunks: AsyncIterator[bytes], write: Callable[[bytes], None], is_full: Callable[[int], bool]
@@ -39,3 +41,20 @@ async def write_pipelined(
         if pending is not None and not pending.done():
             await asyncio.wait([pending])
     return written, bytes(buffer)
+
+
+async def exactly(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
+    """``chunks``, refused unless they add up to exactly ``size`` bytes.
+
+    A multipart upload's parts are written at fixed offsets: a part longer than announced would
+    overlap the next one, a shorter one would leave a hole. The overflowing piece is never passed
+    on, so nothing is written past the part's end (413); a short part fails once the stream ends (400).
+    """
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > size:
+            raise PayloadTooLargeError(f"Body is longer than the announced {size} bytes")
+        yield chunk
+    if received != size:
+        raise BadRequestError(f"Body has {received} bytes, {size} were announced")

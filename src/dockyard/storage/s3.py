@@ -28,9 +28,9 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dockyard.errors import BadRequestError, NotFoundError, StorageError
+from dockyard.errors import BadRequestError, BlobMissingError, StorageError
 from dockyard.storage.base import StagedBlob
-from dockyard.storage.pipelined import write_pipelined
+from dockyard.storage.pipelined import exactly, write_pipelined
 from dockyard.storage.s3_io import MAX_PART, ObjectWriter, RangeReader, attachment, split
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class S3BlobStore:
     def open(self, key: str) -> BinaryIO:
         size = self.stat(key)
         if size is None:
-            raise NotFoundError(f"Blob {key} is missing from storage")
+            raise BlobMissingError(f"Blob {key} is missing from storage")
         return io.BufferedReader(RangeReader(self, key, size), buffer_size=MIB)  # type: ignore[return-value]
 
     def _get(self, key: str, start: int, end: int) -> Any | None:
@@ -151,7 +151,7 @@ class S3BlobStore:
             return self.client.get_object(Bucket=self.bucket, Key=name, Range=f"bytes={start}-{end}")["Body"]
         except ClientError as error:
             if _code(error) in _ABSENT:
-                raise NotFoundError(f"Blob {key} is missing from storage") from None
+                raise BlobMissingError(f"Blob {key} is missing from storage") from None
             if _code(error) == "InvalidRange":
                 return None
             raise _failure("read a blob", name, error) from error
@@ -164,7 +164,7 @@ class S3BlobStore:
     def iter_range(self, key: str, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
         if end < start:
             if self.stat(key) is None:
-                raise NotFoundError(f"Blob {key} is missing from storage")
+                raise BlobMissingError(f"Blob {key} is missing from storage")
             return
         position, retries, failed_at = start, 0, -1
         while position <= end:
@@ -263,9 +263,14 @@ class S3BlobStore:
         """Server-side copy from staging to ``key``, then drop the staged object.
 
         S3 has no rename, but the copy appears under ``key`` whole or not at all (CopyObject and
-        CompleteMultipartUpload are both atomic).
+        CompleteMultipartUpload are both atomic). A blob already under ``key`` is never replaced:
+        the staged copy is dropped instead (keys are verified content addresses, so it held the
+        same bytes; two uploads racing past the check write the same verified content).
         """
         source, target = self._staging_name(staged.token), self._name(key)
+        if self._head(target, "check a published blob") is not None:
+            self._call("delete_object", "drop staged content", source, Key=source)
+            return
         if not self._copy(source, target, staged.size):
             if self.stat(key) == staged.size:
                 return  # published already (a retried request)
@@ -375,13 +380,14 @@ class S3BlobStore:
 
     # -- Dockyard multipart uploads (parts through Dockyard) --------------------------------
     async def write_part_stream(
-        self, upload_id: str, part_number: int, offset: int, chunks: AsyncIterator[bytes]
+        self, upload_id: str, part_number: int, offset: int, chunks: AsyncIterator[bytes], *, size: int
     ) -> str:
-        """Store the part as its own object; a retried part simply replaces it."""
-        if part_number < 1 or offset < 0:
-            raise BadRequestError("Invalid part number or offset")
+        """Store the part as its own object; a retried part simply replaces it. A part of the
+        wrong length is aborted before it becomes an object (the writer's S3 upload is dropped)."""
+        if part_number < 1 or offset < 0 or size < 0:
+            raise BadRequestError("Invalid part number, offset or size")
         name = f"{self._parts_prefix(upload_id)}{part_number:05d}-{offset}"
-        _, etag = await self._write_stream(name, chunks, None)
+        _, etag = await self._write_stream(name, exactly(chunks, size), None)
         return etag
 
     def _parts(self, upload_id: str) -> list[tuple[int, int, int, str]]:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from dockyard.accounts.models import Membership
 from dockyard.db.base import utcnow
-from dockyard.errors import BadRequestError, NotFoundError
+from dockyard.errors import BadRequestError, BlobMissingError, NotFoundError
 from dockyard.faults import XET_SHARD_VERIFIED, crash_point
 from dockyard.gating.models import ACCEPTED, AccessRequest
 from dockyard.hub import Hub
@@ -225,8 +225,8 @@ def _register_file(session: Session, repo_id: int, info: FileInfo) -> None:
 # -- reading -------------------------------------------------------------------------------
 def file_terms(session: Session, file_hex: str) -> tuple[XetFile, list[tuple[str, int, int, int]]]:
     row = session.get(XetFile, file_hex)
-    if row is None:
-        raise NotFoundError(f"Xet file {file_hex} not found")
+    if row is None:  # callers found it linked to a repo first: its rows must exist (503, not 404)
+        raise BlobMissingError(f"Xet file {file_hex} is missing")
     return row, [tuple(t) for t in json.loads(row.terms)]  # type: ignore[misc]
 
 
@@ -252,7 +252,7 @@ def reconstruction_inputs(
         if term.xorb_hash not in layouts:
             row = session.get(XetXorb, term.xorb_hash.hex())
             if row is None:
-                raise NotFoundError(f"xorb {term.xorb_hash} is missing")
+                raise BlobMissingError(f"xorb {term.xorb_hash} is missing")
             layouts[term.xorb_hash] = layout_of(row)
     return file_terms_, layouts
 

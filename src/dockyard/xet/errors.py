@@ -28,6 +28,10 @@ class ShardFormatError(XetFormatError):
     """A serialized MDB shard is truncated, inconsistent or has a bad magic/version."""
 
 
+class ShardLimitError(ShardFormatError):
+    """A shard asks for more work than one upload may: too many terms, or a file too large."""
+
+
 class HashMismatchError(XetFormatError):
     """Content was well formed but its recomputed hash differs from the claimed one."""
 

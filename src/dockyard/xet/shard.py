@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dockyard.xet._binary import Reader
-from dockyard.xet.errors import ShardFormatError
+from dockyard.xet.errors import ShardFormatError, ShardLimitError
 from dockyard.xet.hashes import BOOKEND_HASH, MerkleHash
 
 SHARD_HEADER_TAG = b"HFRepoMetaData\x00UigEj{\x81W\x83\xa5\xbd\xd9\\\xcd\xd1J\xa9"
@@ -26,6 +26,14 @@ FOOTER_SIZE = 200
 FILE_LOOKUP_ENTRY = 12  # u64 truncated file hash, u32 record index
 XORB_LOOKUP_ENTRY = 12  # u64 truncated xorb hash, u32 record index
 CHUNK_LOOKUP_ENTRY = 16  # u64 truncated (keyed) chunk hash, u32 xorb record index, u32 chunk index
+
+#: Limits on what one shard may ask the server to do. Registering a file means decompressing and
+#: hashing every byte its terms name, and a 64 MiB shard could otherwise name ~1.3 M terms, each a
+#: whole xorb: terabytes of work for one request. hf_xet merges neighbouring chunks into one term,
+#: so real files need a few terms per xorb (a 50 GiB file: about a thousand).
+MAX_SHARD_TERMS = 131_072
+#: The Hub's own limit on one file; a larger one is refused before any of it is read.
+MAX_FILE_SIZE = 50 * 1024**3
 
 FLAG_WITH_VERIFICATION = 1 << 31
 FLAG_WITH_METADATA_EXT = 1 << 30
@@ -147,16 +155,21 @@ def _is_bookend(r: Reader) -> bool:
     return r.remaining >= 32 and r.data[r.pos : r.pos + 32] == BOOKEND_HASH.raw
 
 
-def _parse_file(r: Reader) -> FileInfo:
+def _parse_file(r: Reader, terms_left: int, max_file_size: int) -> FileInfo:
     file_hash, flags, n = r.hash("file hash"), r.u32(), r.u32()
     r.take(8, "file header padding")
     if n * RECORD_SIZE > r.remaining:
         raise ShardFormatError(f"file {file_hash}: {n} terms do not fit in the shard")
-    terms = []
+    if n > terms_left:
+        raise ShardLimitError(f"file {file_hash}: the shard names more terms than the limit allows")
+    terms, size = [], 0
     for _ in range(n):
         xorb, tflags, length, start, end = r.hash("term xorb hash"), r.u32(), r.u32(), r.u32(), r.u32()
         if start >= end or length == 0:
             raise ShardFormatError(f"file {file_hash}: empty or inverted term [{start}, {end})")
+        size += length
+        if size > max_file_size:
+            raise ShardLimitError(f"file {file_hash} is larger than the {max_file_size} bytes a file may have")
         terms.append(FileTerm(xorb, start, end, length, tflags))
     verification = None
     if flags & FLAG_WITH_VERIFICATION:
@@ -188,10 +201,12 @@ def _parse_xorb(r: Reader) -> XorbInfo:
     return XorbInfo(xorb_hash, tuple(chunks), unpacked, on_disk, flags)
 
 
-def _parse_sections(r: Reader) -> tuple[tuple[FileInfo, ...], tuple[XorbInfo, ...]]:
-    files = []
+def _parse_sections(r: Reader, max_terms: int, max_file_size: int) -> tuple[tuple[FileInfo, ...], tuple[XorbInfo, ...]]:
+    files: list[FileInfo] = []
+    terms_left = max_terms
     while not _is_bookend(r):
-        files.append(_parse_file(r))
+        files.append(_parse_file(r, terms_left, max_file_size))
+        terms_left -= len(files[-1].terms)
     r.take(RECORD_SIZE, "file section bookend")
     xorbs = []
     while not _is_bookend(r):
@@ -234,12 +249,14 @@ def _check_footer(footer: ShardFooter, sections_end: int, total: int) -> None:
         raise ShardFormatError("shard footer: CAS info offset outside the sections")
 
 
-def parse_shard(data: bytes) -> Shard:
+def parse_shard(data: bytes, *, max_terms: int = MAX_SHARD_TERMS, max_file_size: int = MAX_FILE_SIZE) -> Shard:
     """Parse and structurally validate a shard (with or without footer).
 
     Raises ``ShardFormatError`` for a bad magic/version, truncation, missing bookends, trailing
-    bytes, inconsistent counts, or a footer whose offsets contradict the layout. Lookup tables are
-    located and size-checked but not read: they are derived data, rebuilt by ``shard_writer``.
+    bytes, inconsistent counts, or a footer whose offsets contradict the layout, and
+    ``ShardLimitError`` (a subclass) as soon as the files name more than ``max_terms`` terms in
+    all or one file exceeds ``max_file_size`` bytes. Lookup tables are located and size-checked
+    but not read: they are derived data, rebuilt by ``shard_writer``.
     """
     r = Reader(data, ShardFormatError)
     if r.take(32, "shard magic") != SHARD_HEADER_TAG:
@@ -250,7 +267,7 @@ def parse_shard(data: bytes) -> Shard:
     if footer_size not in (0, FOOTER_SIZE) or len(data) < HEADER_SIZE + footer_size:
         raise ShardFormatError(f"bad shard footer size {footer_size}")
     r.end = len(data) - footer_size
-    files, xorbs = _parse_sections(r)
+    files, xorbs = _parse_sections(r, max_terms, max_file_size)
     footer = None
     if footer_size:
         footer = _parse_footer(data)

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from dockyard.xet.errors import HashMismatchError, ShardFormatError, XetFormatError
+from dockyard.xet.errors import HashMismatchError, ShardFormatError, ShardLimitError, XetFormatError
 from dockyard.xet.hashes import (
     ZERO_HASH,
     MerkleHash,
@@ -197,3 +197,21 @@ def test_verify_rejects_what_the_chunks_do_not_support() -> None:
         verify_shard(Shard((), (XORB_A,)), {}.get)
     with pytest.raises(HashMismatchError):
         check_xorb_info(XORB_A, STORED[XORB_B.xorb_hash])
+
+
+def test_term_count_is_limited_across_the_whole_shard() -> None:
+    """The limit counts every file's terms, and refuses before reading the terms past it."""
+    data = serialize_shard([FILE_1, FILE_1], [XORB_A, XORB_B])
+    assert len(parse_shard(data, max_terms=6).files) == 2
+    with pytest.raises(ShardLimitError, match="more terms"):
+        parse_shard(data, max_terms=5)
+
+
+def test_file_size_is_limited() -> None:
+    data = serialize_shard([FILE_1], [XORB_A, XORB_B])
+    assert parse_shard(data, max_file_size=FILE_1.size).files[0].size == FILE_1.size
+    with pytest.raises(ShardLimitError, match="larger than"):
+        parse_shard(data, max_file_size=FILE_1.size - 1)
+    huge = FileInfo(FILE_1.file_hash, (FileTerm(XORB_A.xorb_hash, 0, 1, 2**32 - 1),) * 13)
+    with pytest.raises(ShardLimitError):  # the default: the Hub's 50 GiB per file
+        parse_shard(serialize_shard([huge], []))
