@@ -22,7 +22,7 @@ import pygit2
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from dockyard.errors import StorageError
+from dockyard.errors import NotFoundError, StorageError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
 from dockyard.lfs import content as lfs_content
@@ -224,7 +224,7 @@ def _safetensors_parameters(hub: Hub, files: dict[str, FileEntry], warnings: lis
         except SafetensorsHeaderError as error:
             warnings.append(f"{path}: invalid safetensors header: {error}")
             continue
-        except StorageError as error:
+        except (StorageError, NotFoundError) as error:  # bytes missing or unreachable
             log.warning("could not read the safetensors header of %s: %s", path, error)
             warnings.append(f"{path}: the safetensors header could not be read")
             continue
