@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 from huggingface_hub import CommitOperationAdd, HfApi, RepoFile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from safetensors.numpy import save
 
 from tests.support.accounts import Identities
@@ -194,3 +196,46 @@ def test_a_gzipped_pickle_is_scanned_not_waved_through(api: HfApi, repo_name: st
     assert wait_until(lambda: status("evil.pkl.gz") != "queued", timeout=30)
     assert status("evil.pkl.gz") == "unsafe"
     assert status("data.csv.gz") == "safe"
+
+
+# -- properties: hostile input over HTTP ----------------------------------------------------------
+_YAML_PIECES = st.one_of(
+    st.sampled_from(["&a ", "*a", "&b ", "*b", "[", "]", "{", "}", ": ", ", ", "\n", "- ", "<<: ", "x", "0x", "? "]),
+    st.sampled_from(["9" * 5000, "2020-13-45", "!!binary ", "!!python/object:os.system ", "\t", "'", '"']),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_YAML_PIECES, max_size=60).map("".join))
+def test_any_card_yaml_is_answered_quickly_without_a_5xx(server: LiveServer, yaml_text: str) -> None:
+    status, seconds, body = _timed_post(f"{server.url}/api/validate-yaml", {"content": f"---\n{yaml_text}\n---\n"})
+    assert status in (200, 400)
+    assert seconds < 1.0
+    assert isinstance(body["errors"], list)
+
+
+_HEADER_VALUES = st.one_of(
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.sampled_from(["9" * 5000, "NaN", "1e999", "[" * 2000, '"F32"', "[1, 2]", "{}", "true", "null"]),
+)
+
+
+@st.composite
+def safetensors_blobs(draw: st.DrawFn) -> bytes:
+    shape, dtype, start, end = (draw(_HEADER_VALUES) for _ in range(4))
+    raw = f'{{"w": {{"dtype": {dtype}, "shape": [{shape}], "data_offsets": [{start}, {end}]}}}}'.encode()
+    return struct.pack("<Q", len(raw)) + raw + bytes(draw(st.integers(0, 16)))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(safetensors_blobs())
+def test_any_safetensors_header_commits_cleanly(
+    server: LiveServer, ids: Identities, api: HfApi, repo_name: str, blob: bytes
+) -> None:
+    repo_id = f"alice/{repo_name}"  # one repo for every example: each commit lands on the last
+    api.create_repo(repo_id, exist_ok=True)
+    response = _raw_commit(server, ids.alice, repo_id, "main", {"model.safetensors": blob})
+    assert response.status_code == 200, response.text
+    info = _info(server, ids.alice, repo_id)
+    assert info.status_code == 200
+    assert info.json()["sha"] == response.json()["commitOid"]

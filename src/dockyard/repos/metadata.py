@@ -68,13 +68,15 @@ class RepoMetadata:
     warnings: list[str] = field(default_factory=list)  # "invalid metadata": what could not be read, and why
 
 
-def refresh(hub: Hub, session: Session, repo: Repo, commit_id: str) -> bool:
+def refresh(hub: Hub, session: Session, repo: Repo, commit_id: str, *, extracted: RepoMetadata | None = None) -> bool:
     """Extract metadata at ``commit_id`` and store it, unless the row already describes a newer commit.
 
-    Returns whether it was stored. Never raises because of the repo's content.
+    ``extracted`` (from :func:`extract`, called before the write transaction) keeps the reading of
+    files out of the database's write lock. Returns whether it was stored. Never raises because of
+    the repo's content.
     """
     git = hub.git.open(repo.uid)
-    meta: RepoMetadata | None = None
+    meta = extracted
     for _ in range(_CAS_ATTEMPTS):
         current = repo.metadata_sha
         if not is_newer(git, current, commit_id):
