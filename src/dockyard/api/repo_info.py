@@ -52,7 +52,9 @@ class InfoContext:
                     tags=[],
                     warnings=list(self.repo.metadata_warnings or []),
                 )
-            else:
+            elif self.commit_id is None:  # an empty repository: nothing to extract
+                self._meta = metadata.RepoMetadata()
+            else:  # total: a hostile card or header on any branch becomes warnings
                 self._meta = metadata.extract(self.hub, self.git, RepoType(self.repo.type), self.commit_id)
         return self._meta
 

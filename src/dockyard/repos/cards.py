@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
-    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
+    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef, misc]
         def __init__(self, stream: str) -> None:
             Reader.__init__(self, stream)
             Scanner.__init__(self)
@@ -99,7 +99,7 @@ def load_yaml(text: str) -> Any:
         loader.dispose()
 
 
-class _CardConstructor(SafeConstructor):
+class _CardConstructor(SafeConstructor):  # type: ignore[misc]  # PyYAML ships no type hints
     """``SafeConstructor`` that refuses numbers too long to be metadata before converting them."""
 
     def construct_yaml_int(self, node: Node) -> int:
@@ -115,7 +115,7 @@ _CardConstructor.add_constructor("tag:yaml.org,2002:int", _CardConstructor.const
 _CardConstructor.add_constructor("tag:yaml.org,2002:float", _CardConstructor.construct_yaml_float)
 
 
-class _CardLoader(_Parser, _CardConstructor, Resolver):  # type: ignore[misc, valid-type]
+class _CardLoader(_Parser, _CardConstructor, Resolver):  # type: ignore[misc]
     def __init__(self, stream: str) -> None:
         _Parser.__init__(self, stream)
         _CardConstructor.__init__(self)

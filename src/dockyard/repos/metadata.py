@@ -15,6 +15,7 @@ never leave the older one's tags behind.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,9 +221,7 @@ def _safetensors_parameters(hub: Hub, files: dict[str, FileEntry], warnings: lis
         if stored is None:
             continue
         try:
-            summary = read_header(
-                lambda start, end, stored=stored: lfs_content.read_range(hub, stored, start, end), stored.size
-            )
+            summary = read_header(_range_reader(hub, stored), stored.size)
         except SafetensorsHeaderError as error:
             warnings.append(f"{path}: invalid safetensors header: {error}")
             continue
@@ -236,6 +235,13 @@ def _safetensors_parameters(hub: Hub, files: dict[str, FileEntry], warnings: lis
     if not found:
         return None
     return {"parameters": totals, "total": sum(totals.values())}
+
+
+def _range_reader(hub: Hub, stored: lfs_content.StoredContent) -> Callable[[int, int], bytes]:
+    def read_range(start: int, end: int) -> bytes:
+        return lfs_content.read_range(hub, stored, start, end)
+
+    return read_range
 
 
 def _tags(repo_type: RepoType, meta: RepoMetadata, files: dict[str, FileEntry]) -> list[str]:

@@ -221,7 +221,7 @@ def _scan_gzip(scan: _Scan, stream: IO[bytes], file_id: str, *, depth: int) -> N
     with tempfile.SpooledTemporaryFile(max_size=scan.limits.spool_bytes) as copy:
         size = _gunzip(scan, stream, copy, file_id)
         copy.seek(0)
-        _scan_stream(scan, copy, size, inner, depth=depth + 1)  # type: ignore[arg-type]
+        _scan_stream(scan, copy, size, inner, depth=depth + 1)
 
 
 def _gunzip(scan: _Scan, source: IO[bytes], target: IO[bytes], file_id: str) -> int:
