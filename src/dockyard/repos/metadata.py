@@ -56,6 +56,11 @@ _MAX_CARD_BYTES = 2 * 1024 * 1024
 _MAX_WARNINGS = 20
 _MAX_NAME = 64  # the pipeline_tag and library_name columns
 _CAS_ATTEMPTS = 5
+# The client's own limit for one header (huggingface_hub SAFETENSORS_MAX_HEADER_LENGTH), and for all of a
+# commit's headers together: metadata is read while a commit is recorded, so its cost is bounded.
+_MAX_HEADER_BYTES = 25_000_000
+_MAX_HEADERS_TOTAL = 100_000_000
+_MAX_HEADER_FILES = 1_000  # the largest real checkpoints have a few hundred shards
 
 
 @dataclass
@@ -164,9 +169,9 @@ def _read_json(git: GitRepo, entry: FileEntry | None, warnings: list[str]) -> di
         warnings.append(f"{entry.path} is larger than {_MAX_CONFIG_BYTES} bytes: it was not read")
         return None
     try:
-        value = parse_header_json(git.read_blob(entry.blob_id))  # the same bounded JSON as headers
+        value = parse_header_json(git.read_blob(entry.blob_id), what=entry.path)  # bounded, as headers are
     except SafetensorsHeaderError as error:
-        warnings.append(f"{entry.path} is invalid: {str(error).removeprefix('header is not ')}")
+        warnings.append(str(error))
         return None
     return value
 
@@ -213,15 +218,22 @@ def _safetensors_parameters(hub: Hub, files: dict[str, FileEntry], warnings: lis
     blobs and Xet uploads alike); a header that cannot be read is a warning, not an error."""
     totals: dict[str, int] = {}
     found = False
+    budget, files_left = _MAX_HEADERS_TOTAL, _MAX_HEADER_FILES
     for path, entry in files.items():
         if not path.endswith(".safetensors") or entry.lfs is None:
             continue
+        if budget <= 0 or files_left <= 0:
+            limits = f"{_MAX_HEADER_FILES} files or {_MAX_HEADERS_TOTAL} bytes of headers"
+            warnings.append(f"{path} and later .safetensors files: not read (past {limits})")
+            break
+        files_left -= 1
         with hub.db.read() as session:
             stored = lfs_content.locate(hub, session, entry.lfs.oid)
         if stored is None:
             continue
         try:
-            summary = read_header(_range_reader(hub, stored), stored.size)
+            budget -= 8 + _header_length(hub, stored)
+            summary = read_header(_range_reader(hub, stored), stored.size, max_header_bytes=_MAX_HEADER_BYTES)
         except SafetensorsHeaderError as error:
             warnings.append(f"{path}: invalid safetensors header: {error}")
             continue
@@ -235,6 +247,13 @@ def _safetensors_parameters(hub: Hub, files: dict[str, FileEntry], warnings: lis
     if not found:
         return None
     return {"parameters": totals, "total": sum(totals.values())}
+
+
+def _header_length(hub: Hub, stored: lfs_content.StoredContent) -> int:
+    """The header length a file declares (what reading it would cost), 0 for a file too short to say."""
+    if stored.size < 8:
+        return 0
+    return min(int.from_bytes(lfs_content.read_range(hub, stored, 0, 7), "little"), _MAX_HEADER_BYTES)
 
 
 def _range_reader(hub: Hub, stored: lfs_content.StoredContent) -> Callable[[int, int], bytes]:

@@ -54,12 +54,14 @@ class SafetensorsSummary:
         return sum(self.parameters.values())
 
 
-def read_header(read_range: Callable[[int, int], bytes], file_size: int) -> SafetensorsSummary:
+def read_header(
+    read_range: Callable[[int, int], bytes], file_size: int, *, max_header_bytes: int = MAX_HEADER_BYTES
+) -> SafetensorsSummary:
     """Parse and validate the header, reading only what it needs through ``read_range(start, end)``."""
     if file_size < 8:
         raise SafetensorsHeaderError("file is shorter than the 8-byte header length")
     (length,) = struct.unpack("<Q", read_range(0, 7))
-    if length > MAX_HEADER_BYTES or 8 + length > file_size:
+    if length > max_header_bytes or 8 + length > file_size:
         raise SafetensorsHeaderError(f"header length {length} is larger than allowed or than the file")
     if length < 2:
         raise SafetensorsHeaderError(f"header length {length} is too short for a JSON object")
@@ -68,15 +70,15 @@ def read_header(read_range: Callable[[int, int], bytes], file_size: int) -> Safe
     return SafetensorsSummary(header=header, parameters=_count_parameters(header, data_size))
 
 
-def parse_header_json(raw: bytes) -> dict[str, object]:
+def parse_header_json(raw: bytes, *, what: str = "header") -> dict[str, object]:
     """The header's JSON as an object; anything else (bad UTF-8 or JSON, NaN, 1e999, integers longer than
     :data:`MAX_INT_DIGITS`, nesting deeper than the parser goes) is a :class:`SafetensorsHeaderError`."""
     try:
         header = json.loads(raw, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant)
     except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise SafetensorsHeaderError(f"header is not valid JSON: {_short(error)}") from None
+        raise SafetensorsHeaderError(f"{what} is not valid JSON: {_short(error)}") from None
     if not isinstance(header, dict):
-        raise SafetensorsHeaderError("header is not a JSON object")
+        raise SafetensorsHeaderError(f"{what} is not a JSON object")
     return header
 
 
