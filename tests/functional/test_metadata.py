@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dockyard.hub import Hub
+from dockyard.repos import metadata
 from dockyard.repos.commits import record_commit
 from dockyard.repos.git_repo import BRANCH_PREFIX, PutBlob
 from dockyard.repos.models import Repo, RepoTag
@@ -63,3 +64,24 @@ def test_after_a_force_push_the_head_wins_even_if_it_is_no_descendant(hub: Hub) 
     assert metadata_sha == rewritten
     assert "rewritten" in tags
     assert "first" not in tags
+
+
+def test_a_lost_compare_and_set_decides_again_on_the_fresh_row(hub: Hub) -> None:
+    repo, _ = make_repo(hub, "cas")
+    git = hub.git.open(repo.uid)
+    start = git.ref_target(MAIN)
+    assert start is not None
+    older = _commit_card(hub, repo, start, "older")
+    newer = _commit_card(hub, repo, older, "newer")
+    git.update_ref(MAIN, newer, expected_old=start, message="two commits")
+    with hub.db.write() as session:
+        row = session.get_one(Repo, repo.id)
+        stale = row.metadata_sha
+        # Another process stores the newer commit's metadata after this one read the row.
+        session.execute(
+            update(Repo).where(Repo.id == repo.id).values(metadata_sha=newer),
+            execution_options={"synchronize_session": False},
+        )
+        assert row.metadata_sha == stale
+        assert metadata.refresh(hub, session, row, older) is False
+        assert row.metadata_sha == newer
