@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from dockyard.accounts import service as accounts
@@ -92,12 +93,12 @@ async def validate_yaml(request: Request) -> Response:
     """Always JSON, whatever the status: the client parses the body before checking it."""
     try:  # anyone may call this: a card-sized body at most
         body = json.loads(await read_limited(request, hub_of(request).settings.max_query_body))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser goes
         return JSONResponse({"errors": [{"message": "Body must be JSON"}], "warnings": []}, status_code=400)
     content = body.get("content") if isinstance(body, dict) else None
     if not isinstance(content, str):
         return JSONResponse({"errors": [{"message": "Missing 'content'"}], "warnings": []}, status_code=400)
-    card = parse_card(content)
+    card = await run_in_threadpool(parse_card, content)  # bounded, but CPU work: never on the event loop
     payload = {
         "errors": [{"message": message} for message in card.errors],
         "warnings": [{"message": message} for message in card.warnings],

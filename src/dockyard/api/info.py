@@ -29,6 +29,7 @@ from dockyard.search.listing import MAX_LIMIT, ListQuery, list_repos
 
 router = APIRouter()
 PAGE_SIZE = 100
+MAX_WARNING_HEADERS = 5
 
 
 def _tags_of(session: Session, repo_ids: list[int]) -> dict[int, list[str]]:
@@ -46,7 +47,24 @@ def _expand_params(request: Request) -> list[str]:
     return request.query_params.getlist("expand") + request.query_params.getlist("expand[]")
 
 
-def _repo_info(request: Request, repo_type: str, repo_id: str, revision: str | None) -> dict[str, Any]:
+def _repo_info(request: Request, repo_type: str, repo_id: str, revision: str | None) -> JSONResponse:
+    """The info dict; metadata that could not be read is named in ``X-HF-Warning`` headers, which
+    huggingface_hub logs (the repo itself stays readable whatever its card or headers hold)."""
+    data, warnings = _info_and_warnings(request, repo_type, repo_id, revision)
+    response = JSONResponse(data)
+    for warning in warnings[:MAX_WARNING_HEADERS]:
+        response.headers.append("X-HF-Warning", f"invalid-metadata; {_header_safe(warning)}")
+    return response
+
+
+def _header_safe(text: str) -> str:
+    """One printable ASCII line (header values are latin-1, and a newline would split the header)."""
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in text)[:300]
+
+
+def _info_and_warnings(
+    request: Request, repo_type: str, repo_id: str, revision: str | None
+) -> tuple[dict[str, Any], list[str]]:
     hub = hub_of(request)
     caller = caller_of(request)
     kind = RepoType.from_plural(repo_type)
@@ -68,16 +86,16 @@ def _repo_info(request: Request, repo_type: str, repo_id: str, revision: str | N
         data = render(ctx, expand or DEFAULT_INFO[kind])
         if parse_bool(request.query_params.get("securityStatus", "false"), "securityStatus") and ctx.commit_id:
             data["securityRepoStatus"] = scanning.repo_security_status(session, hub, repo, ctx.commit_id)
-        return data
+        return data, ctx.metadata_warnings
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}")
-def repo_info(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
+def repo_info(request: Request, repo_type: str, repo_id: str) -> JSONResponse:
     return _repo_info(request, repo_type, repo_id, None)
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/revision/{revision:path}")
-def repo_info_at_revision(request: Request, repo_type: str, repo_id: str, revision: str) -> dict[str, Any]:
+def repo_info_at_revision(request: Request, repo_type: str, repo_id: str, revision: str) -> JSONResponse:
     return _repo_info(request, repo_type, repo_id, unquote_param(revision))
 
 

@@ -50,10 +50,18 @@ class InfoContext:
                     library_name=self.repo.library_name,
                     safetensors=self.repo.safetensors,
                     tags=[],
+                    warnings=list(self.repo.metadata_warnings or []),
                 )
-            else:
+            elif self.commit_id is None:  # an empty repository: nothing to extract
+                self._meta = metadata.RepoMetadata()
+            else:  # total: a hostile card or header on any branch becomes warnings
                 self._meta = metadata.extract(self.hub, self.git, RepoType(self.repo.type), self.commit_id)
         return self._meta
+
+    @property
+    def metadata_warnings(self) -> list[str]:
+        """Why some metadata is missing ("invalid metadata"), if the metadata was looked at."""
+        return self._meta.warnings if self._meta is not None else []
 
     @property
     def commit_id(self) -> str | None:

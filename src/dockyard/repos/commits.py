@@ -256,7 +256,8 @@ def record_commit(
         if lfs_files:
             lfs.record_files(session, repo.id, ref, lfs_files)
         if ref == BRANCH_PREFIX + DEFAULT_BRANCH:
-            repo.sha = commit_id
+            # Sets ``sha`` and the metadata together, only if ``commit_id`` is newer than what they
+            # describe; bad content becomes warnings, never an exception.
             metadata.refresh(hub, session, repo, commit_id)
         # Scans run after this transaction commits (and only if it does): the job row is part of it.
         enqueue(session, SCAN_COMMIT, {"repo_id": repo.id, "commit_id": commit_id})

@@ -59,7 +59,9 @@ class Repo(Base):
     card_data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     config: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     safetensors: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    metadata_sha: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    metadata_sha: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the commit the metadata describes
+    # "Invalid metadata": what could not be read at ``metadata_sha`` (a bad card, a bad header), and why.
+    metadata_warnings: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     owner: Mapped[Account] = relationship(lazy="joined")

@@ -24,6 +24,7 @@ class PathKind(StrEnum):
 
 class ContentKind(StrEnum):
     ZIP = "zip"
+    GZIP = "gzip"  # ``*.pkl.gz``: joblib and pandas unpickle what it decompresses to
     NUMPY = "numpy"
     PICKLE = "pickle"
     OTHER = "other"
@@ -52,6 +53,8 @@ INERT_NAMES = frozenset({".gitattributes", ".gitignore"})
 
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # an archive, an empty archive
 NUMPY_MAGIC = b"\x93NUMPY"
+GZIP_MAGIC = b"\x1f\x8b"
+COMPRESSED_EXTENSIONS = frozenset({".gz"})
 # Protocol 2+ pickles open with PROTO; 0 and 1 are accepted by pickle too when written by hand.
 PICKLE_PROTO_MAGICS = tuple(bytes([0x80, protocol]) for protocol in range(6))
 # Protocol 0/1 pickles have no header; one that opens (after MARKs) with GLOBAL or INST of a dotted
@@ -66,6 +69,8 @@ def path_kind(path: str) -> PathKind:
     """What a file's name says about the scan it needs."""
     name = PurePosixPath(path).name
     suffix = PurePosixPath(name.lower()).suffix
+    if suffix in COMPRESSED_EXTENSIONS:
+        return _compressed_path_kind(name[: -len(suffix)])
     if name in INERT_NAMES or suffix in INERT_EXTENSIONS:
         return PathKind.INERT
     if suffix == ".safetensors":
@@ -75,12 +80,20 @@ def path_kind(path: str) -> PathKind:
     return PathKind.SNIFF
 
 
+def _compressed_path_kind(inner: str) -> PathKind:
+    """``x.pkl.gz`` is a pickle and ``x.csv.gz`` is inert, by the name inside; ``x.gz`` is sniffed."""
+    kind = path_kind(inner) if PurePosixPath(inner).suffix else PathKind.SNIFF
+    return PathKind.SNIFF if kind is PathKind.SAFETENSORS else kind
+
+
 def content_kind(head: bytes) -> ContentKind:
     """What the first bytes of a content are; ``head`` should hold at least :data:`HEAD_BYTES`."""
     if head.startswith(ZIP_MAGICS):
         return ContentKind.ZIP
     if head.startswith(NUMPY_MAGIC):
         return ContentKind.NUMPY
+    if head.startswith(GZIP_MAGIC):
+        return ContentKind.GZIP
     if head.startswith(PICKLE_PROTO_MAGICS) or _TEXT_PICKLE.match(head):
         return ContentKind.PICKLE
     return ContentKind.OTHER

@@ -18,6 +18,7 @@ decompress; here the first bytes decide, archives recurse, and an unreadable mem
 
 from __future__ import annotations
 
+import gzip
 import io
 import lzma
 import pickletools
@@ -61,7 +62,7 @@ GIB = 1024**3
 MIB = 1024**2
 SCANNER = "picklescan"
 # Bump RULES_VERSION when this module's decisions change: stored results of older versions are redone.
-RULES_VERSION = 1
+RULES_VERSION = 2  # 2: gzip-compressed pickles (``*.pkl.gz``) are decompressed and scanned
 SCANNER_VERSION = f"{version('picklescan')}+dockyard.{RULES_VERSION}"
 TORCH_EXTENSIONS = frozenset({".bin", ".pt", ".pth", ".ckpt"})
 # torch's legacy layout: magic number, protocol, system info, the objects, the storage keys; then raw bytes.
@@ -107,6 +108,7 @@ class ScanLimits:
     max_archive_depth: int = 3  # zips inside zips inside zips
     max_archive_bytes: int = 16 * GIB  # decompressed bytes read from all scanned members together
     max_nested_archive_bytes: int = 2 * GIB  # one nested archive, copied out to be opened
+    max_gzip_bytes: int = 4 * GIB  # what one gzip stream may decompress to (a gzip bomb ends here)
     spool_bytes: int = 64 * MIB  # nested archives smaller than this stay in memory
 
 
@@ -187,17 +189,55 @@ def _stopped(scan: _Scan, reason: str) -> ScanResult:
 
 def _scan_file(scan: _Scan, file: IO[bytes], size: int) -> None:
     """A file chosen for scanning is a pickle stream unless it opens as a zip archive or an npy array."""
+    _scan_stream(scan, file, size, scan.name, depth=1)
+
+
+def _scan_stream(scan: _Scan, file: IO[bytes], size: int, name: str, *, depth: int) -> None:
+    """A seekable stream named ``name``: an archive, a gzip stream, an npy array, or pickles."""
     head = file.read(64)
     file.seek(0)
     kind = content_kind(head)
     if kind is ContentKind.ZIP:
-        _scan_archive(scan, file, scan.name, depth=1)
+        _scan_archive(scan, file, name, depth=depth)
+    elif kind is ContentKind.GZIP:
+        _scan_gzip(scan, file, name, depth=depth)
     elif kind is ContentKind.NUMPY:
-        _scan_numpy(scan, _ClampedReader(file, size, scan.limits), size, scan.name)
+        _scan_numpy(scan, _ClampedReader(file, size, scan.limits), size, name)
     else:
         reader = _ClampedReader(file, size, scan.limits)
-        legacy = _is_legacy_torch(scan.name, head)
-        _scan_pickles(scan, reader, size, scan.name, legacy_torch=legacy, flag_unparsable=True)
+        legacy = _is_legacy_torch(name, head)
+        _scan_pickles(scan, reader, size, name, legacy_torch=legacy, flag_unparsable=True)
+
+
+def _scan_gzip(scan: _Scan, stream: IO[bytes], file_id: str, *, depth: int) -> None:
+    """Decompress (within ``max_gzip_bytes``) to a spooled copy and scan what it holds.
+
+    ``joblib.load`` and ``pandas.read_pickle`` open ``*.pkl.gz`` transparently, so its pickles are
+    as live as an uncompressed one's. The inner name drops ``.gz``, so torch's rules still apply.
+    """
+    if depth > scan.limits.max_archive_depth:
+        raise ScanRefused(f"{file_id}: compressed streams nested more than {scan.limits.max_archive_depth} deep")
+    inner = file_id[:-3] if file_id.lower().endswith(".gz") else file_id
+    with tempfile.SpooledTemporaryFile(max_size=scan.limits.spool_bytes) as copy:
+        size = _gunzip(scan, stream, copy, file_id)
+        copy.seek(0)
+        _scan_stream(scan, copy, size, inner, depth=depth + 1)
+
+
+def _gunzip(scan: _Scan, source: IO[bytes], target: IO[bytes], file_id: str) -> int:
+    limit = scan.limits.max_gzip_bytes
+    written = 0
+    try:
+        with gzip.GzipFile(fileobj=source, mode="rb") as compressed:
+            while block := compressed.read(1024 * 1024):
+                written += len(block)
+                if written > limit:
+                    raise ScanRefused(f"{file_id}: decompresses to more than {limit} bytes")
+                scan.charge(len(block), file_id)
+                target.write(block)
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise ScanRefused(f"{file_id}: cannot be decompressed ({error})") from None
+    return written
 
 
 def _is_legacy_torch(name: str, head: bytes) -> bool:
@@ -355,10 +395,13 @@ def _scan_member(scan: _Scan, archive: zipfile.ZipFile, info: zipfile.ZipInfo, f
     kind = member_kind(info.filename, head)
     if kind is ContentKind.OTHER:
         return
-    if kind is ContentKind.ZIP:
+    if kind in (ContentKind.ZIP, ContentKind.GZIP):
         scan.charge(info.file_size, file_id)  # copied out whole
         with _spooled_copy(scan, opener, info.file_size, file_id) as copy:
-            _scan_archive(scan, copy, file_id, depth=depth + 1)
+            if kind is ContentKind.ZIP:
+                _scan_archive(scan, copy, file_id, depth=depth + 1)
+            else:
+                _scan_gzip(scan, copy, file_id, depth=depth + 1)
         return
     # ZipExtFile never yields more than the declared size, and the walk never reads past its budget.
     scan.charge(min(info.file_size, scan.limits.max_pickle_bytes), file_id)

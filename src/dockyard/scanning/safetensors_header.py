@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the format's own limit
+MAX_RANK = 64  # dimensions of one tensor; bounds the cost of multiplying a shape out
+MAX_INT_DIGITS = 20  # a u64 has 20 digits; a longer integer is no shape or offset (and Python refuses > 4,300)
 DTYPE_SIZES = {
     "BOOL": 1,
     "U8": 1,
@@ -52,22 +54,53 @@ class SafetensorsSummary:
         return sum(self.parameters.values())
 
 
-def read_header(read_range: Callable[[int, int], bytes], file_size: int) -> SafetensorsSummary:
+def read_header(
+    read_range: Callable[[int, int], bytes], file_size: int, *, max_header_bytes: int = MAX_HEADER_BYTES
+) -> SafetensorsSummary:
     """Parse and validate the header, reading only what it needs through ``read_range(start, end)``."""
     if file_size < 8:
         raise SafetensorsHeaderError("file is shorter than the 8-byte header length")
     (length,) = struct.unpack("<Q", read_range(0, 7))
-    if length > MAX_HEADER_BYTES or 8 + length > file_size:
+    if length > max_header_bytes or 8 + length > file_size:
         raise SafetensorsHeaderError(f"header length {length} is larger than allowed or than the file")
-    raw = read_range(8, 8 + length - 1)
-    try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SafetensorsHeaderError(f"header is not valid JSON: {error}") from None
-    if not isinstance(header, dict):
-        raise SafetensorsHeaderError("header is not a JSON object")
+    if length < 2:
+        raise SafetensorsHeaderError(f"header length {length} is too short for a JSON object")
+    header = parse_header_json(read_range(8, 8 + length - 1))
     data_size = file_size - 8 - length
     return SafetensorsSummary(header=header, parameters=_count_parameters(header, data_size))
+
+
+def parse_header_json(raw: bytes, *, what: str = "header") -> dict[str, object]:
+    """The header's JSON as an object; anything else (bad UTF-8 or JSON, NaN, 1e999, integers longer than
+    :data:`MAX_INT_DIGITS`, nesting deeper than the parser goes) is a :class:`SafetensorsHeaderError`."""
+    try:
+        header = json.loads(raw, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise SafetensorsHeaderError(f"{what} is not valid JSON: {_short(error)}") from None
+    if not isinstance(header, dict):
+        raise SafetensorsHeaderError(f"{what} is not a JSON object")
+    return header
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(digits)} digits")
+    return int(digits)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: JSON that no JSON writer may write back
+        raise ValueError(f"a number out of range ({text[:20]})")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _short(error: BaseException) -> str:
+    return str(error)[:200]
 
 
 def _count_parameters(header: dict[str, object], data_size: int) -> dict[str, int]:
@@ -83,25 +116,26 @@ def _count_parameters(header: dict[str, object], data_size: int) -> dict[str, in
 
 
 def _check_tensor(name: str, info: object, data_size: int) -> tuple[str, int]:
+    name = name[:100]  # names and values go into messages: keep them short
     if not isinstance(info, dict):
         raise SafetensorsHeaderError(f"tensor {name!r}: entry is not an object")
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-    if dtype not in DTYPE_SIZES:
-        raise SafetensorsHeaderError(f"tensor {name!r}: unknown dtype {dtype!r}")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+    if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:
+        raise SafetensorsHeaderError(f"tensor {name!r}: unknown dtype {str(dtype)[:40]!r}")
+    if not isinstance(shape, list) or len(shape) > MAX_RANK or not all(type(d) is int and d >= 0 for d in shape):
         raise SafetensorsHeaderError(f"tensor {name!r}: invalid shape")
     if (
         not isinstance(offsets, list)
         or len(offsets) != 2
-        or not all(isinstance(o, int) for o in offsets)
+        or not all(type(o) is int for o in offsets)
         or not 0 <= offsets[0] <= offsets[1] <= data_size
     ):
         raise SafetensorsHeaderError(f"tensor {name!r}: data offsets out of the file")
     count = math.prod(shape)
     if dtype in ("F4",):
-        expected = math.ceil(count / 2)
+        expected = (count + 1) // 2  # integer arithmetic: a float would overflow on huge shapes
     elif dtype.startswith("F6"):
-        expected = math.ceil(count * 6 / 8)
+        expected = (count * 6 + 7) // 8
     else:
         expected = count * DTYPE_SIZES[dtype]
     if offsets[1] - offsets[0] != expected:

@@ -9,6 +9,8 @@ content to a temporary file and scans it, and validates safetensors headers in p
 
 from __future__ import annotations
 
+import logging
+import struct
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dockyard.db.base import utcnow
+from dockyard.errors import NotFoundError, StorageError
 from dockyard.hub import Hub
 from dockyard.lfs import content as lfs_content
 from dockyard.repos.git_repo import Entry, FileEntry, GitRepo
@@ -43,7 +46,7 @@ from dockyard.scanning.results import (
 MIB = 1024 * 1024
 READ_CHUNK = 8 * MIB
 DETECT_SCANNER = "dockyard-detect"  # the verdict on a file whose first bytes show no pickle
-DETECT_VERSION = "1"
+DETECT_VERSION = "2"  # 2: gzip streams are no longer "safe" by their first bytes
 CURRENT_SCANNERS = frozenset(
     {
         (pickles.SCANNER, pickles.SCANNER_VERSION),
@@ -55,6 +58,10 @@ ISSUE_LEVELS = frozenset({UNSAFE, SUSPICIOUS, ERROR})
 #: The Hub's shape has an antivirus verdict; no antivirus runs here, so it says so rather than "safe".
 AV_SCAN: dict[str, Any] = {"status": "unscanned", "virusFound": None, "virusNames": None}
 _KEY_BATCH = 500
+# What hostile bytes make a reader raise when its own checks missed them (the scanners report what
+# they foresee as results). Storage and database failures are not among them: the job retries those.
+_CONTENT_FAILURES = (ValueError, RecursionError, OverflowError, EOFError, IndexError, KeyError, struct.error)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -81,16 +88,36 @@ def scan_commit(hub: Hub, repo_id: int, commit_id: str, *, limits: ScanLimits = 
         return summary
     with hub.db.read() as session:
         done = _current_keys(session, {content_key(entry) for entry in entries})
+    unreadable: list[StorageError | NotFoundError] = []
     for entry in entries:
         key = content_key(entry)
         if key in done:
             summary.skipped.append(entry.path)
             continue
         done.add(key)  # the same content twice in one commit is scanned once
-        result = scan_entry(hub, git, entry, limits=limits)
+        try:
+            result = _scan_one(hub, git, entry, limits)
+        except (
+            StorageError,
+            NotFoundError,
+        ) as error:  # bytes missing or unreachable, not the content's fault: left queued, retried with the job
+            unreadable.append(error)
+            continue
         _store(hub, key, result)
         summary.scanned[entry.path] = result.status
+    if unreadable:
+        raise unreadable[0]  # every other file has its result; the retry scans only what is missing
     return summary
+
+
+def _scan_one(hub: Hub, git: GitRepo, entry: FileEntry, limits: ScanLimits) -> ScanResult:
+    """One file's verdict; content that breaks a reader fails this file's scan, never the commit's."""
+    try:
+        return scan_entry(hub, git, entry, limits=limits)
+    except _CONTENT_FAILURES as error:
+        log.warning("scanning %s failed on its content: %r", entry.path, error)
+        message = f"{entry.path}: cannot be scanned ({type(error).__name__})"
+        return ScanResult(ERROR, DETECT_SCANNER, DETECT_VERSION, message=message)
 
 
 def scan_entry(hub: Hub, git: GitRepo, entry: FileEntry, *, limits: ScanLimits = DEFAULT_LIMITS) -> ScanResult:
