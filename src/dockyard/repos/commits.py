@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dockyard.audit.service import record_for
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
-from dockyard.errors import BadRequestError, RevisionNotFoundError, StaleParentError
+from dockyard.errors import BadRequestError, ForbiddenError, RevisionNotFoundError, StaleParentError
 from dockyard.faults import COMMIT_OBJECTS_WRITTEN, crash_point
 from dockyard.hub import Hub
 from dockyard.jobs.queue import enqueue
@@ -124,6 +124,30 @@ def _branch_ref(git: GitRepo, revision: str) -> str:
             raise BadRequestError(f"Cannot commit to tag {revision}: commit to a branch instead")
         raise RevisionNotFoundError(f"Invalid rev id: {revision} is not a branch of this repository")
     return ref
+
+
+OPEN_PR_STATUSES = ("open", "draft")
+
+
+def ensure_may_update_pull_request(
+    session: Session, repo: Repo, ref: str, *, may_write: bool, user_id: int | None
+) -> None:
+    """Commits to ``refs/pr/N`` (API or push): only by the PR's author or the repo's writers, and
+    only while the PR is open or a draft, so nobody rewrites someone else's or a closed proposal."""
+    number = ref.removeprefix(PR_PREFIX)
+    pull = None
+    if number.isdigit() and len(number) < 10:
+        pull = session.scalar(
+            select(Discussion).where(
+                Discussion.repo_id == repo.id, Discussion.num == int(number), Discussion.is_pull_request.is_(True)
+            )
+        )
+    if pull is None:
+        raise RevisionNotFoundError(f"Invalid rev id: {ref} is not a pull request of this repository")
+    if not may_write and (user_id is None or pull.author_id != user_id):
+        raise ForbiddenError(f"Only the author of pull request #{number} or the repo's writers may commit to it")
+    if pull.status not in OPEN_PR_STATUSES:
+        raise ForbiddenError(f"Pull request #{number} is {pull.status}: only open or draft pull requests take commits")
 
 
 def _stage(
