@@ -211,6 +211,7 @@ def record_push(hub: Hub, repo: Repo, caller: Caller, before: dict[str, str]) ->
         commit_id = git.ref_target(ref)
         if commit_id is None:  # a tag of something other than a commit
             continue
+        action = _push_action(git, ref, old, new)
         record_commit(
             hub,
             repo.id,
@@ -218,8 +219,10 @@ def record_push(hub: Hub, repo: Repo, caller: Caller, before: dict[str, str]) ->
             commit_id,
             _lfs_files(hub, repo, new, list(before.values())),
             caller=caller,
-            action=_push_action(git, ref, old, new),
+            action=action,
         )
+        if action == "repo.force_push" or (old is not None and ref.startswith(TAG_PREFIX)):
+            repo_refs.schedule_prune(hub, repo)  # the old history may be unreachable now
     return moved
 
 

@@ -245,12 +245,16 @@ def _write(
             raise RevisionNotFoundError(f"Invalid rev id: {ref}")
         if request.parent_commit and not expect_new_ref and request.parent_commit != head:
             raise StaleParentError()
-        tree = git.build_tree(head, staged.tree_ops)
-        commit_id = git.create_commit(tree_id=tree, parents=[head], author=author, message=request.message)
-        crash_point(settings, COMMIT_OBJECTS_WRITTEN)
         try:
-            git.update_ref(ref, commit_id, expected_old=None if expect_new_ref else head, message=request.summary)
-        except (RefMovedError, RefLockedError):
+            with git.writing_objects():  # the prune job waits until the ref reaches them
+                tree = git.build_tree(head, staged.tree_ops)
+                commit_id = git.create_commit(tree_id=tree, parents=[head], author=author, message=request.message)
+                crash_point(settings, COMMIT_OBJECTS_WRITTEN)
+                git.update_ref(ref, commit_id, expected_old=None if expect_new_ref else head, message=request.summary)
+        except RefLockedError:
+            # update_ref already waited for the writer holding the lock (and broke a dead one's).
+            raise StaleParentError("The branch is too busy right now; please retry") from None
+        except RefMovedError:
             if request.parent_commit or expect_new_ref:
                 raise StaleParentError() from None
             continue  # another commit landed first: rebuild on top of it

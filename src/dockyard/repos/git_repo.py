@@ -7,10 +7,16 @@ any point leaves the branch at the old commit or the new one; unreferenced objec
 
 from __future__ import annotations
 
+import fcntl
+import os
+import random
 import re
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pygit2
 from pygit2.enums import FileMode, ObjectType, SortMode
@@ -22,8 +28,12 @@ from dockyard.errors import (
     RevisionNotFoundError,
 )
 from dockyard.lfs.pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
+from dockyard.repos.git_fsck import check_new_tree
 
 _HEX_RE = re.compile(r"^[0-9a-f]{7,40}$")
+DEFAULT_STALE_LOCK_SECONDS = 300.0  # far longer than any ref update: only a dead writer leaves one
+LOCK_WAIT_SECONDS = 5.0
+HISTORY_LOCK = "dockyard-history.lock"
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
 PR_PREFIX = "refs/pr/"
@@ -105,8 +115,11 @@ TreeOperation = PutBlob | DeletePath | DeleteFolder
 
 
 class GitRepo:
-    def __init__(self, repo: pygit2.Repository) -> None:
+    def __init__(self, repo: pygit2.Repository, *, stale_lock_after: float = DEFAULT_STALE_LOCK_SECONDS) -> None:
         self.raw = repo
+        self.stale_lock_after = stale_lock_after
+        self._tips: list[pygit2.Oid] | None = None  # ref tips, read once per handle (one request)
+        self._reachable: dict[str, bool] = {}
 
     # -- revisions -------------------------------------------------------------------------
     def resolve(self, rev: str) -> Revision:
@@ -118,9 +131,28 @@ class GitRepo:
                 return Revision(commit_id=commit_id, ref=name)
         if _HEX_RE.match(rev):
             commit_id = self._lookup_commit_prefix(rev)
-            if commit_id is not None:
+            if commit_id is not None and self.is_reachable(commit_id):
                 return Revision(commit_id=commit_id, ref=None)
         raise RevisionNotFoundError(f"Invalid rev id: {rev}")
+
+    def is_reachable(self, commit_id: str) -> bool:
+        """Whether some ref (branch, tag, pull request, convert) leads to ``commit_id``.
+
+        History that a super-squash or a deleted branch left behind must not answer by sha, even
+        before the prune job removed its objects."""
+        known = self._reachable.get(commit_id)
+        if known is not None:
+            return known
+        oid = pygit2.Oid(hex=commit_id)
+        found = any(tip == oid or self.raw.descendant_of(tip, oid) for tip in self._ref_tips())
+        self._reachable[commit_id] = found
+        return found
+
+    def _ref_tips(self) -> list[pygit2.Oid]:
+        if self._tips is None:
+            tips = {self._ref_commit(name) for name in self.raw.references}
+            self._tips = [pygit2.Oid(hex=tip) for tip in tips if tip is not None]
+        return self._tips
 
     def _ref_commit(self, name: str) -> str | None:
         try:
@@ -129,7 +161,10 @@ class GitRepo:
             return None
         if ref is None:
             return None
-        return str(ref.peel(pygit2.Commit).id)
+        try:
+            return str(ref.peel(pygit2.Commit).id)
+        except (pygit2.InvalidSpecError, ValueError, KeyError):
+            return None  # a tag of a tree or blob: not a revision
 
     def _lookup_commit_prefix(self, prefix: str) -> str | None:
         try:
@@ -137,6 +172,11 @@ class GitRepo:
         except (KeyError, ValueError, pygit2.GitError):
             return None
         return str(obj.id) if obj.type == ObjectType.COMMIT else None
+
+    def _ref_object(self, name: str) -> str | None:
+        ref = self.raw.references.get(name)
+        target = ref.target if ref is not None else None
+        return str(target) if isinstance(target, pygit2.Oid) else None
 
     def ref_target(self, ref: str) -> str | None:
         return self._ref_commit(ref)
@@ -270,12 +310,15 @@ class GitRepo:
         index = pygit2.Index()
         if base_commit is not None:
             index.read_tree(self._commit(base_commit).tree)
-        for operation in operations:
-            _apply(self.raw, index, operation)
         try:
-            return str(index.write_tree(self.raw))
-        except pygit2.GitError as error:
+            for operation in operations:
+                _apply(self.raw, index, operation)
+            tree_id = str(index.write_tree(self.raw))
+        except (pygit2.GitError, ValueError) as error:
             raise BadRequestError(f"Invalid tree: {error}") from None
+        base_tree = str(self._commit(base_commit).tree_id) if base_commit is not None else None
+        check_new_tree(self.raw, tree_id, base_tree)
+        return tree_id
 
     def create_commit(self, *, tree_id: str, parents: list[str], author: pygit2.Signature, message: str) -> str:
         oid = self.raw.create_commit(
@@ -283,19 +326,19 @@ class GitRepo:
         )
         return str(oid)
 
-    def update_ref(self, ref: str, new: str | None, *, expected_old: str | None, message: str) -> None:
+    def update_ref(
+        self, ref: str, new: str | None, *, expected_old: str | None, message: str, peel: bool = True
+    ) -> None:
         """Move (or, with ``new=None``, delete) ``ref`` only if it still points at ``expected_old``.
 
-        ``expected_old=None`` requires that the ref does not exist yet. Uses git's lock file, so
-        it is safe against other Dockyard processes and against ``git receive-pack``.
-        """
+        ``expected_old=None`` requires that the ref does not exist yet; with ``peel=False`` it is
+        compared with what the ref names (an annotated tag's object), not the commit behind it. Uses git's lock file, so
+        it is safe against other Dockyard processes and against ``git receive-pack``; a lock held
+        by a live writer is waited for (a few seconds), one left by a dead writer is broken."""
         try:
             with self.raw.transaction() as txn:
-                try:
-                    txn.lock_ref(ref)
-                except pygit2.GitError as error:
-                    raise RefLockedError() from error
-                current = self._ref_commit(ref)
+                self._lock(txn, ref)
+                current = self._ref_commit(ref) if peel else self._ref_object(ref)
                 if current != expected_old:
                     raise RefMovedError()
                 if new is None:
@@ -304,6 +347,35 @@ class GitRepo:
                     txn.set_target(ref, new, message=message)
         except pygit2.GitError as error:
             raise RefLockedError(f"Could not update {ref}: {error}") from error
+        self._tips = None
+        self._reachable.clear()
+
+    def _lock(self, txn: pygit2.ReferenceTransaction, ref: str) -> None:
+        """Take git's lock on ``ref``: bounded exponential backoff with jitter while a writer holds
+        it, and break it once it is older than any ref update can take (its writer died)."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        delay = 0.005
+        while True:
+            try:
+                txn.lock_ref(ref)
+                return
+            except pygit2.GitError as error:
+                if break_stale_lock(self.lock_path(ref), self.stale_lock_after):
+                    continue
+                if time.monotonic() >= deadline:
+                    raise RefLockedError() from error
+            time.sleep(random.uniform(delay / 2, delay))
+            delay = min(delay * 2, 0.25)
+
+    def lock_path(self, ref: str) -> Path:
+        return Path(self.raw.path) / f"{ref}.lock"
+
+    @contextmanager
+    def writing_objects(self) -> Iterator[None]:
+        """Held (shared) while objects are written that no ref reaches yet, so that the prune job
+        (which takes it exclusively) never deletes the objects of a commit in flight."""
+        with history_lock(Path(self.raw.path), exclusive=False):
+            yield
 
     def set_ref(self, ref: str, new: str, *, message: str) -> None:
         """Point ``ref`` at ``new`` whatever it pointed at (force)."""
@@ -372,3 +444,45 @@ def _summarise(commit: pygit2.Commit) -> CommitSummary:
         date=datetime.fromtimestamp(commit.commit_time, UTC),
         parents=tuple(str(p) for p in commit.parent_ids),
     )
+
+
+def break_stale_lock(lock: Path, older_than: float) -> bool:
+    """Remove ``lock`` if it is older than ``older_than`` seconds; whether it was removed.
+
+    The lock is renamed aside before it is removed, and removed only if the renamed file is the
+    one judged stale: a fresh lock that a live writer took meanwhile is put back."""
+    try:
+        seen = lock.stat()
+    except FileNotFoundError:
+        return False
+    if time.time() - seen.st_mtime < older_than:
+        return False
+    aside = lock.with_name(f"{lock.name}.stale-{os.getpid()}-{random.getrandbits(32):08x}")
+    try:
+        os.rename(lock, aside)
+    except FileNotFoundError:
+        return False
+    if aside.stat().st_ino != seen.st_ino:
+        with suppress(FileExistsError):
+            os.link(aside, lock)  # someone else's fresh lock: give it back
+        aside.unlink()
+        return False
+    aside.unlink()
+    return True
+
+
+@contextmanager
+def history_lock(git_dir: Path, *, exclusive: bool, wait: bool = True) -> Iterator[bool]:
+    """An flock on the repo's history lock file (released by the kernel if the process dies, so it
+    can never go stale). Yields whether it was taken (always, when ``wait``)."""
+    fd = os.open(git_dir / HISTORY_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        try:
+            fcntl.flock(fd, mode if wait else mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)

@@ -130,6 +130,7 @@ class LocalBlobStore:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
+        fsync_dir(target.parent)  # the rename itself survives power loss
 
     def discard(self, staged: StagedBlob) -> None:
         (self._staging / staged.token).unlink(missing_ok=True)
@@ -278,3 +279,12 @@ def _finish_file(handle: BinaryIO, digest: hashlib._Hash, tail: bytes) -> None:
     handle.flush()
     os.fsync(handle.fileno())
     handle.close()
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
