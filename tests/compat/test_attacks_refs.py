@@ -163,6 +163,7 @@ def test_super_squashed_history_answers_404_and_cannot_be_fetched(
     leaked = api.upload_file(path_or_fileobj=b"API_KEY=hunter2", path_in_repo="secret.txt", repo_id=repo_id).oid
     api.delete_file("secret.txt", repo_id)
     assert api.model_info(repo_id, revision=leaked).sha == leaked  # still history, still readable
+    assert _fetch_by_sha(tmp_path, server, ids.alice, repo_id, leaked).returncode == 0
 
     api.super_squash_history(repo_id)
     _history_is_gone(api, server, repo_id, leaked)
@@ -182,6 +183,7 @@ def test_a_deleted_branch_answers_404_and_cannot_be_fetched(
     leaked = api.upload_file(
         path_or_fileobj=b"API_KEY=hunter2", path_in_repo="secret.txt", repo_id=repo_id, revision="wip"
     ).oid
+    assert _fetch_by_sha(tmp_path, server, ids.alice, repo_id, leaked).returncode == 0
     api.delete_branch(repo_id, branch="wip")
     _history_is_gone(api, server, repo_id, leaked)
     assert wait_until(
