@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from dockyard.repos.git_repo import HISTORY_LOCK
+from dockyard.repos.git_locks import HISTORY_LOCK
 from dockyard.repos.git_storage import REPO_CONFIG
 
 log = logging.getLogger(__name__)

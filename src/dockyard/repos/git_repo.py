@@ -7,13 +7,11 @@ any point leaves the branch at the old commit or the new one; unreferenced objec
 
 from __future__ import annotations
 
-import fcntl
-import os
 import random
 import re
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,11 +27,10 @@ from dockyard.errors import (
 )
 from dockyard.lfs.pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
 from dockyard.repos.git_fsck import check_new_tree
+from dockyard.repos.git_locks import DEFAULT_STALE_LOCK_SECONDS, break_stale_lock, history_lock
 
 _HEX_RE = re.compile(r"^[0-9a-f]{7,40}$")
-DEFAULT_STALE_LOCK_SECONDS = 300.0  # far longer than any ref update: only a dead writer leaves one
 LOCK_WAIT_SECONDS = 5.0
-HISTORY_LOCK = "dockyard-history.lock"
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
 PR_PREFIX = "refs/pr/"
@@ -336,19 +333,28 @@ class GitRepo:
         it is safe against other Dockyard processes and against ``git receive-pack``; a lock held
         by a live writer is waited for (a few seconds), one left by a dead writer is broken."""
         try:
-            with self.raw.transaction() as txn:
-                self._lock(txn, ref)
-                current = self._ref_commit(ref) if peel else self._ref_object(ref)
-                if current != expected_old:
-                    raise RefMovedError()
-                if new is None:
-                    txn.remove(ref)
-                else:
-                    txn.set_target(ref, new, message=message)
+            self._update_locked(ref, new, expected_old, message, peel)
         except pygit2.GitError as error:
-            raise RefLockedError(f"Could not update {ref}: {error}") from error
+            # Deleting a packed ref also rewrites packed-refs under its lock: break a dead one's.
+            if not break_stale_lock(Path(self.raw.path) / "packed-refs.lock", self.stale_lock_after):
+                raise RefLockedError(f"Could not update {ref}: {error}") from error
+            try:
+                self._update_locked(ref, new, expected_old, message, peel)
+            except pygit2.GitError as again:
+                raise RefLockedError(f"Could not update {ref}: {again}") from again
         self._tips = None
         self._reachable.clear()
+
+    def _update_locked(self, ref: str, new: str | None, expected_old: str | None, message: str, peel: bool) -> None:
+        with self.raw.transaction() as txn:
+            self._lock(txn, ref)
+            current = self._ref_commit(ref) if peel else self._ref_object(ref)
+            if current != expected_old:
+                raise RefMovedError()
+            if new is None:
+                txn.remove(ref)
+            else:
+                txn.set_target(ref, new, message=message)
 
     def _lock(self, txn: pygit2.ReferenceTransaction, ref: str) -> None:
         """Take git's lock on ``ref``: bounded exponential backoff with jitter while a writer holds
@@ -444,45 +450,3 @@ def _summarise(commit: pygit2.Commit) -> CommitSummary:
         date=datetime.fromtimestamp(commit.commit_time, UTC),
         parents=tuple(str(p) for p in commit.parent_ids),
     )
-
-
-def break_stale_lock(lock: Path, older_than: float) -> bool:
-    """Remove ``lock`` if it is older than ``older_than`` seconds; whether it was removed.
-
-    The lock is renamed aside before it is removed, and removed only if the renamed file is the
-    one judged stale: a fresh lock that a live writer took meanwhile is put back."""
-    try:
-        seen = lock.stat()
-    except FileNotFoundError:
-        return False
-    if time.time() - seen.st_mtime < older_than:
-        return False
-    aside = lock.with_name(f"{lock.name}.stale-{os.getpid()}-{random.getrandbits(32):08x}")
-    try:
-        os.rename(lock, aside)
-    except FileNotFoundError:
-        return False
-    if aside.stat().st_ino != seen.st_ino:
-        with suppress(FileExistsError):
-            os.link(aside, lock)  # someone else's fresh lock: give it back
-        aside.unlink()
-        return False
-    aside.unlink()
-    return True
-
-
-@contextmanager
-def history_lock(git_dir: Path, *, exclusive: bool, wait: bool = True) -> Iterator[bool]:
-    """An flock on the repo's history lock file (released by the kernel if the process dies, so it
-    can never go stale). Yields whether it was taken (always, when ``wait``)."""
-    fd = os.open(git_dir / HISTORY_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        try:
-            fcntl.flock(fd, mode if wait else mode | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)

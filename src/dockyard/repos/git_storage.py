@@ -21,7 +21,8 @@ from pathlib import Path
 import pygit2
 
 from dockyard.errors import RepoNotFoundError
-from dockyard.repos.git_repo import DEFAULT_STALE_LOCK_SECONDS, GitRepo, break_stale_lock, history_lock
+from dockyard.repos.git_locks import DEFAULT_STALE_LOCK_SECONDS, break_stale_lock, history_lock
+from dockyard.repos.git_repo import GitRepo
 
 log = logging.getLogger(__name__)
 
