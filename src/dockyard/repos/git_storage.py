@@ -134,7 +134,7 @@ class GitStorage:
         """Remove ref lock files (``refs/**.lock``, ``packed-refs.lock``) older than ``older_than``
         seconds in every repository. With 0, only safe when no other process can write: at the
         start of the embedded shape. Returns the removed locks."""
-        removed = []
+        removed: list[Path] = []
         if not self.root.is_dir():
             return removed
         for git_dir in self.root.glob("*/*.git"):
