@@ -141,7 +141,10 @@ class GitRepo:
         if known is not None:
             return known
         oid = pygit2.Oid(hex=commit_id)
-        found = any(tip == oid or self.raw.descendant_of(tip, oid) for tip in self._ref_tips())
+        try:
+            found = any(tip == oid or self.raw.descendant_of(tip, oid) for tip in self._ref_tips())
+        except (pygit2.GitError, KeyError):
+            found = False  # the prune job deleted it while we looked: unreachable indeed
         self._reachable[commit_id] = found
         return found
 
