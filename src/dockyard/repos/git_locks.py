@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 DEFAULT_STALE_LOCK_SECONDS = 300.0  # far longer than any ref update: only a dead writer leaves one
-HISTORY_LOCK = "dockyard-history.lock"
+HISTORY_LOCK = "dockyard-history.flock"  # not *.lock: it is never stale, and crash checks look for those
 
 
 def break_stale_lock(lock: Path, older_than: float) -> bool:
@@ -27,7 +27,8 @@ def break_stale_lock(lock: Path, older_than: float) -> bool:
         return False
     if time.time() - seen.st_mtime < older_than:
         return False
-    aside = lock.with_name(f"{lock.name}.stale-{os.getpid()}-{random.getrandbits(32):08x}")
+    # A dot-file: git skips it when it lists refs, should we die before removing it.
+    aside = lock.with_name(f".{lock.name}.stale-{os.getpid()}-{random.getrandbits(32):08x}")
     try:
         os.rename(lock, aside)
     except FileNotFoundError:
