@@ -150,7 +150,9 @@ class GitRepo:
 
     def _ref_tips(self) -> list[pygit2.Oid]:
         if self._tips is None:
-            tips = {self._ref_commit(name) for name in self.raw.references}
+            # Branches first (most shas asked for are on them), then tags, pull requests, the rest.
+            names = sorted(self.raw.references, key=lambda name: (not name.startswith(BRANCH_PREFIX), name))
+            tips = dict.fromkeys(self._ref_commit(name) for name in names)
             self._tips = [pygit2.Oid(hex=tip) for tip in tips if tip is not None]
         return self._tips
 
