@@ -51,7 +51,7 @@ def build_hub(settings: Settings) -> Hub:
     return Hub(
         settings=settings,
         db=db,
-        git=GitStorage(settings.resolved_repos_dir()),
+        git=GitStorage(settings.resolved_repos_dir(), stale_lock_after=settings.ref_lock_stale_seconds),
         blobs=open_blob_store(settings.resolved_storage_url()),
         signer=Signer(keys),
     )

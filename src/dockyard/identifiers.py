@@ -149,10 +149,28 @@ def validate_repo_path(path: str, *, allow_folder_slash: bool = False) -> str:
         raise InvalidPathError(f"Invalid path {path!r}: empty or too long")
     if candidate.startswith("/") or "\\" in candidate or "\x00" in candidate:
         raise InvalidPathError(f"Invalid path {path!r}: must be relative, without backslashes")
-    segments = candidate.split("/")
-    for segment in segments:
+    for segment in candidate.split("/"):
         if segment in ("", ".", ".."):
             raise InvalidPathError(f"Invalid path {path!r}: empty, '.' or '..' segment")
-    if segments[0] == ".git" or ".git" in segments:
-        raise InvalidPathError(f"Invalid path {path!r}: '.git' is reserved")
+        if is_dotgit_alias(segment):
+            raise InvalidPathError(
+                f"Invalid path {path!r}: {segment!r} is a name a filesystem may take for '.git', which is reserved"
+            )
     return candidate
+
+
+# git's utf8.c::next_hfs_char: code points HFS+ ignores when it compares names.
+_HFS_IGNORABLE = dict.fromkeys([*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])
+# git's path.c::is_ntfs_dotgit: ".git" or its 8.3 short name "git~1", any case, then only dots and
+# spaces (which NTFS strips), optionally followed by an alternate data stream (":$INDEX_ALLOCATION").
+_NTFS_DOTGIT_RE = re.compile(r"^(?:\.git|git~1)[. ]*(?::.*)?$", re.IGNORECASE | re.DOTALL)
+
+
+def is_dotgit_alias(segment: str) -> bool:
+    """Whether a checkout on NTFS, HFS+ or a case-insensitive filesystem would write this path
+    segment into ``.git`` (git's ``verify_path`` with ``core.protectNTFS`` and ``core.protectHFS``).
+
+    Such names let a repo overwrite a cloner's git config (hooks run code), so none is stored."""
+    if _NTFS_DOTGIT_RE.match(segment):
+        return True
+    return segment.translate(_HFS_IGNORABLE).lower() == ".git"

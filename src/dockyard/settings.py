@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         default=24 * 3600,
         description="Unreferenced content younger than this is kept (protects uploads in flight).",
     )
+    ref_lock_stale_seconds: float = Field(
+        default=300.0,
+        description="A git ref lock older than this was left by a dead writer and is removed (ref updates take ms).",
+    )
     upload_url_ttl: int = Field(default=3600, description="Seconds a signed upload URL stays valid.")
     file_chunk_size: int = Field(
         default=1 * MIB,

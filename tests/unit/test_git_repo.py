@@ -115,3 +115,159 @@ def test_last_commit_per_path(git: GitRepo) -> None:
     second = _commit(git, first, PutBlob("a", b"2"), message="two")
     last = git.last_commits(second, ["a", "dir/b", "dir"])
     assert {path: commit.title for path, commit in last.items()} == {"a": "two", "dir/b": "one", "dir": "one"}
+
+
+# -- deleted history, ref locks and fsck (issue 9) ----------------------------------------------
+
+
+def _raw_tree(git: GitRepo, entries: list[tuple[bytes, bytes, str]]) -> str:
+    """A tree object written byte for byte, as a hostile client could produce it."""
+    body = b"".join(mode + b" " + name + b"\0" + bytes.fromhex(oid) for mode, name, oid in entries)
+    return str(git.raw.odb.write(pygit2.enums.ObjectType.TREE, body))
+
+
+def test_unreachable_commits_do_not_resolve_by_sha(git: GitRepo) -> None:
+    first = _commit(git, None, PutBlob("secret.txt", b"old secret"))
+    squashed = git.create_commit(tree_id=_tree_of(git, first), parents=[], author=AUTHOR, message="squash")
+    git.update_ref(MAIN, squashed, expected_old=first, message="super-squash")
+    for rev in (first, first[:7], first[:12]):
+        with pytest.raises(RevisionNotFoundError):
+            git.resolve(rev)
+    assert git.resolve(squashed[:7]).commit_id == squashed
+
+
+def test_pull_request_and_convert_refs_keep_history_reachable(git: GitRepo) -> None:
+    first = _commit(git, None, PutBlob("a", b"1"))
+    git.update_ref("refs/pr/1", first, expected_old=None, message="pr")
+    _commit(git, first, PutBlob("a", b"2"))
+    lone = git.create_commit(tree_id=_tree_of(git, first), parents=[], author=AUTHOR, message="convert")
+    git.update_ref("refs/convert/parquet", lone, expected_old=None, message="convert")
+    git.update_ref(MAIN, lone, expected_old=git.ref_target(MAIN), message="rewrite")
+    assert git.resolve(first).commit_id == first
+    assert git.resolve(lone).commit_id == lone
+
+
+def test_prune_deletes_what_no_ref_reaches(tmp_path: Path) -> None:
+    storage = GitStorage(tmp_path)
+    git = storage.init("b" * 32)
+    first = _commit(git, None, PutBlob("secret.txt", b"deleted secret"))
+    secret_blob = git.entry(first, "secret.txt").blob_id  # type: ignore[union-attr]
+    kept = git.create_commit(
+        tree_id=git.build_tree(None, [PutBlob("p", b"pr")]), parents=[], author=AUTHOR, message="pull request"
+    )
+    git.update_ref("refs/pr/3", kept, expected_old=None, message="pr")
+    squashed = git.create_commit(
+        tree_id=git.build_tree(None, [PutBlob("secret.txt", b"public")]), parents=[], author=AUTHOR, message="squash"
+    )
+    git.update_ref(MAIN, squashed, expected_old=first, message="super-squash")
+    storage.prune_unreachable("b" * 32)
+    reopened = storage.open("b" * 32)
+    assert first not in reopened.raw
+    assert secret_blob not in reopened.raw
+    assert kept in reopened.raw  # refs/pr/3 still reaches it
+    fsck = subprocess.run(["git", "-C", str(git.raw.path), "fsck", "--strict"], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stderr
+
+
+def test_prune_waits_for_a_commit_in_flight(git: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockyard.repos import git_storage
+
+    monkeypatch.setattr(git_storage, "PRUNE_WAIT_SECONDS", 0.2)
+    storage = GitStorage(tmp_path)
+    with git.writing_objects(), pytest.raises(git_storage.HistoryBusyError):
+        storage.prune_unreachable("a" * 32)
+
+
+def test_a_stale_ref_lock_is_broken_by_age(tmp_path: Path) -> None:
+    git = GitStorage(tmp_path, stale_lock_after=60).init("c" * 32)
+    first = _commit(git, None, PutBlob("a", b"1"))
+    lock = git.lock_path(MAIN)
+    lock.write_text("")
+    old = lock.stat().st_mtime - 3600
+    import os
+
+    os.utime(lock, (old, old))
+    second = _commit(git, first, PutBlob("a", b"2"))
+    assert git.ref_target(MAIN) == second
+    assert not lock.exists()
+
+
+def test_a_live_writers_lock_is_waited_for(git: GitRepo) -> None:
+    import threading
+
+    first = _commit(git, None, PutBlob("a", b"1"))
+    lock = git.lock_path(MAIN)
+    lock.write_text("")
+    release = threading.Timer(0.3, lock.unlink)
+    release.start()
+    second = _commit(git, first, PutBlob("a", b"2"))
+    release.join()
+    assert git.ref_target(MAIN) == second
+
+
+def test_a_lock_held_too_long_is_reported(git: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockyard.repos import git_repo
+
+    monkeypatch.setattr(git_repo, "LOCK_WAIT_SECONDS", 0.2)
+    first = _commit(git, None, PutBlob("a", b"1"))
+    git.lock_path(MAIN).write_text("")
+    with pytest.raises(git_repo.RefLockedError):
+        _commit(git, first, PutBlob("a", b"2"))
+    assert git.ref_target(MAIN) == first
+
+
+def test_start_up_recovery_removes_every_ref_lock(tmp_path: Path) -> None:
+    storage = GitStorage(tmp_path)
+    git = storage.init("d" * 32)
+    _commit(git, None, PutBlob("a", b"1"))
+    (Path(git.raw.path) / "refs/tags").mkdir(exist_ok=True)
+    locks = [git.lock_path(MAIN), git.lock_path("refs/tags/v1"), Path(git.raw.path) / "packed-refs.lock"]
+    for lock in locks:
+        lock.write_text("")
+    assert sorted(storage.recover_stale_locks()) == sorted(locks)
+    assert not any(lock.exists() for lock in locks)
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [(b"100644", b".GIT", "blob")],
+        [(b"100644", b"git~1", "blob")],
+        [(b"100644", b".git\xe2\x80\x8c", "blob")],
+        [(b"100644", b"a", "blob"), (b"100644", b"a", "blob")],
+        [(b"100644", b"b", "blob"), (b"100644", b"a", "blob")],
+        [(b"100600", b"a", "blob")],
+        [(b"100644", b"..", "blob")],
+        [(b"100644", b"a", "blob"), (b"100644", b"a.txt", "blob"), (b"40000", b"a", "tree")],
+    ],
+    ids=[
+        "dotgit-case",
+        "ntfs-short-name",
+        "hfs-ignorable",
+        "duplicate",
+        "unsorted",
+        "bad-mode",
+        "dotdot",
+        "file-and-dir",
+    ],
+)
+def test_fsck_refuses_the_trees_git_would_refuse(git: GitRepo, entries: list[tuple[bytes, bytes, str]]) -> None:
+    from dockyard.repos.git_fsck import InvalidTreeError, check_new_tree
+
+    blob = str(git.raw.create_blob(b"x"))
+    sub = _raw_tree(git, [(b"100644", b"f", blob)])
+    tree = _raw_tree(git, [(mode, name, sub if kind == "tree" else blob) for mode, name, kind in entries])
+    with pytest.raises(InvalidTreeError):
+        check_new_tree(git.raw, tree, None)
+
+
+def test_fsck_accepts_normal_trees_and_skips_unchanged_subtrees(git: GitRepo) -> None:
+    from dockyard.repos.git_fsck import check_new_tree
+
+    first = _commit(git, None, PutBlob("dir/a", b"1"), PutBlob(".gitattributes", b""), PutBlob("b", b"2"))
+    second = _commit(git, first, PutBlob("c", b"3"))
+    check_new_tree(git.raw, _tree_of(git, second), _tree_of(git, first))
+
+
+def _tree_of(git: GitRepo, commit_id: str) -> str:
+    return str(git.raw[commit_id].peel(pygit2.Commit).tree_id)

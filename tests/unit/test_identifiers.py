@@ -72,3 +72,31 @@ def test_valid_branch_names(name: str) -> None:
 def test_invalid_branch_names(name: str) -> None:
     with pytest.raises(BadRequestError):
         validate_branch_name(name)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".GIT/config",
+        ".Git/hooks/post-checkout",
+        ".git./config",
+        ".git ./config",
+        "GIT~1/config",
+        "sub/git~1/config",
+        ".git::$INDEX_ALLOCATION/config",
+        ".git:stream",
+        ".git\u200c/config",
+        "a/\u200d.git/config",
+        ".g\u200eit\u206f/config",
+        "\ufeff.GIT/config",
+    ],
+)
+def test_names_a_filesystem_takes_for_dotgit_are_refused(path: str) -> None:
+    """git's verify_path with core.protectNTFS and core.protectHFS refuses each of these."""
+    with pytest.raises(InvalidPathError, match="reserved"):
+        validate_repo_path(path)
+
+
+@pytest.mark.parametrize("path", [".github/workflows/ci.yml", ".gitignore", "git~2/x", "my.git/x", ".git~1", "git"])
+def test_names_near_dotgit_stay_valid(path: str) -> None:
+    assert validate_repo_path(path) == path

@@ -27,6 +27,7 @@ from dockyard.repos.commits import (
     Operation,
     RemoveFolder,
     create_commit,
+    ensure_may_update_pull_request,
 )
 from dockyard.repos.git_repo import PR_PREFIX, FileEntry
 from dockyard.repos.models import Repo
@@ -37,7 +38,8 @@ MAX_PREUPLOAD_FILES = 1000
 
 
 def authorize_commit(hub: Hub, caller: Caller, repo_type: str, repo_id: str, revision: str, create_pr: bool) -> Repo:
-    """Writers commit anywhere; any reader with a write token may open or update a pull request."""
+    """Writers commit anywhere; any reader with a write token may open a pull request, and only its
+    author (or a writer) may add commits to it while it is open."""
     with hub.db.read() as session:
         repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
         if create_pr or revision.startswith(PR_PREFIX):
@@ -45,6 +47,9 @@ def authorize_commit(hub: Hub, caller: Caller, repo_type: str, repo_id: str, rev
                 raise AuthenticationRequiredError("You must be authenticated to open a pull request")
             if not caller.can_write_at_all:
                 raise ForbiddenError("This token has read access only: it cannot open pull requests")
+            if not create_pr:
+                may_write = permissions.can_write(session, caller, repo)
+                ensure_may_update_pull_request(session, repo, revision, may_write=may_write, user_id=caller.user.id)
         else:
             permissions.ensure_write(session, caller, repo)
     return repo

@@ -12,6 +12,7 @@ import uvicorn
 
 from dockyard.cli.common import DataDirOption, load_settings, open_hub
 from dockyard.db.migrate import upgrade
+from dockyard.repos.git_storage import GitStorage
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -27,6 +28,9 @@ def serve(
     settings.resolved_data_dir().mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if workers == 1 and settings.jobs == "inprocess":
+        # The embedded shape, before it serves: no other process can hold a ref lock now.
+        GitStorage(settings.resolved_repos_dir()).recover_stale_locks()
     uvicorn.run(
         "dockyard.asgi:app",
         host=host,

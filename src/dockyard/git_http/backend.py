@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -30,6 +31,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from dockyard.repos.git_locks import HISTORY_LOCK
+from dockyard.repos.git_storage import REPO_CONFIG
+
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
@@ -40,8 +44,10 @@ HOOK_SCRIPT = Path(__file__).with_name("pre_receive.py")
 GIT_CONFIG = {
     "receive.fsckObjects": "true",  # refuse corrupt or malicious objects (".git" paths, bad trees)
     "uploadpack.allowFilter": "true",  # partial clones (--filter=blob:none)
-    "uploadpack.allowAnySHA1InWant": "true",
     "receive.advertisePushOptions": "false",
+    # fsync, protectNTFS/HFS, and no fetching by sha of what no ref reaches (the prune job deletes
+    # such objects, which is what stops protocol v2, whose upload-pack does not check wants).
+    **REPO_CONFIG,
 }
 
 
@@ -168,6 +174,7 @@ class CgiProcess:
         self.headers: dict[str, str] = {}
         self.pending = b""  # body bytes read together with the headers
         self.stderr: asyncio.Task[bytes] | None = None
+        self.history_fd: int | None = None  # a push's shared history lock (see hold_history)
 
     async def read_headers(self) -> None:
         assert self.process.stdout is not None
@@ -223,6 +230,9 @@ class CgiProcess:
                 while await self.process.stdout.read(READ_CHUNK):
                     pass
         code = await self.process.wait()
+        if self.history_fd is not None:
+            os.close(self.history_fd)  # releases the flock
+            self.history_fd = None
         errors = await self.error_text()
         if (code != 0 and not abandoned) or errors:
             log.warning("git http-backend exited %s: %s", code, errors[-2000:])
@@ -232,6 +242,28 @@ class CgiProcess:
 async def start(cgi: CgiRequest, body: SpooledBody | None, hooks: Path) -> CgiProcess:
     """Start ``git http-backend`` for ``cgi`` with ``body`` as its standard input."""
     env = cgi_environment(cgi, body.size if body is not None else None, hooks)
+    history_fd = None
+    if cgi.path_info == "git-receive-pack":
+        history_fd = await anyio.to_thread.run_sync(hold_history, cgi.git_dir)
+    try:
+        cgi_process = await _spawn(cgi, body, env)
+    except BaseException:
+        if history_fd is not None:
+            os.close(history_fd)
+        raise
+    cgi_process.history_fd = history_fd
+    return cgi_process
+
+
+def hold_history(git_dir: Path) -> int:
+    """A shared flock on the repo's history lock, held while a push runs: its objects are not
+    reachable until its refs move, and the prune job (exclusive) must not delete them."""
+    fd = os.open(git_dir / HISTORY_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+async def _spawn(cgi: CgiRequest, body: SpooledBody | None, env: dict[str, str]) -> CgiProcess:
     stdin: int | IO[bytes] = asyncio.subprocess.DEVNULL
     if body is not None:
         stdin = body.file if body.file is not None else asyncio.subprocess.PIPE

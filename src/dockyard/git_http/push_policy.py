@@ -25,26 +25,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import pygit2
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dockyard.auth.identity import Caller
-from dockyard.errors import BadRequestError
+from dockyard.errors import BadRequestError, DockyardError
 from dockyard.git_http import pre_receive
 from dockyard.hub import Hub
 from dockyard.lfs import service as lfs
 from dockyard.repos import refs as repo_refs
-from dockyard.repos.commits import record_commit
+from dockyard.repos.commits import ensure_may_update_pull_request, record_commit
 from dockyard.repos.git_repo import BRANCH_PREFIX, PR_PREFIX, TAG_PREFIX, GitRepo
 from dockyard.repos.git_storage import DEFAULT_BRANCH
-from dockyard.repos.models import Discussion, Repo
+from dockyard.repos.models import Repo
 
 log = logging.getLogger(__name__)
 
 PUSH_CHECK_PURPOSE = "git-push-check"
 ZERO_ID = pre_receive.ZERO_ID
 _RULE = "-" * 73
-_OPEN_PR_STATUSES = ("open", "draft")
 _NO_LIMIT = 1 << 62
 
 
@@ -131,13 +129,11 @@ def _pull_request_problem(session: Session, repo: Repo, ref: str, update: RefUpd
     number = ref.removeprefix(PR_PREFIX)
     if update.created or update.deleted or not number.isdigit():
         return "pull requests are opened and closed through the API (create_pr=True); you can push to an open one"
-    status = session.scalar(
-        select(Discussion.status).where(
-            Discussion.repo_id == repo.id, Discussion.num == int(number), Discussion.is_pull_request.is_(True)
-        )
-    )
-    if status not in _OPEN_PR_STATUSES:
-        return f"pull request #{number} is not open"
+    # The API's rule; pushes are served to the repo's writers only (routes.py::_write_refusal).
+    try:
+        ensure_may_update_pull_request(session, repo, ref, may_write=True, user_id=None)
+    except DockyardError as refusal:
+        return refusal.message
     return None
 
 
@@ -215,6 +211,7 @@ def record_push(hub: Hub, repo: Repo, caller: Caller, before: dict[str, str]) ->
         commit_id = git.ref_target(ref)
         if commit_id is None:  # a tag of something other than a commit
             continue
+        action = _push_action(git, ref, old, new)
         record_commit(
             hub,
             repo.id,
@@ -222,8 +219,10 @@ def record_push(hub: Hub, repo: Repo, caller: Caller, before: dict[str, str]) ->
             commit_id,
             _lfs_files(hub, repo, new, list(before.values())),
             caller=caller,
-            action=_push_action(git, ref, old, new),
+            action=action,
         )
+        if action == "repo.force_push" or (old is not None and ref.startswith(TAG_PREFIX)):
+            repo_refs.schedule_prune(hub, repo)  # the old history may be unreachable now
     return moved
 
 

@@ -40,3 +40,4 @@ def get_kind(name: str) -> JobKind | None:
 
 def load_job_modules() -> None:
     """Import the modules that declare jobs, so the registry is complete."""
+    import dockyard.repos.jobs  # noqa: F401

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dockyard.audit.service import record_for
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
-from dockyard.errors import BadRequestError, RevisionNotFoundError, StaleParentError
+from dockyard.errors import BadRequestError, ForbiddenError, RevisionNotFoundError, StaleParentError
 from dockyard.faults import COMMIT_OBJECTS_WRITTEN, crash_point
 from dockyard.hub import Hub
 from dockyard.jobs.queue import enqueue
@@ -126,6 +126,30 @@ def _branch_ref(git: GitRepo, revision: str) -> str:
     return ref
 
 
+OPEN_PR_STATUSES = ("open", "draft")
+
+
+def ensure_may_update_pull_request(
+    session: Session, repo: Repo, ref: str, *, may_write: bool, user_id: int | None
+) -> None:
+    """Commits to ``refs/pr/N`` (API or push): only by the PR's author or the repo's writers, and
+    only while the PR is open or a draft, so nobody rewrites someone else's or a closed proposal."""
+    number = ref.removeprefix(PR_PREFIX)
+    pull = None
+    if number.isdigit() and len(number) < 10:
+        pull = session.scalar(
+            select(Discussion).where(
+                Discussion.repo_id == repo.id, Discussion.num == int(number), Discussion.is_pull_request.is_(True)
+            )
+        )
+    if pull is None:
+        raise RevisionNotFoundError(f"Invalid rev id: {ref} is not a pull request of this repository")
+    if not may_write and (user_id is None or pull.author_id != user_id):
+        raise ForbiddenError(f"Only the author of pull request #{number} or the repo's writers may commit to it")
+    if pull.status not in OPEN_PR_STATUSES:
+        raise ForbiddenError(f"Pull request #{number} is {pull.status}: only open or draft pull requests take commits")
+
+
 def _stage(
     hub: Hub,
     session: Session,
@@ -221,12 +245,16 @@ def _write(
             raise RevisionNotFoundError(f"Invalid rev id: {ref}")
         if request.parent_commit and not expect_new_ref and request.parent_commit != head:
             raise StaleParentError()
-        tree = git.build_tree(head, staged.tree_ops)
-        commit_id = git.create_commit(tree_id=tree, parents=[head], author=author, message=request.message)
-        crash_point(settings, COMMIT_OBJECTS_WRITTEN)
         try:
-            git.update_ref(ref, commit_id, expected_old=None if expect_new_ref else head, message=request.summary)
-        except (RefMovedError, RefLockedError):
+            with git.writing_objects():  # the prune job waits until the ref reaches them
+                tree = git.build_tree(head, staged.tree_ops)
+                commit_id = git.create_commit(tree_id=tree, parents=[head], author=author, message=request.message)
+                crash_point(settings, COMMIT_OBJECTS_WRITTEN)
+                git.update_ref(ref, commit_id, expected_old=None if expect_new_ref else head, message=request.summary)
+        except RefLockedError:
+            # update_ref already waited for the writer holding the lock (and broke a dead one's).
+            raise StaleParentError("The branch is too busy right now; please retry") from None
+        except RefMovedError:
             if request.parent_commit or expect_new_ref:
                 raise StaleParentError() from None
             continue  # another commit landed first: rebuild on top of it

@@ -7,10 +7,14 @@ any point leaves the branch at the old commit or the new one; unreferenced objec
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pygit2
 from pygit2.enums import FileMode, ObjectType, SortMode
@@ -22,8 +26,11 @@ from dockyard.errors import (
     RevisionNotFoundError,
 )
 from dockyard.lfs.pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
+from dockyard.repos.git_fsck import check_new_tree
+from dockyard.repos.git_locks import DEFAULT_STALE_LOCK_SECONDS, break_stale_lock, history_lock
 
 _HEX_RE = re.compile(r"^[0-9a-f]{7,40}$")
+LOCK_WAIT_SECONDS = 5.0
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
 PR_PREFIX = "refs/pr/"
@@ -105,8 +112,11 @@ TreeOperation = PutBlob | DeletePath | DeleteFolder
 
 
 class GitRepo:
-    def __init__(self, repo: pygit2.Repository) -> None:
+    def __init__(self, repo: pygit2.Repository, *, stale_lock_after: float = DEFAULT_STALE_LOCK_SECONDS) -> None:
         self.raw = repo
+        self.stale_lock_after = stale_lock_after
+        self._tips: list[pygit2.Oid] | None = None  # ref tips, read once per handle (one request)
+        self._reachable: dict[str, bool] = {}
 
     # -- revisions -------------------------------------------------------------------------
     def resolve(self, rev: str) -> Revision:
@@ -118,9 +128,33 @@ class GitRepo:
                 return Revision(commit_id=commit_id, ref=name)
         if _HEX_RE.match(rev):
             commit_id = self._lookup_commit_prefix(rev)
-            if commit_id is not None:
+            if commit_id is not None and self.is_reachable(commit_id):
                 return Revision(commit_id=commit_id, ref=None)
         raise RevisionNotFoundError(f"Invalid rev id: {rev}")
+
+    def is_reachable(self, commit_id: str) -> bool:
+        """Whether some ref (branch, tag, pull request, convert) leads to ``commit_id``.
+
+        History that a super-squash or a deleted branch left behind must not answer by sha, even
+        before the prune job removed its objects."""
+        known = self._reachable.get(commit_id)
+        if known is not None:
+            return known
+        oid = pygit2.Oid(hex=commit_id)
+        try:
+            found = any(tip == oid or self.raw.descendant_of(tip, oid) for tip in self._ref_tips())
+        except (pygit2.GitError, KeyError):
+            found = False  # the prune job deleted it while we looked: unreachable indeed
+        self._reachable[commit_id] = found
+        return found
+
+    def _ref_tips(self) -> list[pygit2.Oid]:
+        if self._tips is None:
+            # Branches first (most shas asked for are on them), then tags, pull requests, the rest.
+            names = sorted(self.raw.references, key=lambda name: (not name.startswith(BRANCH_PREFIX), name))
+            tips = dict.fromkeys(self._ref_commit(name) for name in names)
+            self._tips = [pygit2.Oid(hex=tip) for tip in tips if tip is not None]
+        return self._tips
 
     def _ref_commit(self, name: str) -> str | None:
         try:
@@ -129,7 +163,10 @@ class GitRepo:
             return None
         if ref is None:
             return None
-        return str(ref.peel(pygit2.Commit).id)
+        try:
+            return str(ref.peel(pygit2.Commit).id)
+        except (pygit2.InvalidSpecError, ValueError, KeyError):
+            return None  # a tag of a tree or blob: not a revision
 
     def _lookup_commit_prefix(self, prefix: str) -> str | None:
         try:
@@ -137,6 +174,11 @@ class GitRepo:
         except (KeyError, ValueError, pygit2.GitError):
             return None
         return str(obj.id) if obj.type == ObjectType.COMMIT else None
+
+    def _ref_object(self, name: str) -> str | None:
+        ref = self.raw.references.get(name)
+        target = ref.target if ref is not None else None
+        return str(target) if isinstance(target, pygit2.Oid) else None
 
     def ref_target(self, ref: str) -> str | None:
         return self._ref_commit(ref)
@@ -270,12 +312,15 @@ class GitRepo:
         index = pygit2.Index()
         if base_commit is not None:
             index.read_tree(self._commit(base_commit).tree)
-        for operation in operations:
-            _apply(self.raw, index, operation)
         try:
-            return str(index.write_tree(self.raw))
-        except pygit2.GitError as error:
+            for operation in operations:
+                _apply(self.raw, index, operation)
+            tree_id = str(index.write_tree(self.raw))
+        except (pygit2.GitError, ValueError) as error:
             raise BadRequestError(f"Invalid tree: {error}") from None
+        base_tree = str(self._commit(base_commit).tree_id) if base_commit is not None else None
+        check_new_tree(self.raw, tree_id, base_tree)
+        return tree_id
 
     def create_commit(self, *, tree_id: str, parents: list[str], author: pygit2.Signature, message: str) -> str:
         oid = self.raw.create_commit(
@@ -283,27 +328,65 @@ class GitRepo:
         )
         return str(oid)
 
-    def update_ref(self, ref: str, new: str | None, *, expected_old: str | None, message: str) -> None:
+    def update_ref(
+        self, ref: str, new: str | None, *, expected_old: str | None, message: str, peel: bool = True
+    ) -> None:
         """Move (or, with ``new=None``, delete) ``ref`` only if it still points at ``expected_old``.
 
-        ``expected_old=None`` requires that the ref does not exist yet. Uses git's lock file, so
-        it is safe against other Dockyard processes and against ``git receive-pack``.
-        """
+        ``expected_old=None`` requires that the ref does not exist yet; with ``peel=False`` it is
+        compared with what the ref names (an annotated tag's object), not the commit behind it. Uses git's lock file, so
+        it is safe against other Dockyard processes and against ``git receive-pack``; a lock held
+        by a live writer is waited for (a few seconds), one left by a dead writer is broken."""
         try:
-            with self.raw.transaction() as txn:
-                try:
-                    txn.lock_ref(ref)
-                except pygit2.GitError as error:
-                    raise RefLockedError() from error
-                current = self._ref_commit(ref)
-                if current != expected_old:
-                    raise RefMovedError()
-                if new is None:
-                    txn.remove(ref)
-                else:
-                    txn.set_target(ref, new, message=message)
+            self._update_locked(ref, new, expected_old, message, peel)
         except pygit2.GitError as error:
-            raise RefLockedError(f"Could not update {ref}: {error}") from error
+            # Deleting a packed ref also rewrites packed-refs under its lock: break a dead one's.
+            if not break_stale_lock(Path(self.raw.path) / "packed-refs.lock", self.stale_lock_after):
+                raise RefLockedError(f"Could not update {ref}: {error}") from error
+            try:
+                self._update_locked(ref, new, expected_old, message, peel)
+            except pygit2.GitError as again:
+                raise RefLockedError(f"Could not update {ref}: {again}") from again
+        self._tips = None
+        self._reachable.clear()
+
+    def _update_locked(self, ref: str, new: str | None, expected_old: str | None, message: str, peel: bool) -> None:
+        with self.raw.transaction() as txn:
+            self._lock(txn, ref)
+            current = self._ref_commit(ref) if peel else self._ref_object(ref)
+            if current != expected_old:
+                raise RefMovedError()
+            if new is None:
+                txn.remove(ref)
+            else:
+                txn.set_target(ref, new, message=message)
+
+    def _lock(self, txn: pygit2.ReferenceTransaction, ref: str) -> None:
+        """Take git's lock on ``ref``: bounded exponential backoff with jitter while a writer holds
+        it, and break it once it is older than any ref update can take (its writer died)."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        delay = 0.005
+        while True:
+            try:
+                txn.lock_ref(ref)
+                return
+            except pygit2.GitError as error:
+                if break_stale_lock(self.lock_path(ref), self.stale_lock_after):
+                    continue
+                if time.monotonic() >= deadline:
+                    raise RefLockedError() from error
+            time.sleep(random.uniform(delay / 2, delay))
+            delay = min(delay * 2, 0.25)
+
+    def lock_path(self, ref: str) -> Path:
+        return Path(self.raw.path) / f"{ref}.lock"
+
+    @contextmanager
+    def writing_objects(self) -> Iterator[None]:
+        """Held (shared) while objects are written that no ref reaches yet, so that the prune job
+        (which takes it exclusively) never deletes the objects of a commit in flight."""
+        with history_lock(Path(self.raw.path), exclusive=False):
+            yield
 
     def set_ref(self, ref: str, new: str, *, message: str) -> None:
         """Point ``ref`` at ``new`` whatever it pointed at (force)."""

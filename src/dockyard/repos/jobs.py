@@ -13,6 +13,8 @@ from dockyard.repos.git_repo import BRANCH_PREFIX
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Repo
 
+PRUNE_HISTORY = "repos.prune_history"
+
 
 @job("repos.refresh_metadata")
 def refresh_metadata(hub: Hub, payload: dict[str, Any]) -> None:
@@ -26,6 +28,17 @@ def refresh_metadata(hub: Hub, payload: dict[str, Any]) -> None:
             return
         repo.sha = head
         metadata.refresh(hub, session, repo, head)
+
+
+@job("repos.prune_history", max_attempts=8)
+def prune_history(hub: Hub, payload: dict[str, Any]) -> None:
+    """Delete the commits, trees and blobs that a super-squash or a deleted branch or tag left
+    unreachable, so that their shas stop answering (git fetch by sha included). Idempotent."""
+    with hub.db.read() as session:
+        repo = session.get(Repo, payload["repo_id"])
+        uid = repo.uid if repo is not None else None
+    if uid is not None:
+        hub.git.prune_unreachable(uid)
 
 
 @job("repos.rollup_popularity")

@@ -7,9 +7,11 @@ from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError, ForbiddenError, RefExistsError, RevisionNotFoundError
 from dockyard.hub import Hub
 from dockyard.identifiers import validate_branch_name
+from dockyard.jobs.queue import enqueue
 from dockyard.repos.commits import record_commit
 from dockyard.repos.git_repo import BRANCH_PREFIX, TAG_PREFIX, RefMovedError
 from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.jobs import PRUNE_HISTORY
 from dockyard.repos.models import Repo
 from dockyard.repos.service import signature_for
 
@@ -44,12 +46,13 @@ def create_tag(hub: Hub, repo: Repo, caller: Caller, tag: str, revision: str, me
         raise RefExistsError(f"Tag {tag} already exists")
     commit_id = git.resolve(revision).commit_id
     target = commit_id
-    if message:
-        target = git.create_tag_object(tag, commit_id, signature_for(caller.user), message)
-    try:
-        git.update_ref(ref, target, expected_old=None, message="tag: created")
-    except RefMovedError:
-        raise RefExistsError(f"Tag {tag} already exists") from None
+    with git.writing_objects():
+        if message:
+            target = git.create_tag_object(tag, commit_id, signature_for(caller.user), message)
+        try:
+            git.update_ref(ref, target, expected_old=None, message="tag: created")
+        except RefMovedError:
+            raise RefExistsError(f"Tag {tag} already exists") from None
 
 
 def delete_tag(hub: Hub, repo: Repo, tag: str) -> None:
@@ -58,9 +61,7 @@ def delete_tag(hub: Hub, repo: Repo, tag: str) -> None:
     raw = git.raw.references.get(ref)
     if raw is None:
         raise RevisionNotFoundError(f"Invalid rev id: {tag}")
-    with git.raw.transaction() as txn:
-        txn.lock_ref(ref)
-        txn.remove(ref)
+    git.update_ref(ref, None, expected_old=str(raw.target), message="tag: deleted", peel=False)
 
 
 def super_squash(hub: Hub, repo: Repo, caller: Caller, branch: str, message: str | None) -> str:
@@ -74,12 +75,26 @@ def super_squash(hub: Hub, repo: Repo, caller: Caller, branch: str, message: str
     text = (message or f"Super-squash branch '{branch}' using huggingface_hub").strip()
     if not text:
         raise BadRequestError("The squashed commit needs a message")
-    new = git.create_commit(tree_id=str(tree), parents=[], author=signature_for(caller.user), message=text + "\n")
-    git.update_ref(ref, new, expected_old=head, message="super-squash")
+    with git.writing_objects():
+        new = git.create_commit(tree_id=str(tree), parents=[], author=signature_for(caller.user), message=text + "\n")
+        git.update_ref(ref, new, expected_old=head, message="super-squash")
     record_commit(hub, repo.id, ref, new, caller=caller, action="repo.history_squashed")
+    schedule_prune(hub, repo)
     return new
 
 
 def audit(hub: Hub, caller: Caller, action: str, repo: Repo, name: str) -> None:
+    """Record a ref change; a deletion also schedules the prune of what it left unreachable, in the
+    same transaction (so the job exists if and only if the audit event does)."""
     with hub.db.write() as session:
         record_for(session, caller, action, f"{repo.type}:{repo.full_id}", ref=name)
+        if action.endswith(".deleted"):
+            enqueue(session, PRUNE_HISTORY, {"repo_id": repo.id})
+    hub.jobs_enqueued()
+
+
+def schedule_prune(hub: Hub, repo: Repo) -> None:
+    """Enqueue the prune of history a rewrite left unreachable (``repos.prune_history``)."""
+    with hub.db.write() as session:
+        enqueue(session, PRUNE_HISTORY, {"repo_id": repo.id})
+    hub.jobs_enqueued()

@@ -277,3 +277,4 @@ def _finish_file(handle: BinaryIO, digest: hashlib._Hash, tail: bytes) -> None:
     handle.flush()
     os.fsync(handle.fileno())
     handle.close()
+
