@@ -123,7 +123,7 @@ def parse_ndjson(body: bytes) -> CommitRequest:
             continue
         try:
             item = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # bad UTF-8 or JSON, a 4,300-digit integer, deep nesting
             raise BadRequestError(f"Line {number} of the commit payload is not valid JSON") from None
         if not isinstance(item, dict) or not isinstance(item.get("value"), dict):
             raise BadRequestError(f"Line {number}: expected {{'key': ..., 'value': {{...}}}}")

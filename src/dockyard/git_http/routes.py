@@ -232,7 +232,7 @@ async def push_check(request: Request, token: str) -> Response:
     raw = await read_limited(request, hub.settings.max_commit_body)  # lists a push's files, like a commit
     try:
         report = push_policy.PushReport.from_json(json.loads(raw))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, a 4,300-digit integer, deep nesting
         raise BadRequestError("The push report must be JSON") from None
     verdict = await run_in_threadpool(_review, request, int(claims["repo"]), report)
     return JSONResponse(verdict.as_json())
