@@ -67,7 +67,7 @@ def _token_json(caller: Caller) -> dict[str, Any]:
     }
     if caller.scopes is not None:
         data["fineGrained"] = {
-            "canReadGatedRepos": True,
+            "canReadGatedRepos": False,  # gated content needs a scope covering the repo
             "global": [],
             "scoped": [scope.as_hub_json() for scope in caller.scopes],
         }
