@@ -174,6 +174,30 @@ def test_a_commit_reusing_content_links_it_to_the_committing_repo(server: LiveSe
         assert rebuilt.status_code == 200
 
 
+def test_git_push_links_a_pointer_only_for_those_who_may_download_it(
+    server: LiveServer, ids: Identities, gated: str, tmp_path: Path
+) -> None:
+    """A pushed pointer (no bytes sent: git-lfs has nothing to upload) follows the API's rule."""
+    entry = HfApi(token=ids.bob).get_paths_info(gated, ["weights.bin"])[0]
+    assert entry.lfs is not None
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{entry.lfs.sha256}\nsize {entry.lfs.size}\n"
+    git = GitClient.create(tmp_path / "home")
+    pushed = {}
+    for name, token in (("bob", ids.bob), ("carol", ids.carol)):
+        mine = _own_repo(token, name)
+        work = tmp_path / name
+        git.clone(repo_url(server.url, mine, token=token), work)
+        git.run("config", "lfs.allowincompletepush", "true", cwd=work)
+        (work / "reused.bin").write_text(pointer)
+        git.commit_all(work, "reuse the gated weights")
+        pushed[name] = (mine, git.run("push", "origin", "main", cwd=work, check=False))
+    assert pushed["bob"][1].returncode != 0  # bob may see the oid, not download the bytes
+    carols, done = pushed["carol"]
+    assert done.returncode == 0, done.stderr  # a member may reuse it, and her repo now serves it
+    planned = _batch(server, carols, ids.carol, "download", entry.lfs.sha256, entry.lfs.size).json()["objects"][0]
+    assert httpx.get(planned["actions"]["download"]["href"]).content == SECRET
+
+
 # -- attack 11 --------------------------------------------------------------------------------------
 def test_a_fine_grained_token_reads_gated_content_only_inside_its_scopes(
     server: LiveServer, ids: Identities, gated: str

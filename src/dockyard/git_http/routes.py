@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from dockyard.accounts.models import Account
 from dockyard.auth import access
 from dockyard.auth.access import Right
-from dockyard.auth.identity import Caller
+from dockyard.auth.identity import Caller, caller_for_token_id
 from dockyard.errors import BadRequestError, DockyardError, InvalidNameError, UnauthorizedError
 from dockyard.git_http import backend, push_policy
 from dockyard.identifiers import RepoId, RepoType
@@ -137,7 +137,8 @@ async def _run(
     extra_env: dict[str, str] = {}
     before_last = None
     if service == RECEIVE_PACK and body is not None:
-        token = hub.signer.sign(push_policy.PUSH_CHECK_PURPOSE, {"repo": repo.id}, ttl=PUSH_CHECK_TTL)
+        claims = {"repo": repo.id, "token": caller.token.id if caller.token is not None else None}
+        token = hub.signer.sign(push_policy.PUSH_CHECK_PURPOSE, claims, ttl=PUSH_CHECK_TTL)
         extra_env = {
             "DOCKYARD_PUSH_CHECK_URL": f"{_callback_base(request)}/-/git/push-check/{token}",
             "DOCKYARD_REGULAR_FILE_LIMIT": str(hub.settings.regular_file_limit),
@@ -231,17 +232,18 @@ async def push_check(request: Request, token: str) -> Response:
         report = push_policy.PushReport.from_json(json.loads(raw))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise BadRequestError("The push report must be JSON") from None
-    verdict = await run_in_threadpool(_review, request, int(claims["repo"]), report)
+    verdict = await run_in_threadpool(_review, request, claims, report)
     return JSONResponse(verdict.as_json())
 
 
-def _review(request: Request, repo_id: int, report: push_policy.PushReport) -> push_policy.Verdict:
+def _review(request: Request, claims: dict[str, Any], report: push_policy.PushReport) -> push_policy.Verdict:
     hub = hub_of(request)
     with hub.db.read() as session:
-        repo = session.get(Repo, repo_id)
+        repo = session.get(Repo, int(claims["repo"]))
         if repo is None:
             return push_policy.Verdict(accepted=False, messages=["error: this repository was deleted"])
+        caller = caller_for_token_id(session, claims.get("token"))
         try:
-            return push_policy.review(hub, session, repo, report)
+            return push_policy.review(hub, session, repo, caller, report)
         except DockyardError as error:
             return push_policy.Verdict(accepted=False, messages=[f"error: {error.message}"])
