@@ -51,12 +51,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _visible_to(query: Select[tuple[Repo]], caller: Caller) -> Select[tuple[Repo]]:
+def _visible_to(query: Select[Repo], caller: Caller) -> Select[Repo]:
     """The same rule as a single repo's page, as SQL: token scopes narrow admins too."""
     return query.where(visible_clause(Viewer.of(caller)))
 
 
-def build_query(query: ListQuery, caller: Caller) -> Select[tuple[Repo]]:
+def build_query(query: ListQuery, caller: Caller) -> Select[Repo]:
     stmt = select(Repo).where(Repo.type == query.repo_type.value, Repo.disabled.is_(False))
     stmt = _visible_to(stmt, caller)
     if query.author:
