@@ -52,8 +52,8 @@ def _token_response(request: Request, repo_id: int, scope: str) -> JSONResponse:
     hub = hub_of(request)
     caller = caller_of(request)
     user_id = caller.user.id if caller.user else None
-    narrow = caller.role == FINE_GRAINED  # may read less than its user: dedup answers stay narrow
-    token = tokens.issue(hub.signer, repo_id=repo_id, scope=scope, user_id=user_id, narrow=narrow)
+    narrow = caller.role == FINE_GRAINED  # may read less than its user: the CAS applies its scopes
+    token = tokens.issue(hub.signer, repo_id=repo_id, scope=scope, user_id=user_id, narrow=narrow, scopes=caller.scopes)
     expires = int(time.time()) + tokens.TOKEN_TTL
     url = cas_url(request)
     headers = {"X-Xet-Cas-Url": url, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": str(expires)}

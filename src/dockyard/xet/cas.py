@@ -304,11 +304,11 @@ def _file_neighbours(session: Session, xorbs: list[str]) -> list[str]:
 
 def _visible_xorbs(session: Session, grant: CasGrant, candidates: list[str]) -> list[str]:
     """The candidates held by the grant's own repo or by a repo whose *content* the grant's user
-    may download (:func:`dockyard.auth.access.downloadable_clause`). A fine-grained token's grant
-    is narrow: its scopes are not in the grant, so it reaches public ungated content only."""
+    may download (:func:`dockyard.auth.access.downloadable_clause`), through the token's scopes
+    when the grant came from a fine-grained token."""
     if not candidates:
         return []
-    viewer = Viewer(user_id=grant.user_id, scopes=() if grant.narrow else None)
+    viewer = Viewer(user_id=grant.user_id, scopes=grant.scopes if grant.narrow else None)
     readable = (Repo.id == grant.repo_id) | downloadable_clause(viewer)
     holders = select(XetRepoXorb.xorb_hash).join(Repo, Repo.id == XetRepoXorb.repo_id)
     query = holders.where(XetRepoXorb.xorb_hash.in_(candidates), readable).distinct()
