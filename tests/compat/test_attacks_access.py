@@ -18,6 +18,10 @@ import httpx
 import pytest
 from huggingface_hub import HfApi
 
+from dockyard.xet.hashes import file_hash, parse_hash_hex, sha256_as_hash, verification_range_hash
+from dockyard.xet.shard import FileInfo, FileTerm
+from dockyard.xet.shard_writer import serialize_shard
+from dockyard.xet.xorb import parse_xorb
 from tests.support.accounts import Identities, issue_token
 from tests.support.git import GitClient, repo_url
 from tests.support.server import LiveServer
@@ -265,3 +269,50 @@ def test_pull_requests_and_xet_write_tokens_need_a_write_scope_on_the_repo(serve
         headers={**_auth(bob_here), "Content-Type": "application/x-ndjson"},
     )
     assert allowed.status_code == 200, allowed.text
+
+
+def _shard_rebuilding(server: LiveServer, token: str, repo: str, path: str) -> tuple[bytes, str]:
+    """An upload shard that registers ``path`` (a Xet file of ``repo``) from its stored xorbs, built
+    from what ``token`` may read: the file's terms, and the chunk hashes of the xorbs they name."""
+    entry = HfApi(token=token).get_paths_info(repo, [path])[0]
+    assert entry.lfs is not None
+    assert entry.xet_hash is not None
+    cas = httpx.get(f"{server.url}/api/models/{repo}/xet-read-token/main", headers=_auth(token)).json()
+    plan = httpx.get(f"{cas['casUrl']}/v1/reconstructions/{entry.xet_hash}", headers=_auth(cas["accessToken"])).json()
+    chunks = {}
+    for xorb, fetches in plan["fetch_info"].items():
+        chunks[xorb] = parse_xorb(httpx.get(fetches[0]["url"]).content, parse_hash_hex(xorb)).chunk_entries()
+    terms, leaves, checks = [], [], []
+    for term in plan["terms"]:
+        start, end = term["range"]["start"], term["range"]["end"]
+        selected = chunks[term["hash"]][start:end]
+        terms.append(FileTerm(parse_hash_hex(term["hash"]), start, end, term["unpacked_length"]))
+        leaves += selected
+        checks.append(verification_range_hash(h for h, _ in selected))
+    info = FileInfo(file_hash(leaves), tuple(terms), tuple(checks), sha256_as_hash(bytes.fromhex(entry.lfs.sha256)))
+    return serialize_shard([info]), entry.lfs.sha256
+
+
+def test_a_shard_builds_files_only_from_content_the_token_may_download(
+    server: LiveServer, ids: Identities, tmp_path: Path
+) -> None:
+    """Alice may read acme's private repo, but a token scoped to her own sink repo may not: a shard
+    sent with that token must not turn acme's chunks into a file of her sink."""
+    private = f"acme/xet-{uuid.uuid4().hex[:8]}"
+    alice = HfApi(token=ids.alice)
+    alice.create_repo(private, private=True)
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(os.urandom(300_000))
+    alice.upload_file(path_or_fileobj=weights, path_in_repo="w.safetensors", repo_id=private)
+    shard, oid = _shard_rebuilding(server, ids.alice, private, "w.safetensors")
+
+    sink = _own_repo(ids.alice, "alice")
+    narrow = issue_token(server.data_dir, server.env, "alice", "fineGrained", [f"model:{sink}:write"])
+    cas = httpx.get(f"{server.url}/api/models/{sink}/xet-write-token/main", headers=_auth(narrow)).json()
+    answer = httpx.post(f"{cas['casUrl']}/v1/shards", content=shard, headers=_auth(cas["accessToken"]))
+    assert answer.status_code == 404, answer.text
+    assert _commit_pointer(server, sink, narrow, oid, 300_000).status_code == 400
+
+    whole = httpx.get(f"{server.url}/api/models/{sink}/xet-write-token/main", headers=_auth(ids.alice)).json()
+    allowed = httpx.post(f"{cas['casUrl']}/v1/shards", content=shard, headers=_auth(whole["accessToken"]))
+    assert allowed.status_code == 200, allowed.text  # her full token may: she reads acme's repo
