@@ -12,11 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from dockyard.api.bodies import json_body
-from dockyard.api.deps import base_url, caller_of, hub_of
+from dockyard.api.deps import RepoToWrite, base_url, caller_of, hub_of
 from dockyard.api.files import content_response
 from dockyard.api.routing import repo_ref
 from dockyard.api.serialize import iso
-from dockyard.auth import access, permissions
+from dockyard.auth import access
 from dockyard.auth.access import Right
 from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError, DockyardError, NotFoundError, NotImplementedApiError, UnauthorizedError
@@ -27,7 +27,7 @@ from dockyard.lfs import batch, content
 from dockyard.lfs import service as lfs
 from dockyard.lfs.models import LfsObject, RepoLfsObject
 from dockyard.repos.models import Repo
-from dockyard.repos.service import find_repo, get_readable_repo
+from dockyard.repos.service import find_repo
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -229,13 +229,9 @@ def download(request: Request, token: str) -> Response:
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/lfs-files")
-def list_lfs_files(request: Request, repo_type: str, repo_id: str) -> JSONResponse:
+def list_lfs_files(request: Request, repo: RepoToWrite) -> JSONResponse:
     """Large files a repo holds (every version ever pushed), for ``list_lfs_files``."""
-    hub = hub_of(request)
-    caller = caller_of(request)
-    with hub.db.read() as session:
-        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
-        permissions.ensure_write(session, caller, repo)
+    with hub_of(request).db.read() as session:
         rows = session.execute(
             select(RepoLfsObject, LfsObject.size)
             .join(LfsObject, LfsObject.oid == RepoLfsObject.oid)
