@@ -229,17 +229,20 @@ def test_a_hub_admins_fine_grained_token_is_held_to_its_scopes(
     assert httpx.get(f"{server.url}/api/admin/audit", headers=_auth(whole)).status_code == 200
 
 
-def test_org_members_are_managed_only_with_a_token_covering_the_org(server: LiveServer, ids: Identities) -> None:
-    org, newcomer = f"org-{uuid.uuid4().hex[:6]}", f"new-{uuid.uuid4().hex[:6]}"
-    server.cli("org", "create", org, "--owner", "alice")
+def test_org_members_are_managed_only_with_a_token_covering_the_org(server: LiveServer) -> None:
+    stamp = uuid.uuid4().hex[:6]
+    owner, org, newcomer = f"boss-{stamp}", f"org-{stamp}", f"new-{stamp}"
+    server.cli("user", "create", owner)
+    server.cli("org", "create", org, "--owner", owner)
     server.cli("user", "create", newcomer)
     members = f"{server.url}/api/organizations/{org}/members"
-    other = issue_token(server.data_dir, server.env, "alice", "fineGrained", ["model:alice/elsewhere:write"])
+    other = issue_token(server.data_dir, server.env, owner, "fineGrained", [f"model:{owner}/elsewhere:write"])
     refused = httpx.put(members, json={"user": newcomer, "role": "admin"}, headers=_auth(other))
     assert refused.status_code == 403
     assert httpx.get(members, headers=_auth(other)).status_code == 403
-    assert newcomer not in [m["user"] for m in httpx.get(members, headers=_auth(ids.alice)).json()]
-    covering = issue_token(server.data_dir, server.env, "alice", "fineGrained", [f"org:{org}:write"])
+    whole = issue_token(server.data_dir, server.env, owner, "write")
+    assert newcomer not in [m["user"] for m in httpx.get(members, headers=_auth(whole)).json()]
+    covering = issue_token(server.data_dir, server.env, owner, "fineGrained", [f"org:{org}:write"])
     assert httpx.put(members, json={"user": newcomer, "role": "read"}, headers=_auth(covering)).status_code == 200
 
 
