@@ -24,7 +24,6 @@ from dockyard.api import (
     usage,
     xet,
 )
-from dockyard.api.bodies import BodyLimitMiddleware
 from dockyard.api.errors import install_error_handlers
 from dockyard.api.middleware import RequestOriginMiddleware
 from dockyard.api.routing import EncodedSlashMiddleware
@@ -35,6 +34,7 @@ from dockyard.hub import Hub
 from dockyard.jobs.worker import Worker
 from dockyard.repos.downloads import DownloadCounter
 from dockyard.repos.git_storage import GitStorage
+from dockyard.request_bodies import BodyLimitMiddleware
 from dockyard.settings import Settings
 from dockyard.signing import Signer
 from dockyard.storage.factory import open_blob_store

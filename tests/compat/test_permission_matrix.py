@@ -170,3 +170,183 @@ def test_listings_show_private_repos_only_to_readers(
         f"{server.url}/api/models", params={"search": private_repo.split("/")[1]}, headers=headers
     ).json()
     assert ([item["id"] for item in listed] == [private_repo]) == (ROLES[role] is not None)
+
+
+# -- a gated repo: seeing its metadata versus downloading its content, and linking its content --------
+GATED, REFUSED = "gated", "refused"
+WEIGHTS = b"gated weights: " + uuid.uuid4().bytes * 8
+
+
+@dataclass(frozen=True)
+class GatedRole:
+    downloads: bool  # may read the files (member, or an accepted request) through a covering token
+    proposes: bool  # its token may write to the gated repo (open a pull request)
+    sink: str | None  # a namespace its token may create and write repos in
+
+
+# Every role sees the (public) gated repo's metadata; only some may download or link its content.
+GATED_ROLES: dict[str, GatedRole] = {
+    "anonymous": GatedRole(downloads=False, proposes=False, sink=None),
+    "outsider": GatedRole(downloads=False, proposes=True, sink="bob"),
+    "granted outsider": GatedRole(downloads=True, proposes=True, sink="erin"),
+    "org read member": GatedRole(downloads=True, proposes=True, sink="carol"),
+    "org write member": GatedRole(downloads=True, proposes=True, sink="dave"),
+    "org admin": GatedRole(downloads=True, proposes=True, sink="alice"),
+    "read token": GatedRole(downloads=True, proposes=False, sink=None),
+    "fine-grained repo read": GatedRole(downloads=True, proposes=False, sink="alice"),
+    "fine-grained org read": GatedRole(downloads=True, proposes=False, sink="alice"),
+    "fine-grained other repo": GatedRole(downloads=False, proposes=False, sink="alice"),
+}
+
+
+@pytest.fixture(scope="module")
+def gated_repo(ids: Identities) -> str:
+    api = HfApi(token=ids.alice)
+    repo = f"acme/gm-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo)
+    api.upload_file(path_or_fileobj=WEIGHTS, path_in_repo="weights.bin", repo_id=repo)
+    api.upload_file(path_or_fileobj=b"v2 " + WEIGHTS, path_in_repo="notes.txt", repo_id=repo)
+    api.update_repo_settings(repo, gated="manual")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def gated_tokens(server: LiveServer, ids: Identities, gated_repo: str) -> dict[str, str | None]:
+    server.cli("user", "create", "erin", check=False)  # may exist when the module runs twice
+    erin = issue_token(server.data_dir, server.env, "erin", "write")
+    granted = httpx.post(
+        f"{server.url}/api/models/{gated_repo}/user-access-request/grant",
+        json={"user": "erin"},
+        headers={"Authorization": f"Bearer {ids.alice}"},
+    )
+    assert granted.status_code == 200, granted.text
+
+    def fine(*scopes: str) -> str:
+        return issue_token(server.data_dir, server.env, "alice", "fineGrained", [*scopes, "user:alice:write"])
+
+    return {
+        "anonymous": None,
+        "outsider": ids.bob,
+        "granted outsider": erin,
+        "org read member": ids.carol,
+        "org write member": ids.dave,
+        "org admin": ids.alice,
+        "read token": ids.alice_read,
+        "fine-grained repo read": fine(f"model:{gated_repo}:read"),
+        "fine-grained org read": fine("org:acme:read"),
+        "fine-grained other repo": fine("model:acme/something-else:write"),
+    }
+
+
+def _gated_routes(repo: str) -> list[Route]:
+    oid = hashlib.sha256(WEIGHTS).hexdigest()
+    lfs = {"objects": [{"oid": oid, "size": len(WEIGHTS)}], "transfers": ["basic"]}
+    return [
+        Route("info", "see", "GET", f"/api/models/{repo}"),
+        Route("tree", "see", "GET", f"/api/models/{repo}/tree/main"),
+        Route("paths-info", "see", "POST", f"/api/models/{repo}/paths-info/main", form={"paths": "weights.bin"}),
+        Route("refs", "see", "GET", f"/api/models/{repo}/refs"),
+        Route("commits", "see", "GET", f"/api/models/{repo}/commits/main"),
+        Route("auth-check", "see", "GET", f"/api/models/{repo}/auth-check"),
+        Route("resolve HEAD", "download", "HEAD", f"/{repo}/resolve/main/notes.txt"),
+        Route("resolve GET", "download", "GET", f"/{repo}/resolve/main/weights.bin"),
+        Route("raw diff", "download", "GET", f"/api/models/{repo}/compare/main"),
+        Route("xet read token", "download", "GET", f"/api/models/{repo}/xet-read-token/main"),
+        Route("lfs download", "download", "POST", f"/{repo}.git/info/lfs/objects/batch",
+              body={"operation": "download", **lfs}),
+        Route("git clone", "download", "GET", f"/{repo}.git/info/refs?service=git-upload-pack"),
+    ]  # fmt: skip
+
+
+def _gated_outcome(response: httpx.Response) -> str:
+    if response.status_code < 300:
+        return OK
+    if response.status_code in (401, 403) and response.headers.get("x-error-code") in ("GatedRepo", None):
+        return GATED
+    return f"unexpected {response.status_code} {response.headers.get('x-error-code')}: {response.text[:200]}"
+
+
+@pytest.mark.parametrize("role", list(GATED_ROLES))
+def test_gated_repo_metadata_versus_download(
+    server: LiveServer, gated_repo: str, gated_tokens: dict[str, str | None], role: str
+) -> None:
+    mismatches = []
+    for route in _gated_routes(gated_repo):
+        response = _call(server, route, gated_tokens[role])
+        if route.name == "lfs download" and response.status_code == 200:
+            response = _lfs_download_outcome(response)
+        expected = OK if route.level == "see" or GATED_ROLES[role].downloads else GATED
+        if _gated_outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_gated_outcome(response)}")
+        if expected != OK:
+            assert WEIGHTS not in response.content, f"{route.name} leaked content to {role}"
+            assert "accessToken" not in response.text, f"{route.name} handed {role} a token"
+    assert mismatches == []
+
+
+def _lfs_download_outcome(response: httpx.Response) -> httpx.Response:
+    """A batch answer is 200 either way: it is a download only if it holds a download action."""
+    ok = "actions" in response.json()["objects"][0]
+    return response if ok else httpx.Response(403, json={"message": "no action"}, request=response.request)
+
+
+def _sink_repo(server: LiveServer, token: str | None, namespace: str | None) -> str:
+    """A repo the role may write to (created with its own token), or alice's for roles with none."""
+    repo = f"{namespace or 'alice'}/sink-{uuid.uuid4().hex[:8]}"
+    if token is not None and namespace is not None:
+        HfApi(token=token).create_repo(repo)
+    return repo
+
+
+@pytest.mark.parametrize("role", list(GATED_ROLES))
+def test_gated_content_links_only_for_those_who_may_download_it(
+    server: LiveServer, ids: Identities, gated_repo: str, gated_tokens: dict[str, str | None], role: str
+) -> None:
+    """Every route that links stored content to a repo applies the same rule: the caller may
+    download a repo that holds it. Seeing the gated repo's oids in its tree is not enough.
+    Each role gets its own gated file: content one role rightly copied elsewhere is no test."""
+    token, spec = gated_tokens[role], GATED_ROLES[role]
+    content = WEIGHTS + uuid.uuid4().bytes
+    HfApi(token=ids.alice).upload_file(
+        path_or_fileobj=content, path_in_repo=f"{uuid.uuid4().hex}.bin", repo_id=gated_repo
+    )
+    sink = _sink_repo(server, token, spec.sink)
+    oid, size = hashlib.sha256(content).hexdigest(), len(content)
+    links = spec.downloads and spec.sink is not None
+    pointer = b"\n".join(
+        json.dumps(line).encode()
+        for line in (
+            {"key": "header", "value": {"summary": f"reuse as {role}"}},
+            {"key": "lfsFile", "value": {"path": "reused.bin", "algo": "sha256", "oid": oid, "size": size}},
+        )
+    )
+    upload = {"operation": "upload", "objects": [{"oid": oid, "size": size}], "transfers": ["basic"]}
+    routes = [
+        (Route("duplicate", "link", "POST", f"/api/models/{gated_repo}/duplicate",
+               body={"repository": f"{sink.split('/')[0]}/copy-{uuid.uuid4().hex[:8]}"}), links),
+        (Route("lfsFile pointer", "link", "POST", f"/api/models/{sink}/commit/main", body=pointer), links),
+        (Route("xet write token for a PR", "link", "GET",
+               f"/api/models/{gated_repo}/xet-write-token/None?create_pr=1"), spec.downloads and spec.proposes),
+    ]  # fmt: skip
+    mismatches = []
+    for route, expected in routes:
+        response = _call(server, route, token)
+        assert response.status_code < 500, f"{route.name}: {response.status_code} {response.text[:200]}"
+        if (response.status_code < 300) != expected:
+            mismatches.append(f"{route.name}: expected {'ok' if expected else 'refused'}, got {response.status_code}")
+        if not expected:
+            assert "accessToken" not in response.text, f"{route.name} handed {role} a token"
+    planned = _call(
+        server, Route("lfs upload", "link", "POST", f"/{sink}.git/info/lfs/objects/batch", body=upload), token
+    )
+    if planned.status_code == 200:
+        obj = planned.json()["objects"][0]
+        linked = "actions" not in obj
+        if not linked:  # verifying without uploading must not link the gated bytes either
+            verified = httpx.post(obj["actions"]["verify"]["href"], json={"oid": oid, "size": size})
+            linked = verified.status_code == 200
+        if linked != links:
+            mismatches.append(f"lfs batch upload + verify: expected {'linked' if links else 'refused'}")
+    elif links:
+        mismatches.append(f"lfs batch upload: expected linked, got {planned.status_code}")
+    assert mismatches == []

@@ -19,10 +19,14 @@ router = APIRouter()
 
 
 def _require_admin(caller: Caller) -> None:
+    """Hub administrators, through a token that carries all their rights: a fine-grained token
+    is limited to the repos and namespaces it names, and the audit log covers all of them."""
     if caller.user is None:
         raise AuthenticationRequiredError("Authentication required")
     if not caller.is_admin:
         raise ForbiddenError("Only hub administrators can read the audit log")
+    if caller.scopes is not None:
+        raise ForbiddenError("A fine-grained token cannot read the audit log: use a read or write token")
 
 
 @router.get("/api/admin/audit")
@@ -55,8 +59,10 @@ def _org_for_admin(session: Any, caller: Caller, name: str) -> Any:
         raise AccountNotFoundError(f"No organization named {name!r}")
     if caller.user is None:
         raise AuthenticationRequiredError("Authentication required")
-    if not (caller.is_admin or caller.org_role(session, org.id) == "admin") or not caller.can_write_at_all:
+    if not (caller.is_admin or caller.org_role(session, org.id) == "admin"):
         raise ForbiddenError(f"Only admins of {org.name} manage its members")
+    if not caller.token_allows_namespace("write", org.name):
+        raise ForbiddenError(f"This token has no write scope covering {org.name}: it cannot manage its members")
     return org
 
 
@@ -67,6 +73,8 @@ def list_members(request: Request, name: str) -> list[dict[str, Any]]:
         org = accounts.get_account(session, name)
         if org.kind != ORG or caller.user is None or (not caller.is_admin and caller.org_role(session, org.id) is None):
             raise AccountNotFoundError(f"No organization named {name!r}")
+        if not caller.token_allows_namespace("read", org.name):
+            raise ForbiddenError(f"This token has no scope covering {org.name}")
         rows = session.query(Membership).filter(Membership.org_id == org.id).all()
         return [{"user": m.user.name, "fullname": m.user.fullname, "role": m.role} for m in rows]
 

@@ -10,10 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from dockyard.api.bodies import json_body, read_limited
 from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.routing import parse_bool, repo_ref, unquote_param
-from dockyard.auth import permissions
+from dockyard.auth import access, permissions
 from dockyard.auth.identity import Caller
 from dockyard.errors import AuthenticationRequiredError, BadRequestError, ForbiddenError
 from dockyard.hub import Hub
@@ -32,6 +31,7 @@ from dockyard.repos.commits import (
 from dockyard.repos.git_repo import PR_PREFIX, FileEntry
 from dockyard.repos.models import Repo
 from dockyard.repos.service import get_readable_repo
+from dockyard.request_bodies import json_body, read_limited
 
 router = APIRouter()
 MAX_PREUPLOAD_FILES = 1000
@@ -45,8 +45,8 @@ def authorize_commit(hub: Hub, caller: Caller, repo_type: str, repo_id: str, rev
         if create_pr or revision.startswith(PR_PREFIX):
             if caller.user is None:
                 raise AuthenticationRequiredError("You must be authenticated to open a pull request")
-            if not caller.can_write_at_all:
-                raise ForbiddenError("This token has read access only: it cannot open pull requests")
+            if not access.may_propose(session, caller, repo):
+                raise ForbiddenError(f"This token cannot open or update pull requests on {repo.full_id}")
             if not create_pr:
                 may_write = permissions.can_write(session, caller, repo)
                 ensure_may_update_pull_request(session, repo, revision, may_write=may_write, user_id=caller.user.id)

@@ -1,68 +1,42 @@
-"""Request-scoped helpers shared by the route modules."""
+"""Request-scoped helpers shared by the route modules: the request context (re-exported) and the
+dependencies that give routes their repo, checked for the right they need."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import Request
-from sqlalchemy.orm import Session
+from fastapi import Depends, Request
 
-from dockyard.accounts import service as accounts
-from dockyard.accounts.tokens import hash_token
-from dockyard.auth import throttle
-from dockyard.auth.cache import columns_of
-from dockyard.auth.identity import Caller, authenticate, caller_from_columns, token_from_authorization
-from dockyard.errors import UnauthorizedError
-from dockyard.hub import Hub
+from dockyard.api.routing import repo_ref
+from dockyard.auth.access import Right, ensure
+from dockyard.auth.permissions import not_found
+from dockyard.repos.models import Repo
+from dockyard.repos.service import find_repo
+from dockyard.request_context import base_url, caller_of, hub_of
 
-
-def hub_of(request: Request) -> Hub:
-    hub: Hub = request.app.state.hub
-    return hub
+__all__ = ["base_url", "caller_of", "hub_of", "repo_for"]
 
 
-def caller_of(request: Request, session: Session | None = None) -> Caller:
-    """Authenticate the request once and remember the result on it (within ``session`` if given)."""
-    cached = getattr(request.state, "caller", None)
-    if cached is not None:
-        return cached
-    hub = hub_of(request)
-    token = token_from_authorization(request.headers.get("authorization"))
-    client = request.client.host if request.client else None
-    with nullcontext(session) if session is not None else hub.db.read() as current:
-        hub.security_cache.validate(current)  # every request sees the latest access changes
-        caller = Caller(cache=hub.security_cache) if token is None else _authenticated(hub, current, token, client)
-    if caller.token is not None and accounts.needs_touch(caller.token):
-        with hub.db.write() as session:
-            accounts.touch_token(session, caller.token.id)
-        hub.security_cache.put(("token", hash_token(token or "")), None)
-    request.state.caller = caller
-    return caller
+def repo_for(right: Right) -> Callable[[Request, str, str], Repo]:
+    """A dependency giving a ``/api/{repo_type}/{repo_id}/...`` route its repo, already checked for
+    ``right``: routes state the right they need instead of repeating the checks."""
+
+    def dependency(request: Request, repo_type: str, repo_id: str) -> Repo:
+        hub = hub_of(request)
+        caller = caller_of(request)
+        ref = repo_ref(repo_type, repo_id)
+        with hub.db.read() as session:
+            repo = find_repo(session, ref)
+            if repo is None:
+                raise not_found(str(ref.id))
+            ensure(session, caller, repo, right)
+        return repo
+
+    return dependency
 
 
-def _authenticated(hub: Hub, session: Session, token: str, client: str | None) -> Caller:
-    """Tokens already verified in this epoch come from the cache; others from the database,
-    behind the failed-attempt throttle."""
-    key = ("token", hash_token(token))
-    cached = hub.security_cache.get(key)
-    if cached is not None:
-        return caller_from_columns(*cached, cache=hub.security_cache)
-    throttle.check(hub.db, client)
-    try:
-        caller = authenticate(session, token)
-    except UnauthorizedError:
-        throttle.note_failure(hub.db, client)
-        raise
-    assert caller.token is not None
-    assert caller.user is not None
-    hub.security_cache.put(key, (columns_of(caller.token), columns_of(caller.user)))
-    caller.cache = hub.security_cache
-    return caller
-
-
-def base_url(request: Request) -> str:
-    """Absolute URL prefix for links we hand out (commit URLs, upload URLs, pagination)."""
-    configured = hub_of(request).settings.public_url
-    if configured:
-        return configured.rstrip("/")
-    return str(request.base_url).rstrip("/")
+RepoToSee = Annotated[Repo, Depends(repo_for(Right.SEE))]
+RepoToDownload = Annotated[Repo, Depends(repo_for(Right.DOWNLOAD))]
+RepoToWrite = Annotated[Repo, Depends(repo_for(Right.WRITE))]
+RepoToAdmin = Annotated[Repo, Depends(repo_for(Right.ADMIN))]

@@ -9,15 +9,13 @@ from starlette.responses import JSONResponse
 
 from dockyard.accounts import service as accounts
 from dockyard.accounts.models import Account
-from dockyard.api.bodies import json_or_form
-from dockyard.api.deps import caller_of, hub_of
-from dockyard.api.routing import repo_ref
+from dockyard.api.deps import RepoToSee, RepoToWrite, caller_of, hub_of
 from dockyard.api.serialize import iso
-from dockyard.auth import permissions
 from dockyard.errors import BadRequestError, NotFoundError
 from dockyard.gating import service as gating
 from dockyard.gating.models import AccessRequest
-from dockyard.repos.service import get_readable_repo
+from dockyard.repos.models import Repo
+from dockyard.request_bodies import json_or_form
 
 router = APIRouter()
 
@@ -38,24 +36,19 @@ async def _json_or_form(request: Request) -> dict[str, Any]:
 
 
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/ask-access")
-async def ask_access(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
+async def ask_access(request: Request, repo: RepoToSee) -> dict[str, Any]:
     """A user asks for access, sending the fields the card's ``extra_gated_fields`` lists."""
     fields = await _json_or_form(request)
     hub = hub_of(request)
     caller = caller_of(request)
     with hub.db.write() as session:
-        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
-        item = gating.request_access(session, caller, repo, fields)
+        item = gating.request_access(session, caller, session.get_one(Repo, repo.id), fields)
         return {"status": item.status}
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/user-access-request/{status}")
-def list_requests(request: Request, repo_type: str, repo_id: str, status: str) -> JSONResponse:
-    hub = hub_of(request)
-    caller = caller_of(request)
-    with hub.db.read() as session:
-        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
-        permissions.ensure_write(session, caller, repo)
+def list_requests(request: Request, repo: RepoToWrite, status: str) -> JSONResponse:
+    with hub_of(request).db.read() as session:
         return JSONResponse([_request_json(item) for item in gating.list_requests(session, repo, status)])
 
 
@@ -72,27 +65,25 @@ def _target_user(session: Any, repo_id: int, body: dict[str, Any]) -> Account:
 
 
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/user-access-request/handle")
-async def handle_request(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
+async def handle_request(request: Request, repo: RepoToWrite) -> dict[str, Any]:
     body = await _json_or_form(request)
     hub = hub_of(request)
     caller = caller_of(request)
     with hub.db.write() as session:
-        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
-        permissions.ensure_write(session, caller, repo)
-        user = _target_user(session, repo.id, body)
-        item = gating.decide(session, caller, repo, user, str(body.get("status")), body.get("rejectionReason"))
+        current = session.get_one(Repo, repo.id)
+        user = _target_user(session, current.id, body)
+        item = gating.decide(session, caller, current, user, str(body.get("status")), body.get("rejectionReason"))
         return _request_json(item)
 
 
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/user-access-request/grant")
-async def grant_access(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
+async def grant_access(request: Request, repo: RepoToWrite) -> dict[str, Any]:
     body = await _json_or_form(request)
     hub = hub_of(request)
     caller = caller_of(request)
     with hub.db.write() as session:
-        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
-        permissions.ensure_write(session, caller, repo)
         if not body.get("user"):
             raise BadRequestError("Give 'user'")
-        item = gating.grant(session, caller, repo, accounts.get_user(session, str(body["user"])))
+        user = accounts.get_user(session, str(body["user"]))
+        item = gating.grant(session, caller, session.get_one(Repo, repo.id), user)
         return _request_json(item)

@@ -10,12 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from dockyard.accounts import service as accounts
-from dockyard.api.bodies import read_limited
 from dockyard.api.deps import caller_of, hub_of
 from dockyard.api.serialize import iso
 from dockyard.auth.identity import Caller
 from dockyard.errors import UnauthorizedError
 from dockyard.repos.cards import parse_card
+from dockyard.request_bodies import read_limited
 
 router = APIRouter()
 
@@ -70,7 +70,7 @@ def _token_json(caller: Caller) -> dict[str, Any]:
     }
     if caller.scopes is not None:
         data["fineGrained"] = {
-            "canReadGatedRepos": True,
+            "canReadGatedRepos": False,  # gated content needs a scope covering the repo
             "global": [],
             "scoped": [scope.as_hub_json() for scope in caller.scopes],
         }

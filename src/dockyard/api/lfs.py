@@ -6,25 +6,27 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from dockyard.api.bodies import json_body, limited_stream, read_limited
-from dockyard.api.deps import base_url, caller_of, hub_of
+from dockyard.api.deps import RepoToWrite, base_url, caller_of, hub_of
 from dockyard.api.files import content_response
 from dockyard.api.routing import repo_ref
 from dockyard.api.serialize import iso
-from dockyard.auth import permissions
+from dockyard.auth import access
+from dockyard.auth.access import Right
 from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError, DockyardError, NotFoundError, NotImplementedApiError, UnauthorizedError
 from dockyard.faults import LFS_STAGED, crash_point
-from dockyard.gating import service as gating
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
 from dockyard.lfs import batch, content
 from dockyard.lfs import service as lfs
 from dockyard.lfs.models import LfsObject, RepoLfsObject
-from dockyard.repos.service import find_repo, get_readable_repo
+from dockyard.repos.models import Repo
+from dockyard.repos.service import find_repo
+from dockyard.request_bodies import json_body, limited_stream, read_limited
 from dockyard.storage.pipelined import exactly
 
 router = APIRouter()
@@ -49,32 +51,27 @@ def _batch(request: Request, repo_type: RepoType, repo_id: str, body: dict[str, 
         raise BadRequestError("operation must be 'upload' or 'download'")
     objects = batch.parse_objects(body.get("objects"))
     transfers = body.get("transfers") or ["basic"]
-    with hub.db.read() as session:
+    right = Right.WRITE if operation == "upload" else Right.DOWNLOAD
+    with hub.db.write() if operation == "upload" else hub.db.read() as session:
         repo = find_repo(session, repo_ref(repo_type, repo_id))
-        allowed = repo is not None and (
-            permissions.can_write(session, caller, repo)
-            if operation == "upload"
-            else permissions.can_read(session, caller, repo)
-        )
-        if repo is None or not allowed:
-            return _refusal(caller, repo is not None and permissions.can_read(session, caller, repo))
+        if repo is None or not access.may(session, caller, repo, right):
+            return _refusal(session, caller, repo)
         base = base_url(request)
         if operation == "upload":
-            plan = batch.plan_upload(hub, session, repo, objects, list(transfers), base)
+            plan = batch.plan_upload(hub, session, caller, repo, objects, list(transfers), base)
         else:
-            if not gating.has_access(session, caller, repo):
-                status = 401 if caller.is_anonymous else 403
-                return lfs_error(status, f"{repo.full_id} is gated: ask for access first", challenge=status == 401)
             plan = batch.plan_download(hub, session, caller, repo, objects, base)
     return JSONResponse(plan, media_type=LFS_JSON)
 
 
-def _refusal(caller: Caller, readable: bool) -> JSONResponse:
+def _refusal(session: Session, caller: Caller, repo: Repo | None) -> JSONResponse:
     if caller.is_anonymous:
         return lfs_error(401, "Authentication required: use a Dockyard token as the password", challenge=True)
-    if readable:
+    if repo is None or not access.may(session, caller, repo, Right.SEE):
+        return lfs_error(404, "Repository not found")
+    if access.may(session, caller, repo, Right.DOWNLOAD):
         return lfs_error(403, "You don't have write access to this repository (or your token is read-only)")
-    return lfs_error(404, "Repository not found")
+    return lfs_error(403, f"{repo.full_id} is gated: ask for access first (with a token that covers it)")
 
 
 async def _batch_route(request: Request, repo_type: RepoType, repo_id: str) -> Response:
@@ -134,10 +131,7 @@ async def upload(request: Request, token: str) -> Response:
 
 
 def _publish(request: Request, claims: dict[str, Any], staged: Any) -> None:
-    hub = hub_of(request)
-    lfs.publish_verified(hub, staged, claims["oid"], claims["size"])
-    with hub.db.write() as session:
-        lfs.link(session, claims["repo"], claims["oid"], claims["size"], blob=True)
+    lfs.accept_upload(hub_of(request), staged, claims["repo"], claims["oid"], claims["size"])
 
 
 @router.put("/-/lfs/part/{token}/{number}")
@@ -175,29 +169,37 @@ def _complete(request: Request, claims: dict[str, Any]) -> None:
 
 @router.post("/-/lfs/verify/{token}")
 def verify(request: Request, token: str) -> Response:
+    """Succeeds only if this repo holds the object: its bytes were uploaded for it (and verified),
+    or the batch answer linked content the caller may download. An oid stored for some other repo
+    is "not uploaded" here, exactly as an unknown one."""
     hub = hub_of(request)
     claims = _claims(request, token)
     if claims.get("staged"):  # uploaded straight to object storage: check the bytes now
         _publish_direct(hub, claims)
-    with hub.db.write() as session:
-        size = lfs.stored_size(hub, session, claims["oid"])
-        if size != claims["size"]:
+    with hub.db.read() as session:
+        if not _holds(hub, session, claims):
             raise NotFoundError(f"Object {claims['oid']} was not uploaded (or has the wrong size)")
-        lfs.link(session, claims["repo"], claims["oid"], claims["size"])
     return Response(status_code=200)
+
+
+def _holds(hub: Hub, session: Session, claims: dict[str, Any]) -> bool:
+    repo = session.get(Repo, claims["repo"])
+    return (
+        repo is not None
+        and lfs.is_linked(session, repo, claims["oid"])
+        and lfs.stored_size(hub, session, claims["oid"]) == claims["size"]
+    )
 
 
 def _publish_direct(hub: Hub, claims: dict[str, Any]) -> None:
     with hub.db.read() as session:
-        if lfs.stored_size(hub, session, claims["oid"]) == claims["size"]:
-            return  # already verified (a repeated verify call)
+        if _holds(hub, session, claims):
+            return  # already verified for this repo (a repeated verify call)
     staged = hub.blobs.measure_staged(str(claims["staged"]))
     if staged is None:
         raise NotFoundError(f"Object {claims['oid']} was not uploaded")
     crash_point(hub.settings, LFS_STAGED)
-    lfs.publish_verified(hub, staged, claims["oid"], claims["size"])
-    with hub.db.write() as session:
-        lfs.link(session, claims["repo"], claims["oid"], claims["size"], blob=True)
+    lfs.accept_upload(hub, staged, claims["repo"], claims["oid"], claims["size"])
 
 
 @router.post("/-/lfs/complete-direct/{token}")
@@ -228,13 +230,9 @@ def download(request: Request, token: str) -> Response:
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/lfs-files")
-def list_lfs_files(request: Request, repo_type: str, repo_id: str) -> JSONResponse:
+def list_lfs_files(request: Request, repo: RepoToWrite) -> JSONResponse:
     """Large files a repo holds (every version ever pushed), for ``list_lfs_files``."""
-    hub = hub_of(request)
-    caller = caller_of(request)
-    with hub.db.read() as session:
-        repo = get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
-        permissions.ensure_write(session, caller, repo)
+    with hub_of(request).db.read() as session:
         rows = session.execute(
             select(RepoLfsObject, LfsObject.size)
             .join(LfsObject, LfsObject.oid == RepoLfsObject.oid)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
-from dockyard.api.deps import base_url, caller_of, hub_of
+from dockyard.api.deps import RepoToAdmin, RepoToDownload, RepoToSee, RepoToWrite, base_url, caller_of, hub_of
 from dockyard.api.errors import error_response
 from dockyard.api.routing import repo_ref
 from dockyard.auth import permissions
@@ -129,51 +129,44 @@ def move_repo(request: Request, body: MoveRepoBody) -> dict[str, Any]:
 
 
 @router.put("/api/{repo_type:rtype}/{repo_id:repo}/settings")
-def update_settings(request: Request, repo_type: str, repo_id: str, body: SettingsBody) -> dict[str, Any]:
+def update_settings(request: Request, repo: RepoToAdmin, body: SettingsBody) -> dict[str, Any]:
     hub = hub_of(request)
     caller = caller_of(request)
     with hub.db.write() as session:
-        repo = service.get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
-        permissions.ensure_admin(session, caller, repo)
+        current = session.get_one(Repo, repo.id)
         service.update_settings(
-            session, caller, repo, private=_visibility(body.private, body.visibility), gated=body.gated
+            session, caller, current, private=_visibility(body.private, body.visibility), gated=body.gated
         )
     return {}
 
 
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/duplicate")
-def duplicate_repo(request: Request, repo_type: str, repo_id: str, body: DuplicateBody) -> JSONResponse:
+def duplicate_repo(request: Request, source: RepoToDownload, body: DuplicateBody) -> JSONResponse:
+    """Copying a repo copies its content, so the source needs the download right, not just sight
+    (a gated repo's files would otherwise move into a repo without a gate)."""
     hub = hub_of(request)
     caller = caller_of(request)
     target = RepoId.parse(body.repository)
     with hub.db.write() as session:
-        source = service.get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
+        current = session.get_one(Repo, source.id)
         private = _visibility(body.private, body.visibility)
         repo = service.duplicate_repo(
             hub,
             session,
             caller,
-            source,
+            current,
             target,
-            private=source.private if private is None else private,
+            private=current.private if private is None else private,
         )
         url = repo_url(request, repo)
     return JSONResponse({"url": url})
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/auth-check")
-def auth_check(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
-    hub = hub_of(request)
-    with hub.db.read() as session:
-        service.get_readable_repo(session, caller_of(request), repo_ref(repo_type, repo_id))
+def auth_check(repo: RepoToSee) -> dict[str, Any]:
     return {}
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/auth-check/write")
-def auth_check_write(request: Request, repo_type: str, repo_id: str) -> dict[str, Any]:
-    hub = hub_of(request)
-    caller = caller_of(request)
-    with hub.db.read() as session:
-        repo = service.get_readable_repo(session, caller, repo_ref(repo_type, repo_id))
-        permissions.ensure_write(session, caller, repo)
+def auth_check_write(repo: RepoToWrite) -> dict[str, Any]:
     return {}

@@ -13,39 +13,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dockyard.errors import BadRequestError
 from dockyard.identifiers import RepoId, RepoType
 from dockyard.repos.service import RepoRef
-
-_NAME = r"[A-Za-z0-9_.\-]+"
-
-
-class RepoIdConvertor(Convertor[str]):
-    regex = rf"{_NAME}(?:/{_NAME})?"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-class RepoTypeConvertor(Convertor[str]):
-    regex = "models|datasets|spaces"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-# Route modules compile their paths when imported, so the convertors must exist by then.
-register_url_convertor("repo", RepoIdConvertor())
-register_url_convertor("rtype", RepoTypeConvertor())
+from dockyard.url_convertors import RepoIdConvertor, RepoTypeConvertor  # noqa: F401 (registers them)
 
 
 def unquote_param(value: str) -> str:

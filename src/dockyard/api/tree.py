@@ -11,8 +11,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse
 
-from dockyard.api.bodies import json_body, read_form
-from dockyard.api.deps import base_url, caller_of, hub_of
+from dockyard.api.deps import RepoToDownload, base_url, caller_of, hub_of
 from dockyard.api.routing import parse_bool, repo_ref, unquote_param
 from dockyard.api.serialize import iso, tree_entry
 from dockyard.errors import BadRequestError
@@ -29,6 +28,7 @@ from dockyard.repos.git_repo import (
 )
 from dockyard.repos.models import Repo
 from dockyard.repos.service import get_readable_repo
+from dockyard.request_bodies import json_body, read_form
 from dockyard.scanning import service as scanning
 
 router = APIRouter()
@@ -195,9 +195,10 @@ def list_commits(request: Request, repo_type: str, repo_id: str, revision: str) 
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/compare/{spec:path}")
-def compare(request: Request, repo_type: str, repo_id: str, spec: str) -> PlainTextResponse:
-    """A unified git diff between two revisions (``a..b``) or a commit and its parent."""
-    _, git = _open(request, repo_type, repo_id)
+def compare(request: Request, repo: RepoToDownload, spec: str) -> PlainTextResponse:
+    """A unified git diff between two revisions (``a..b``) or a commit and its parent: file
+    contents, so it needs the download right (a gated repo's metadata alone is not enough)."""
+    git = hub_of(request).git.open(repo.uid)
     spec = unquote_param(spec)
     if ".." in spec:
         old_rev, new_rev = spec.split("..", 1)

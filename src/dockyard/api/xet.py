@@ -16,12 +16,12 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from dockyard.accounts.tokens import FINE_GRAINED
-from dockyard.api.bodies import read_limited
 from dockyard.api.commit import authorize_commit
-from dockyard.api.deps import base_url, caller_of, hub_of
+from dockyard.api.deps import RepoToDownload, base_url, caller_of, hub_of
 from dockyard.api.files import blob_response
-from dockyard.api.routing import parse_bool, repo_ref, unquote_param
-from dockyard.auth import permissions
+from dockyard.api.routing import parse_bool, unquote_param
+from dockyard.auth import access
+from dockyard.auth.access import Right
 from dockyard.errors import (
     BadRequestError,
     BlobMissingError,
@@ -30,7 +30,8 @@ from dockyard.errors import (
     RangeNotSatisfiableError,
 )
 from dockyard.hub import Hub
-from dockyard.repos.service import get_readable_repo
+from dockyard.repos.models import Repo
+from dockyard.request_bodies import read_limited
 from dockyard.xet import cas, tokens
 from dockyard.xet.errors import RangeNotSatisfiableError as XetRangeError
 from dockyard.xet.errors import XetError
@@ -52,8 +53,8 @@ def _token_response(request: Request, repo_id: int, scope: str) -> JSONResponse:
     hub = hub_of(request)
     caller = caller_of(request)
     user_id = caller.user.id if caller.user else None
-    narrow = caller.role == FINE_GRAINED  # may read less than its user: dedup answers stay narrow
-    token = tokens.issue(hub.signer, repo_id=repo_id, scope=scope, user_id=user_id, narrow=narrow)
+    narrow = caller.role == FINE_GRAINED  # may read less than its user: the CAS applies its scopes
+    token = tokens.issue(hub.signer, repo_id=repo_id, scope=scope, user_id=user_id, narrow=narrow, scopes=caller.scopes)
     expires = int(time.time()) + tokens.TOKEN_TTL
     url = cas_url(request)
     headers = {"X-Xet-Cas-Url": url, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": str(expires)}
@@ -61,23 +62,25 @@ def _token_response(request: Request, repo_id: int, scope: str) -> JSONResponse:
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/xet-read-token/{revision:path}")
-def xet_read_token(request: Request, repo_type: str, repo_id: str, revision: str) -> JSONResponse:
-    hub = hub_of(request)
-    with hub.db.read() as session:
-        repo = get_readable_repo(session, caller_of(request), repo_ref(repo_type, repo_id))
-        permissions.ensure_content(session, caller_of(request), repo)
-    hub.git.open(repo.uid).resolve(unquote_param(revision))
+def xet_read_token(request: Request, repo: RepoToDownload, revision: str) -> JSONResponse:
+    hub_of(request).git.open(repo.uid).resolve(unquote_param(revision))
     return _token_response(request, repo.id, tokens.READ)
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/xet-write-token/{revision:path}")
 def xet_write_token(request: Request, repo_type: str, repo_id: str, revision: str) -> JSONResponse:
-    """``revision`` is the literal ``None`` when the client is about to open a pull request."""
+    """``revision`` is the literal ``None`` when the client is about to open a pull request.
+
+    A CAS token can rebuild any file the repo holds, so it also needs the download right: a
+    caller who may open a pull request on a gated repo must not read its files through the CAS."""
     hub = hub_of(request)
+    caller = caller_of(request)
     create_pr = parse_bool(request.query_params.get("create_pr", "false"), "create_pr")
     revision = unquote_param(revision)
     target = "main" if revision == "None" else revision
-    repo = authorize_commit(hub, caller_of(request), repo_type, repo_id, target, create_pr or revision == "None")
+    repo = authorize_commit(hub, caller, repo_type, repo_id, target, create_pr or revision == "None")
+    with hub.db.read() as session:
+        access.ensure(session, caller, session.get_one(Repo, repo.id), Right.DOWNLOAD)
     return _token_response(request, repo.id, tokens.WRITE)
 
 

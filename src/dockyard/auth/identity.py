@@ -107,6 +107,17 @@ def caller_from_columns(
     return Caller(user=user, token=token, role=WRITE if token.role == WRITE else READ, cache=cache)
 
 
+def caller_for_token_id(session: Session, token_id: int | None) -> Caller:
+    """The caller a signed callback (the git pre-receive hook) acts for: the token the push was
+    authenticated with, if it is still valid now; anonymous otherwise."""
+    token = session.get(AccessToken, token_id) if token_id is not None else None
+    if token is None or token.revoked_at is not None:
+        return Caller()
+    if token.role == FINE_GRAINED:
+        return Caller(user=token.user, token=token, role=FINE_GRAINED, scopes=load_scopes(token.scopes))
+    return Caller(user=token.user, token=token, role=WRITE if token.role == WRITE else READ)
+
+
 def authenticate(session: Session, token_value: str | None) -> Caller:
     """Resolve a token to a caller; an unknown or revoked token is a 401, never anonymous."""
     if token_value is None:

@@ -1,8 +1,8 @@
-"""Who may download a gated repo's files, and the request/decision flow.
+"""The access-request flow of gated repos: asking, deciding, granting.
 
-Metadata (info, trees, cards) stays readable, as on the Hub; file contents need an accepted
-request, unless the caller owns or administers the repo. ``gated="auto"`` accepts requests at
-once, ``"manual"`` leaves them pending for the owners.
+Who may download a gated repo's files is decided in one place, :mod:`dockyard.auth.access`
+(``Right.DOWNLOAD``). ``gated="auto"`` accepts requests at once, ``"manual"`` leaves them pending
+for the owners.
 """
 
 from __future__ import annotations
@@ -17,43 +17,9 @@ from dockyard.audit.service import record_for
 from dockyard.auth.cache import bump_epoch
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
-from dockyard.errors import AuthenticationRequiredError, BadRequestError, GatedRepoError, NotFoundError
+from dockyard.errors import AuthenticationRequiredError, BadRequestError, NotFoundError
 from dockyard.gating.models import ACCEPTED, PENDING, REJECTED, STATUSES, AccessRequest
 from dockyard.repos.models import Repo
-
-
-def is_member(session: Session, caller: Caller, repo: Repo) -> bool:
-    if caller.user is None:
-        return False
-    return caller.is_admin or repo.owner_id == caller.user.id or caller.org_role(session, repo.owner_id) is not None
-
-
-def has_access(session: Session, caller: Caller, repo: Repo) -> bool:
-    if not repo.gated or is_member(session, caller, repo):
-        return True
-    if caller.user is None:
-        return False
-    status = session.scalar(
-        select(AccessRequest.status).where(AccessRequest.repo_id == repo.id, AccessRequest.user_id == caller.user.id)
-    )
-    return status == ACCEPTED
-
-
-def ensure_access(session: Session, caller: Caller, repo: Repo) -> None:
-    """401 for anonymous callers and 403 for others, both with the GatedRepo error code."""
-    if has_access(session, caller, repo):
-        return
-    message = (
-        f"Access to {repo.type} {repo.full_id} is restricted. You must have access to it and be authenticated "
-        "to access it. Please log in."
-        if caller.user is None
-        else f"Access to {repo.type} {repo.full_id} is restricted and you are not in the authorized list. "
-        f"Visit the repo page to ask for access."
-    )
-    error = GatedRepoError(message)
-    if caller.user is None:
-        error.status = 401
-    raise error
 
 
 def required_fields(repo: Repo) -> dict[str, Any]:

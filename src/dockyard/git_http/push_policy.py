@@ -12,7 +12,8 @@ objects in quarantine. The rules are the Hub's:
   the window, and API commits retry on top of whatever the push left);
 * files over ``regular_file_limit`` must be LFS pointers;
 * every LFS pointer must name an object that is stored, with that size, and linked to this repo
-  (git-lfs uploads and verifies objects through the batch API before it pushes, which links them).
+  (git-lfs uploads and verifies objects through the batch API before it pushes, which links them),
+  or that the pusher may use under :func:`dockyard.auth.access.content_usable` (it is linked then).
 
 ``record_push`` runs after ``git receive-pack`` finished: every ref that moved is recorded like an
 API commit (repo row, audit, card metadata when the default branch moved, LFS file names).
@@ -92,7 +93,7 @@ class Verdict:
         return {"accepted": self.accepted, "messages": self.messages}
 
 
-def review(hub: Hub, session: Session, repo: Repo, report: PushReport) -> Verdict:
+def review(hub: Hub, session: Session, repo: Repo, caller: Caller, report: PushReport) -> Verdict:
     git = hub.git.open(repo.uid)
     messages: list[str] = []
     for update in report.updates:
@@ -100,7 +101,7 @@ def review(hub: Hub, session: Session, repo: Repo, report: PushReport) -> Verdic
         if problem:
             messages.append(f"error: {update.ref}: {problem}")
     messages += _large_file_problems(hub.settings.regular_file_limit, report.large)
-    messages += _pointer_problems(hub, session, repo, report.pointers)
+    messages += _pointer_problems(hub, session, repo, caller, report.pointers)
     return Verdict(accepted=not messages, messages=messages)
 
 
@@ -166,12 +167,20 @@ def _large_file_problems(limit: int, large: list[dict[str, Any]]) -> list[str]:
     return [*lines, _RULE]
 
 
-def _pointer_problems(hub: Hub, session: Session, repo: Repo, pointers: list[dict[str, Any]]) -> list[str]:
+def _pointer_problems(
+    hub: Hub, session: Session, repo: Repo, caller: Caller, pointers: list[dict[str, Any]]
+) -> list[str]:
+    """Every pointer must name content this repo holds, or content the pusher may use under the
+    one content rule (then it is linked here, as an API commit would link it)."""
     missing = []
     for pointer in pointers:
-        stored = lfs.stored_size(hub, session, pointer["oid"])
-        if stored is None or stored != pointer["size"] or not lfs.is_linked(session, repo, pointer["oid"]):
-            missing.append(pointer)
+        oid, size = pointer["oid"], pointer["size"]
+        if lfs.stored_size(hub, session, oid) == size and lfs.is_linked(session, repo, oid):
+            continue
+        with hub.db.write() as write_session:
+            current = write_session.get_one(Repo, repo.id)
+            if not lfs.link_if_usable(hub, write_session, caller, current, oid, size):
+                missing.append(pointer)
     if not missing:
         return []
     lines = [

@@ -21,17 +21,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dockyard.accounts.models import Account
-from dockyard.api.bodies import limit_body, read_limited
-from dockyard.api.deps import base_url, caller_of, hub_of
-from dockyard.api.routing import repo_ref
-from dockyard.auth import permissions
-from dockyard.auth.identity import Caller
+from dockyard.auth import access
+from dockyard.auth.access import Right
+from dockyard.auth.identity import Caller, caller_for_token_id
 from dockyard.errors import BadRequestError, DockyardError, InvalidNameError, UnauthorizedError
-from dockyard.gating import service as gating
 from dockyard.git_http import backend, push_policy
-from dockyard.identifiers import RepoType
+from dockyard.identifiers import RepoId, RepoType
 from dockyard.repos.models import Repo
-from dockyard.repos.service import find_repo
+from dockyard.repos.service import RepoRef, find_repo
+from dockyard.request_bodies import limit_body, read_limited
+from dockyard.request_context import base_url, caller_of, hub_of
+from dockyard.url_convertors import RepoIdConvertor  # noqa: F401 (registers the ``repo`` convertor)
 
 router = APIRouter()
 
@@ -68,12 +68,12 @@ def _authorise(request: Request, repo_type: RepoType, repo_id: str, service: str
         return _refusal(401, "Invalid credentials: use a Dockyard access token as the password", challenge=True)
     name = f"{repo_type.value}s/{repo_id}" if repo_type is not RepoType.MODEL else repo_id
     try:
-        ref = repo_ref(repo_type, repo_id)
+        ref = RepoRef(repo_type, RepoId.parse(repo_id))
     except InvalidNameError:
         return _refusal(404, f"Repository not found: {name}")
     with hub.db.read() as session:
         repo = find_repo(session, ref)
-        if repo is None or not permissions.can_read(session, caller, repo):
+        if repo is None or not access.may(session, caller, repo, Right.SEE):
             if caller.is_anonymous:
                 return _refusal(401, f"Authentication required for {name}", challenge=True)
             return _refusal(404, f"Repository not found: {name}")
@@ -89,7 +89,7 @@ def _authorise(request: Request, repo_type: RepoType, repo_id: str, service: str
 def _write_refusal(session: Any, caller: Caller, repo: Repo) -> Response | None:
     if caller.is_anonymous:
         return _refusal(401, f"Authentication required to push to {repo.full_id}", challenge=True)
-    if permissions.can_write(session, caller, repo):
+    if access.may(session, caller, repo, Right.WRITE):
         return None
     if caller.role == "read":
         message = f"Your token has read access only: use a write token to push to {repo.full_id}"
@@ -101,7 +101,8 @@ def _write_refusal(session: Any, caller: Caller, repo: Repo) -> Response | None:
 
 
 def _read_refusal(session: Any, caller: Caller, repo: Repo) -> Response | None:
-    if gating.has_access(session, caller, repo):
+    """A clone or fetch sends every file: it needs the download right, not just sight."""
+    if access.may(session, caller, repo, Right.DOWNLOAD):
         return None
     if caller.is_anonymous:
         return _refusal(401, f"{repo.full_id} is gated: log in and ask for access on its page", challenge=True)
@@ -137,7 +138,8 @@ async def _run(
     extra_env: dict[str, str] = {}
     before_last = None
     if service == RECEIVE_PACK and body is not None:
-        token = hub.signer.sign(push_policy.PUSH_CHECK_PURPOSE, {"repo": repo.id}, ttl=PUSH_CHECK_TTL)
+        claims = {"repo": repo.id, "token": caller.token.id if caller.token is not None else None}
+        token = hub.signer.sign(push_policy.PUSH_CHECK_PURPOSE, claims, ttl=PUSH_CHECK_TTL)
         extra_env = {
             "DOCKYARD_PUSH_CHECK_URL": f"{_callback_base(request)}/-/git/push-check/{token}",
             "DOCKYARD_REGULAR_FILE_LIMIT": str(hub.settings.regular_file_limit),
@@ -234,17 +236,18 @@ async def push_check(request: Request, token: str) -> Response:
         report = push_policy.PushReport.from_json(json.loads(raw))
     except (ValueError, RecursionError):  # bad UTF-8 or JSON, a 4,300-digit integer, deep nesting
         raise BadRequestError("The push report must be JSON") from None
-    verdict = await run_in_threadpool(_review, request, int(claims["repo"]), report)
+    verdict = await run_in_threadpool(_review, request, claims, report)
     return JSONResponse(verdict.as_json())
 
 
-def _review(request: Request, repo_id: int, report: push_policy.PushReport) -> push_policy.Verdict:
+def _review(request: Request, claims: dict[str, Any], report: push_policy.PushReport) -> push_policy.Verdict:
     hub = hub_of(request)
     with hub.db.read() as session:
-        repo = session.get(Repo, repo_id)
+        repo = session.get(Repo, int(claims["repo"]))
         if repo is None:
             return push_policy.Verdict(accepted=False, messages=["error: this repository was deleted"])
+        caller = caller_for_token_id(session, claims.get("token"))
         try:
-            return push_policy.review(hub, session, repo, report)
+            return push_policy.review(hub, session, repo, caller, report)
         except DockyardError as error:
             return push_policy.Verdict(accepted=False, messages=[f"error: {error.message}"])

@@ -51,14 +51,22 @@ def _error(obj: BatchObject, code: int, message: str) -> dict[str, Any]:
 
 
 def plan_upload(
-    hub: Hub, session: Session, repo: Repo, objects: list[BatchObject], transfers: list[str], base: str
+    hub: Hub,
+    session: Session,
+    caller: Caller,
+    repo: Repo,
+    objects: list[BatchObject],
+    transfers: list[str],
+    base: str,
 ) -> dict[str, Any]:
+    """No action for content this repo holds or the caller may use (linked now); upload actions
+    for everything else, whether or not it is stored elsewhere, so the answer reveals nothing about
+    content the caller may not download."""
     settings = hub.settings
     use_multipart = "multipart" in transfers
     results = []
     for obj in objects:
-        stored = lfs.stored_size(hub, session, obj.oid)
-        if stored == obj.size and lfs.is_linked(session, repo, obj.oid):
+        if lfs.link_if_usable(hub, session, caller, repo, obj.oid, obj.size):
             results.append({"oid": obj.oid, "size": obj.size})  # already there: no action
             continue
         claims: dict[str, Any] = {"repo": repo.id, "oid": obj.oid, "size": obj.size}

@@ -1,4 +1,10 @@
-"""Which large-file objects exist, which repos may use them, and recording new ones."""
+"""Which large-file objects exist, which repos may use them, and recording new ones.
+
+The one LFS intake: bytes that arrive are verified (sha256 and size), published under their hash,
+then linked to the repo they were uploaded for (:func:`accept_upload`). Content that does not
+arrive is linked only under :func:`dockyard.auth.access.content_usable` (:func:`link_if_usable`):
+knowing an oid and its size never makes content usable.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dockyard.auth import permissions
+from dockyard.auth import access
 from dockyard.auth.identity import Caller
 from dockyard.errors import UploadVerificationError
 from dockyard.hub import Hub
@@ -29,13 +35,18 @@ def is_linked(session: Session, repo: Repo, oid: str) -> bool:
 
 
 def usable_by(session: Session, caller: Caller, repo: Repo, oid: str) -> bool:
-    """True if ``repo`` already has ``oid`` or the caller can read some repo that has it."""
-    if is_linked(session, repo, oid):
-        return True
-    holders = session.scalars(
-        select(Repo).join(RepoLfsObject, RepoLfsObject.repo_id == Repo.id).where(RepoLfsObject.oid == oid)
-    )
-    return any(permissions.can_read(session, caller, holder) for holder in holders)
+    """True if ``repo`` already has ``oid`` or the caller may download some repo that has it."""
+    return access.content_usable(session, caller, repo, oid)
+
+
+def link_if_usable(hub: Hub, session: Session, caller: Caller, repo: Repo, oid: str, size: int) -> bool:
+    """Link stored content of exactly ``size`` bytes to ``repo`` if the caller may use it without
+    uploading it; False (nothing linked) otherwise."""
+    if stored_size(hub, session, oid) != size or not usable_by(session, caller, repo, oid):
+        return False
+    if not is_linked(session, repo, oid):
+        link(session, repo.id, oid, size)
+    return True
 
 
 def link(
@@ -67,6 +78,13 @@ def record_files(session: Session, repo_id: int, ref: str, files: dict[str, tupl
             row.filename = filename
             row.ref = ref
             row.file_oid = file_oid
+
+
+def accept_upload(hub: Hub, staged: StagedBlob, repo_id: int, oid: str, size: int) -> None:
+    """The intake for delivered bytes: verify them, publish them, then link them to the repo."""
+    publish_verified(hub, staged, oid, size)
+    with hub.db.write() as session:
+        link(session, repo_id, oid, size, blob=True)
 
 
 def publish_verified(hub: Hub, staged: StagedBlob, oid: str, size: int) -> None:

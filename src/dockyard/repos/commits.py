@@ -177,6 +177,8 @@ def _stage(
 
 
 def _checked_pointer(hub: Hub, session: Session, caller: Caller, repo: Repo, op: AddLfsFile) -> LfsPointer:
+    """Content that was not uploaded for this repo is usable only if the caller may download a
+    repo holding it (:func:`dockyard.auth.access.content_usable`); it is then linked to this repo."""
     size = lfs.stored_size(hub, session, op.oid)
     if size is None or not lfs.usable_by(session, caller, repo, op.oid):
         raise BadRequestError(
@@ -185,6 +187,9 @@ def _checked_pointer(hub: Hub, session: Session, caller: Caller, repo: Repo, op:
         )
     if op.size is not None and op.size != size:
         raise BadRequestError(f"{op.path}: declared size {op.size} does not match the uploaded {size} bytes")
+    if not lfs.is_linked(session, repo, op.oid):  # reused content: this repo's LFS and Xet reads need the link
+        with hub.db.write() as write_session:
+            lfs.link(write_session, repo.id, op.oid, size)
     return LfsPointer(oid=op.oid, size=size)
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
-from dockyard.accounts.models import Account, Membership
+from dockyard.accounts.models import Account
+from dockyard.auth.access import Viewer, visible_clause
 from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError
 from dockyard.identifiers import RepoType
@@ -50,24 +51,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _visible_to(query: Select[tuple[Repo]], caller: Caller) -> Select[tuple[Repo]]:
-    if caller.is_admin:
-        return query
-    if caller.user is None:
-        return query.where(Repo.private.is_(False))
-    member_of = select(Membership.org_id).where(Membership.user_id == caller.user.id)
-    account_reads = or_(Repo.owner_id == caller.user.id, Repo.owner_id.in_(member_of))
-    if caller.scopes is None:
-        return query.where(or_(Repo.private.is_(False), account_reads))
-    # A fine-grained token sees private repos only inside its scopes.
-    namespaces = [s.name.lower() for s in caller.scopes if s.entity_type in ("user", "org")]
-    repos = [s.name.lower() for s in caller.scopes if s.entity_type not in ("user", "org")]
-    in_namespaces = select(Account.id).where(Account.name_lower.in_(namespaces))
-    scoped = or_(Repo.owner_id.in_(in_namespaces), Repo.full_id_lower.in_(repos))
-    return query.where(or_(Repo.private.is_(False), account_reads & scoped))
+def _visible_to(query: Select[Repo], caller: Caller) -> Select[Repo]:
+    """The same rule as a single repo's page, as SQL: token scopes narrow admins too."""
+    return query.where(visible_clause(Viewer.of(caller)))
 
 
-def build_query(query: ListQuery, caller: Caller) -> Select[tuple[Repo]]:
+def build_query(query: ListQuery, caller: Caller) -> Select[Repo]:
     stmt = select(Repo).where(Repo.type == query.repo_type.value, Repo.disabled.is_(False))
     stmt = _visible_to(stmt, caller)
     if query.author:

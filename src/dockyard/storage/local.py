@@ -277,4 +277,3 @@ def _finish_file(handle: BinaryIO, digest: hashlib._Hash, tail: bytes) -> None:
     handle.flush()
     os.fsync(handle.fileno())
     handle.close()
-

@@ -18,11 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dockyard.accounts.models import Membership
+from dockyard.auth.access import Viewer, downloadable_clause
 from dockyard.db.base import utcnow
 from dockyard.errors import BadRequestError, BlobMissingError, NotFoundError
 from dockyard.faults import XET_SHARD_VERIFIED, crash_point
-from dockyard.gating.models import ACCEPTED, AccessRequest
 from dockyard.hub import Hub
 from dockyard.lfs import service as lfs
 from dockyard.repos.models import Repo
@@ -152,10 +151,11 @@ def register_shard(hub: Hub, grant: CasGrant, checked: CheckedShard) -> Iterator
 
 
 def _check_readable(session: Session, grant: CasGrant, xorbs: set[str]) -> None:
-    """A file may only be built from chunks its uploader's user could read, or that no repo holds
-    any more (a deleted repo's content, re-uploaded from the client's own chunk cache): otherwise
-    a guessed xorb hash would turn someone else's private content into a file this repo serves."""
-    unseen = xorbs - set(_visible_xorbs(session, grant, sorted(xorbs), as_user=True))
+    """A file may only be built from chunks the uploader may *download* (the content-usability
+    rule, in its SQL form), or that no repo holds any more (a deleted repo's content, re-uploaded
+    from the client's own chunk cache): otherwise a guessed xorb hash would turn someone else's
+    private or gated content into a file this repo serves."""
+    unseen = xorbs - set(_visible_xorbs(session, grant, sorted(xorbs)))
     held = select(XetRepoXorb.xorb_hash).where(XetRepoXorb.xorb_hash.in_(sorted(unseen))).distinct()
     hidden = set(session.scalars(held)) if unseen else set()
     if hidden:
@@ -302,24 +302,14 @@ def _file_neighbours(session: Session, xorbs: list[str]) -> list[str]:
     return list(session.scalars(query.limit(_MAX_DEDUP_XORBS * 2)))
 
 
-def _visible_xorbs(session: Session, grant: CasGrant, candidates: list[str], *, as_user: bool = False) -> list[str]:
-    """The candidates held by a repo whose *content* the caller may read: public and ungated, the
-    grant's own repo, and (unless a fine-grained token narrows it, or ``as_user``) its user's or
-    orgs' repos and gated ones where the user's access was accepted."""
+def _visible_xorbs(session: Session, grant: CasGrant, candidates: list[str]) -> list[str]:
+    """The candidates held by the grant's own repo or by a repo whose *content* the grant's user
+    may download (:func:`dockyard.auth.access.downloadable_clause`), through the token's scopes
+    when the grant came from a fine-grained token."""
     if not candidates:
         return []
+    viewer = Viewer(user_id=grant.user_id, scopes=grant.scopes if grant.narrow else None)
+    readable = (Repo.id == grant.repo_id) | downloadable_clause(viewer)
     holders = select(XetRepoXorb.xorb_hash).join(Repo, Repo.id == XetRepoXorb.repo_id)
-    readable = (Repo.private.is_(False) & Repo.gated.is_(None)) | (Repo.id == grant.repo_id)
-    if grant.user_id is not None and (as_user or not grant.narrow):
-        member_of = select(Membership.org_id).where(Membership.user_id == grant.user_id)
-        granted = select(AccessRequest.repo_id).where(
-            AccessRequest.user_id == grant.user_id, AccessRequest.status == ACCEPTED
-        )
-        readable = (
-            readable
-            | (Repo.owner_id == grant.user_id)
-            | Repo.owner_id.in_(member_of)
-            | (Repo.private.is_(False) & Repo.id.in_(granted))
-        )
     query = holders.where(XetRepoXorb.xorb_hash.in_(candidates), readable).distinct()
     return list(session.scalars(query))

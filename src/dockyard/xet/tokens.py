@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dockyard.auth.scopes import Scope
 from dockyard.errors import ForbiddenError, UnauthorizedError
 from dockyard.signing import Signer
 
@@ -21,20 +22,39 @@ TOKEN_TTL = 3600
 @dataclass(frozen=True, slots=True)
 class CasGrant:
     """What a CAS token allows. ``narrow`` marks a fine-grained token: its user may read more than
-    it may, so dedup answers stay within public content and ``repo_id``."""
+    it may, so dedup answers and shard checks stay within ``scopes`` (the token's own, carried in
+    the signed claims), public content and ``repo_id``."""
 
     repo_id: int
     scope: str
     user_id: int | None
     narrow: bool = False
+    scopes: tuple[Scope, ...] = ()
 
     @property
     def can_write(self) -> bool:
         return self.scope == WRITE
 
 
-def issue(signer: Signer, *, repo_id: int, scope: str, user_id: int | None, narrow: bool = False) -> str:
-    return signer.sign(PURPOSE, {"r": repo_id, "s": scope, "u": user_id, "n": narrow}, ttl=TOKEN_TTL)
+def issue(
+    signer: Signer,
+    *,
+    repo_id: int,
+    scope: str,
+    user_id: int | None,
+    narrow: bool = False,
+    scopes: list[Scope] | None = None,
+) -> str:
+    claims: dict[str, object] = {"r": repo_id, "s": scope, "u": user_id, "n": narrow}
+    if narrow and scopes:
+        claims["sc"] = [[s.entity_type, s.name, s.level] for s in scopes]
+    return signer.sign(PURPOSE, claims, ttl=TOKEN_TTL)
+
+
+def _scopes(raw: object) -> tuple[Scope, ...]:
+    if not isinstance(raw, list):
+        return ()
+    return tuple(Scope(entity_type=str(t), name=str(n), level=str(lv)) for t, n, lv in raw)
 
 
 def check(signer: Signer, authorization: str | None, *, write: bool = False) -> CasGrant:
@@ -43,7 +63,11 @@ def check(signer: Signer, authorization: str | None, *, write: bool = False) -> 
         raise UnauthorizedError("A Xet access token is required")
     claims = signer.verify(PURPOSE, token.strip())
     grant = CasGrant(
-        repo_id=int(claims["r"]), scope=str(claims["s"]), user_id=claims.get("u"), narrow=bool(claims.get("n"))
+        repo_id=int(claims["r"]),
+        scope=str(claims["s"]),
+        user_id=claims.get("u"),
+        narrow=bool(claims.get("n")),
+        scopes=_scopes(claims.get("sc")),
     )
     if write and not grant.can_write:
         raise ForbiddenError("This Xet token is read-only")

@@ -1,0 +1,36 @@
+"""The path convertors every route module relies on, registered once on import.
+
+Repo ids are ``namespace/name`` or a single canonical segment (``gpt2``): the ``repo`` convertor
+matches both and the regex engine picks the two-segment reading first.
+"""
+
+from __future__ import annotations
+
+from starlette.convertors import Convertor, register_url_convertor
+
+_NAME = r"[A-Za-z0-9_.\-]+"
+
+
+class RepoIdConvertor(Convertor[str]):
+    regex = rf"{_NAME}(?:/{_NAME})?"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class RepoTypeConvertor(Convertor[str]):
+    regex = "models|datasets|spaces"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+# Route modules compile their paths when imported, so the convertors must exist by then.
+register_url_convertor("repo", RepoIdConvertor())
+register_url_convertor("rtype", RepoTypeConvertor())
