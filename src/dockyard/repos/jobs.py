@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from typing import Any
 
 from dockyard.hub import Hub
-from dockyard.jobs.registry import job
-from dockyard.jobs.schedule import periodic
+from dockyard.jobs.registry import JobRegistry, job
 from dockyard.repos import metadata, popularity
 from dockyard.repos.git_repo import BRANCH_PREFIX
 from dockyard.repos.git_storage import DEFAULT_BRANCH
@@ -28,10 +28,12 @@ def refresh_metadata(hub: Hub, payload: dict[str, Any]) -> None:
         metadata.refresh(hub, session, repo, head)
 
 
-@job("repos.rollup_popularity")
+@job("repos.rollup_popularity", every=timedelta(hours=1), at_start=True)
 def rollup_popularity(hub: Hub, payload: dict[str, Any]) -> None:
     """``downloads`` is the last 30 days, as on the Hub; ``trendingScore`` weighs the last week."""
     popularity.rollup(hub.db)
 
 
-periodic("repos.rollup_popularity", every=timedelta(hours=1))
+def register(registry: JobRegistry) -> None:
+    """Called by the composition root: every job declared in this module."""
+    registry.include(sys.modules[__name__])
