@@ -127,7 +127,9 @@ def test_the_composition_root_registers_every_declared_job(tmp_path) -> None:  #
     assert {"maintenance.gc", "repos.rollup_popularity", "scanning.scan_commit"} <= set(declared)
     assert set(registry.names()) == set(declared)
     assert {kind.name for kind in registry.periodic()} == {n for n, k in declared.items() if k.every is not None}
-    assert all(registry.get(name) is not None and registry.get(name).body is kind.body for name, kind in declared.items())
+    assert all(
+        registry.get(name) is not None and registry.get(name).body is kind.body for name, kind in declared.items()
+    )
 
 
 def test_declaring_a_job_registers_nothing_by_itself() -> None:
