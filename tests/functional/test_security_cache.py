@@ -39,9 +39,10 @@ def test_a_token_read_before_its_revocation_is_not_cached_after_it(hub: Hub) -> 
     # ... and only then does request 1 store what it read.
     assert not cache.put(("token", hash_token(token)), entry, epoch)
 
-    with hub.db.read() as session, pytest.raises(UnauthorizedError):  # request 3: the token is refused
+    with hub.db.read() as session:  # request 3: the token is refused
         cache.validate(session)
-        _authenticated(hub, session, token, None)
+        with pytest.raises(UnauthorizedError):
+            _authenticated(hub, session, token, None)
 
 
 def test_a_token_verified_in_the_current_epoch_is_served_from_the_cache(hub: Hub) -> None:
@@ -54,4 +55,6 @@ def test_a_token_verified_in_the_current_epoch_is_served_from_the_cache(hub: Hub
     with hub.db.read() as session:
         hub.security_cache.validate(session)
         again = _authenticated(hub, session, issued.value, None)
-    assert again.user is not None and first.user is not None and again.user.id == first.user.id
+    assert again.user is not None
+    assert first.user is not None
+    assert again.user.id == first.user.id
