@@ -8,7 +8,8 @@ from typing import Any
 
 from dockyard.hub import Hub
 from dockyard.jobs.registry import JobRegistry, job
-from dockyard.repos import metadata, popularity
+from dockyard.repos import metadata, popularity, reconcile
+from dockyard.repos.commits import RECONCILE
 from dockyard.repos.git_repo import BRANCH_PREFIX
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Repo
@@ -26,6 +27,12 @@ def refresh_metadata(hub: Hub, payload: dict[str, Any]) -> None:
             return
         repo.sha = head
         metadata.refresh(hub, session, repo, head)
+
+
+@job(RECONCILE, max_attempts=3, every=timedelta(minutes=5), at_start=True)
+def reconcile_refs(hub: Hub, payload: dict[str, Any]) -> None:
+    """Record commits that landed without their records; bring repo rows up to their refs."""
+    reconcile.reconcile(hub)
 
 
 @job("repos.rollup_popularity", every=timedelta(hours=1), at_start=True)
