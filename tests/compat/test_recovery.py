@@ -21,6 +21,7 @@ from huggingface_hub.hf_api import RepoFile
 from dockyard import faults
 from tests.support.accounts import Identities, create_identities, issue_token
 from tests.support.backends import Backend, free_port
+from tests.support.git import GitClient, repo_url
 from tests.support.server import LiveServer, start_server
 from tests.support.waiting import wait_until
 
@@ -69,7 +70,11 @@ def _commit_until_crash(server: LiveServer, token: str, content: bytes, path: st
 
 
 def _commit_events(server: LiveServer, repo_id: str, suffix: str) -> list[dict]:  # type: ignore[type-arg]
-    """alice's repo.commit audit events on ``repo_id``, read by a hub admin."""
+    return _events(server, repo_id, suffix, "repo.commit")
+
+
+def _events(server: LiveServer, repo_id: str, suffix: str, action: str) -> list[dict]:  # type: ignore[type-arg]
+    """alice's ``action`` audit events on ``repo_id``, read by a hub admin."""
     server.cli("user", "create", f"root-{suffix}", "--admin")
     root = issue_token(server.data_dir, server.env, f"root-{suffix}", "write")
     events = httpx.get(
@@ -77,7 +82,7 @@ def _commit_events(server: LiveServer, repo_id: str, suffix: str) -> list[dict]:
         params={"actor": "alice", "limit": 500},
         headers={"Authorization": f"Bearer {root}"},
     ).json()
-    return [e for e in events if e["target"] == f"model:{repo_id}" and e["action"] == "repo.commit"]
+    return [e for e in events if e["target"] == f"model:{repo_id}" and e["action"] == action]
 
 
 def _security_status(api: HfApi, repo_id: str, path: str) -> str:
@@ -126,3 +131,30 @@ def test_a_commit_whose_records_fail_still_answers_and_is_recorded(
     api.upload_file(path_or_fileobj=EVIL_PICKLE, path_in_repo="evil.pkl", repo_id=repo_id)
     assert wait_until(lambda: _security_status(api, repo_id, "evil.pkl") == "unsafe", timeout=30)
     assert [e["details"]["commit"] for e in _commit_events(server, repo_id, repo_name)].count(head) == 1
+
+
+def test_a_push_that_landed_before_a_crash_is_recorded_after_the_restart(
+    crashable: tuple[Restart, str], tmp_path: Path
+) -> None:
+    restart, token = crashable
+    server = restart(None)
+    repo_id = "alice/crash-push"
+    HfApi(endpoint=server.url, token=token).create_repo(repo_id)
+    git = GitClient.create(tmp_path / "git-home")
+    work = tmp_path / "work"
+    git.clone(repo_url(server.url, repo_id, token=token), work)
+    (work / "evil.pkl").write_bytes(EVIL_PICKLE)
+    pushed = git.commit_all(work, "add a pickle")
+
+    server = restart(faults.PUSH_REFS_MOVED)  # dies after git moved the branch, before any record
+    git.run("push", "origin", "main", cwd=work, check=False)
+    assert server.process is not None
+    assert server.process.wait(timeout=60) == 70, "the server did not reach the crash point"
+
+    server = restart(None)
+    api = HfApi(endpoint=server.url, token=token)
+    assert api.list_repo_commits(repo_id)[0].commit_id == pushed
+    assert wait_until(lambda: api.model_info(repo_id).sha == pushed, timeout=30)
+    assert wait_until(lambda: _security_status(api, repo_id, "evil.pkl") == "unsafe", timeout=30)
+    events = [e for e in _events(server, repo_id, "push", "repo.push") if e["details"]["commit"] == pushed]
+    assert len(events) == 1

@@ -136,7 +136,11 @@ async def _run(
     extra_env: dict[str, str] = {}
     before_last = None
     if service == RECEIVE_PACK and body is not None:
-        token = hub.signer.sign(push_policy.PUSH_CHECK_PURPOSE, {"repo": repo.id}, ttl=PUSH_CHECK_TTL)
+        claims = {
+            "repo": repo.id,
+            **push_policy.pusher_claims(caller, request.client, request.headers.get("user-agent")),
+        }
+        token = hub.signer.sign(push_policy.PUSH_CHECK_PURPOSE, claims, ttl=PUSH_CHECK_TTL)
         extra_env = {
             "DOCKYARD_PUSH_CHECK_URL": f"{_callback_base(request)}/-/git/push-check/{token}",
             "DOCKYARD_REGULAR_FILE_LIMIT": str(hub.settings.regular_file_limit),
@@ -230,17 +234,20 @@ async def push_check(request: Request, token: str) -> Response:
         report = push_policy.PushReport.from_json(json.loads(raw))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise BadRequestError("The push report must be JSON") from None
-    verdict = await run_in_threadpool(_review, request, int(claims["repo"]), report)
+    verdict = await run_in_threadpool(_review, request, claims, report)
     return JSONResponse(verdict.as_json())
 
 
-def _review(request: Request, repo_id: int, report: push_policy.PushReport) -> push_policy.Verdict:
+def _review(request: Request, claims: dict[str, Any], report: push_policy.PushReport) -> push_policy.Verdict:
     hub = hub_of(request)
     with hub.db.read() as session:
-        repo = session.get(Repo, repo_id)
+        repo = session.get(Repo, int(claims["repo"]))
         if repo is None:
             return push_policy.Verdict(accepted=False, messages=["error: this repository was deleted"])
         try:
-            return push_policy.review(hub, session, repo, report)
+            verdict = push_policy.review(hub, session, repo, report)
         except DockyardError as error:
             return push_policy.Verdict(accepted=False, messages=[f"error: {error.message}"])
+    if verdict.accepted:  # git moves the refs once we answer: promise their records first
+        push_policy.promise_records(hub, repo.id, report, claims)
+    return verdict

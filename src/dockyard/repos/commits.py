@@ -292,15 +292,17 @@ def record_commit(
     caller: Caller | None = None,
     action: str = "repo.commit",
     pending: bool = False,
+    target: str | None = None,
 ) -> bool:
     """After a ref moved: touch the repo row, audit it, and re-extract metadata (and enqueue the
     content scans) when it was the default branch.
 
-    With ``pending`` the commit has an intent: recording claims it in the same transaction, and
-    records nothing when the reconciler has already recorded this commit (no event twice).
-    Returns whether it recorded."""
+    With ``pending`` the commit has an intent (for ``target``, the object the ref points at,
+    when that is an annotated tag): recording claims it in the same transaction, and records
+    nothing when the reconciler has already recorded this commit (no event twice). Returns
+    whether it recorded."""
     with hub.db.write() as session:
-        if pending and not intents.claim(session, repo_id, ref, commit_id):
+        if pending and not intents.claim(session, repo_id, ref, target or commit_id):
             return False
         repo = session.get(Repo, repo_id)
         if repo is None:
@@ -312,9 +314,10 @@ def record_commit(
     return True
 
 
-def record_intent(hub: Hub, intent: PendingCommit) -> bool:
+def record_intent(hub: Hub, intent: PendingCommit, commit_id: str) -> bool:
     """Record a commit that landed but whose records were never written (a crash, a failure),
-    with the identity and origin its intent kept. False if it was recorded meanwhile."""
+    with the identity and origin its intent kept; ``commit_id`` is the intent's target peeled
+    to a commit. False if it was recorded meanwhile."""
     with hub.db.write() as session:
         if not intents.claim(session, intent.repo_id, intent.ref, intent.target):
             return False
@@ -328,9 +331,9 @@ def record_intent(hub: Hub, intent: PendingCommit) -> bool:
             actor=intent.actor,
             target=f"{repo.type}:{repo.full_id}",
             token_id=intent.token_id,
-            details={"ref": intent.ref, "commit": intent.target, "recovered": True},
+            details={"ref": intent.ref, "commit": commit_id, "recovered": True},
         )
-        _record(hub, session, repo, intent.ref, intent.target, intent.files())
+        _record(hub, session, repo, intent.ref, commit_id, intent.files())
     hub.jobs_enqueued()
     return True
 

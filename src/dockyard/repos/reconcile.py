@@ -75,8 +75,10 @@ def _settle(hub: Hub, intent: PendingCommit) -> str:
         return "dropped"
     if not hub.git.exists(uid):
         return "waiting"  # never conclude anything from storage we cannot read
-    if _holds(hub.git.open(uid).raw, intent.ref, intent.target):
-        return "recorded" if record_intent(hub, intent) else "waiting"
+    raw = hub.git.open(uid).raw
+    if _holds(raw, intent.ref, intent.target):
+        commit_id = str(raw[intent.target].peel(pygit2.Commit).id)
+        return "recorded" if record_intent(hub, intent, commit_id) else "waiting"
     if intent.created_at < utcnow() - INTENT_GRACE:
         intents.drop(hub.db, intent.id)
         return "dropped"
