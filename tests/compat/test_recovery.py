@@ -158,3 +158,20 @@ def test_a_push_that_landed_before_a_crash_is_recorded_after_the_restart(
     assert wait_until(lambda: _security_status(api, repo_id, "evil.pkl") == "unsafe", timeout=30)
     events = [e for e in _events(server, repo_id, "push", "repo.push") if e["details"]["commit"] == pushed]
     assert len(events) == 1
+
+
+def test_a_job_held_by_a_crashed_server_runs_after_the_restart(crashable: tuple[Restart, str]) -> None:
+    restart, token = crashable
+    server = restart(None)
+    repo_id = "alice/crash-job"
+    HfApi(endpoint=server.url, token=token).create_repo(repo_id)
+
+    server = restart(faults.JOB_RUNNING + "scanning.scan_commit")  # dies holding the scan job
+    _commit_until_crash(server, token, EVIL_PICKLE, "evil.pkl", repo_id)
+
+    # The job's lease has minutes to run, but its holder is gone: the restarted server takes it
+    # back at once and runs it.
+    server = restart(None)
+    api = HfApi(endpoint=server.url, token=token)
+    assert api.list_repo_commits(repo_id)[0].title == "Upload evil.pkl with huggingface_hub"
+    assert wait_until(lambda: _security_status(api, repo_id, "evil.pkl") == "unsafe", timeout=30)

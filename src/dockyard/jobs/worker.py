@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 
+from dockyard.faults import JOB_RUNNING, crash_point
 from dockyard.jobs import queue, schedule
 from dockyard.jobs.registry import JOBS, JobRegistry
 
@@ -75,6 +76,7 @@ class Worker:
         job = queue.claim(self.hub.db, self.worker_id)  # type: ignore[attr-defined]
         if job is None:
             return False
+        crash_point(self.hub.settings, JOB_RUNNING + job.kind)  # type: ignore[attr-defined]
         kind = self.registry.get(job.kind)
         error: BaseException | None = None
         done = threading.Event()
