@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import pygit2
 from pygit2.enums import ObjectType
@@ -149,7 +150,7 @@ def _sweep_objects(hub: Hub, referenced: set[str], cutoff, report: GcReport) -> 
                 .returning(LfsObject.oid)
             )
     for oid in removed:
-        report.bytes_freed += _free_bytes(hub, lfs_key(oid), cutoff, lambda oid=oid: _lfs_row_exists(hub, oid))
+        report.bytes_freed += _free_bytes(hub, lfs_key(oid), cutoff, partial(_lfs_row_exists, hub, oid))
     report.objects_removed = len(removed)
 
 
@@ -171,7 +172,7 @@ def _sweep_xet(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-u
                 .returning(XetXorb.hash)
             )
     for hash_hex in removed:
-        report.bytes_freed += _free_bytes(hub, xorb_key(hash_hex), cutoff, lambda h=hash_hex: _xorb_row_exists(hub, h))
+        report.bytes_freed += _free_bytes(hub, xorb_key(hash_hex), cutoff, partial(_xorb_row_exists, hub, hash_hex))
     report.xorbs_removed = len(removed)
 
 
@@ -181,14 +182,15 @@ def _sweep_orphan_keys(hub: Hub, cutoff, report: GcReport) -> None:  # type: ign
     with hub.db.read() as session:
         objects = set(session.scalars(select(LfsObject.oid)))
         xorbs = set(session.scalars(select(XetXorb.hash)))
-    for prefix, known, exists in (
-        ("lfs", objects, lambda name: _lfs_row_exists(hub, name)),
-        ("xet/xorbs", xorbs, lambda name: _xorb_row_exists(hub, name)),
-    ):
+    row_exists: tuple[tuple[str, set[str], Callable[[Hub, str], bool]], ...] = (
+        ("lfs", objects, _lfs_row_exists),
+        ("xet/xorbs", xorbs, _xorb_row_exists),
+    )
+    for prefix, known, exists in row_exists:
         for key, _size in list(hub.blobs.iter_keys(prefix)):
             name = key.rsplit("/", 1)[-1]
             if name not in known and _modified_before(hub, key, cutoff):
-                freed = _free_bytes(hub, key, cutoff, lambda name=name, exists=exists: exists(name))
+                freed = _free_bytes(hub, key, cutoff, partial(exists, hub, name))
                 if freed:
                     report.orphan_keys_removed += 1
                     report.bytes_freed += freed
@@ -228,7 +230,7 @@ def _settle_tombstones(hub: Hub) -> None:
         key = tombstone.rsplit("/", 1)[-1].rsplit("~", 1)[0].replace("~", "/")
         name = key.rsplit("/", 1)[-1]
         exists = _lfs_row_exists if key.startswith("lfs/") else _xorb_row_exists
-        _restored(hub, key, tombstone, lambda name=name, exists=exists: exists(hub, name))
+        _restored(hub, key, tombstone, partial(exists, hub, name))
 
 
 def _lfs_row_exists(hub: Hub, oid: str) -> bool:
