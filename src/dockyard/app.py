@@ -31,19 +31,33 @@ from dockyard.db.database import Database
 from dockyard.db.server_state import get_signing_keys
 from dockyard.git_http import routes as git_http
 from dockyard.hub import Hub
+from dockyard.jobs.registry import JOBS, JobRegistry
 from dockyard.jobs.worker import Worker
+from dockyard.maintenance import jobs as maintenance_jobs
+from dockyard.repos import jobs as repos_jobs
 from dockyard.repos.downloads import DownloadCounter
 from dockyard.repos.git_storage import GitStorage
 from dockyard.request_bodies import BodyLimitMiddleware
+from dockyard.scanning import jobs as scanning_jobs
 from dockyard.settings import Settings
 from dockyard.signing import Signer
 from dockyard.storage.factory import open_blob_store
 
 log = logging.getLogger(__name__)
 
+# Every domain that declares background jobs; each registers its own (``register(registry)``).
+DOMAINS = (repos_jobs, scanning_jobs, maintenance_jobs)
+
+
+def register_domains(registry: JobRegistry) -> None:
+    for domain in DOMAINS:
+        domain.register(registry)
+
 
 def build_hub(settings: Settings) -> Hub:
-    """Engines and clients for one process. The database must already be migrated."""
+    """Engines and clients for one process (API server, worker or CLI), with every domain's jobs
+    registered. The database must already be migrated."""
+    register_domains(JOBS)
     data_dir = settings.resolved_data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from dockyard.accounts import service as accounts
 from dockyard.accounts.tokens import hash_token
 from dockyard.auth import throttle
-from dockyard.auth.cache import columns_of
+from dockyard.auth.cache import columns_of, read_epoch
 from dockyard.auth.identity import Caller, authenticate, caller_from_columns, token_from_authorization
 from dockyard.errors import UnauthorizedError
 from dockyard.hub import Hub
@@ -36,7 +36,7 @@ def caller_of(request: Request, session: Session | None = None) -> Caller:
     if caller.token is not None and accounts.needs_touch(caller.token):
         with hub.db.write() as session:
             accounts.touch_token(session, caller.token.id)
-        hub.security_cache.put(("token", hash_token(token or "")), None)
+        hub.security_cache.discard(("token", hash_token(token or "")))
     request.state.caller = caller
     return caller
 
@@ -49,6 +49,7 @@ def _authenticated(hub: Hub, session: Session, token: str, client: str | None) -
     if cached is not None:
         return caller_from_columns(*cached, cache=hub.security_cache)
     throttle.check(hub.db, client)
+    epoch = read_epoch(session)  # before the token is read: a revocation after it is noticed at put
     try:
         caller = authenticate(session, token)
     except UnauthorizedError:
@@ -56,7 +57,7 @@ def _authenticated(hub: Hub, session: Session, token: str, client: str | None) -
         raise
     assert caller.token is not None
     assert caller.user is not None
-    hub.security_cache.put(key, (columns_of(caller.token), columns_of(caller.user)))
+    hub.security_cache.put(key, (columns_of(caller.token), columns_of(caller.user)), epoch)
     caller.cache = hub.security_cache
     return caller
 

@@ -1,7 +1,10 @@
-"""The job queue: enqueued with the change that caused it, run once, retried after failures."""
+"""The job queue: enqueued with the change that caused it, run once, retried after failures;
+every declared job registered by the composition root; a dead worker's jobs taken back at once."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -12,8 +15,9 @@ from dockyard.db.base import utcnow
 from dockyard.hub import Hub
 from dockyard.jobs import queue
 from dockyard.jobs.models import DONE, FAILED, QUEUED, Job
-from dockyard.jobs.registry import job
+from dockyard.jobs.registry import JOBS, JobRegistry, job
 from dockyard.jobs.worker import Worker
+from tests.support.jobs import declared_jobs
 
 RUNS: list[dict[str, Any]] = []
 
@@ -28,6 +32,7 @@ def _record(hub: Hub, payload: dict[str, Any]) -> None:
 @pytest.fixture(autouse=True)
 def _clear_runs() -> None:
     RUNS.clear()
+    JOBS.include(sys.modules[__name__])  # this module's test job, as a domain registers its own
 
 
 def _status(hub: Hub, job_id: int) -> Job:
@@ -111,3 +116,41 @@ def test_popularity_rollup_keeps_30_days_and_ranks_the_week(hub: Hub) -> None:
     with hub.db.read() as session:
         rows = {r.name: (r.downloads, r.trending_score) for r in session.scalars(select(Repo))}
     assert rows == {"old": (50, 0.0), "fresh": (30, 30.0)}
+
+
+def test_the_composition_root_registers_every_declared_job(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dockyard.app import register_domains
+
+    registry = JobRegistry()
+    register_domains(registry)
+    declared = {name: kind for name, kind in declared_jobs().items() if not name.startswith("test.")}
+    assert {"maintenance.gc", "repos.rollup_popularity", "scanning.scan_commit"} <= set(declared)
+    assert set(registry.names()) == set(declared)
+    assert {kind.name for kind in registry.periodic()} == {n for n, k in declared.items() if k.every is not None}
+    assert all(
+        registry.get(name) is not None and registry.get(name).body is kind.body for name, kind in declared.items()
+    )
+
+
+def test_declaring_a_job_registers_nothing_by_itself() -> None:
+    @job("test.never_registered")
+    def _body(hub: Hub, payload: dict[str, Any]) -> None:
+        """Declared, but no domain registers it."""
+
+    assert JOBS.get("test.never_registered") is None
+
+
+def test_jobs_of_a_dead_worker_process_are_taken_back_when_a_worker_starts(hub: Hub) -> None:
+    import socket
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_holder = f"{socket.gethostname()}:{int(dead.stdout)}:0123456789ab"
+    with hub.db.write() as session:
+        created = queue.enqueue(session, "test.record", {"n": 4})
+    assert queue.claim(hub.db, dead_holder) is not None  # its lease is fresh: nobody may take it yet
+    worker = Worker(hub)
+    assert not worker.run_once()
+    worker.recover()  # what a starting worker does first
+    assert worker.run_once()
+    assert RUNS == [{"n": 4}]
+    assert _status(hub, created.id).status == DONE

@@ -209,6 +209,16 @@ def test_parts_of_uneven_length_are_refused(store: BlobStore) -> None:
     assert assembled.sha256 != hashlib.sha256(data).hexdigest()  # what is measured is what was stored
 
 
+def test_move_puts_a_blob_aside_and_back(store: BlobStore) -> None:
+    store.put_bytes("lfs/00/00/kept", b"content")
+    assert store.move("lfs/00/00/kept", "gc-tombstones/kept~1")
+    assert store.stat("lfs/00/00/kept") is None
+    assert store.read_range("gc-tombstones/kept~1", 0, 7) == b"content"
+    assert store.move("gc-tombstones/kept~1", "lfs/00/00/kept")
+    assert store.read_range("lfs/00/00/kept", 0, 7) == b"content"
+    assert not store.move("lfs/00/00/none", "gc-tombstones/none~1")  # absent: nothing moved
+
+
 def test_discard_drops_staged_content(store: BlobStore) -> None:
     staged = store.stage_bytes(b"rejected")
     store.discard(staged)

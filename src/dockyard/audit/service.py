@@ -31,6 +31,12 @@ def set_origin(origin: Origin) -> None:
     _ORIGIN.set(origin)
 
 
+def current_origin() -> Origin:
+    """Where the current request came from (kept with a commit intent, so that an event recorded
+    later by the reconciler names the real origin)."""
+    return _ORIGIN.get() or _CLI
+
+
 def record(
     session: Session,
     action: str,
@@ -41,7 +47,20 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Add an event to the caller's transaction (it exists only if the change commits)."""
-    origin = _ORIGIN.get() or _CLI
+    record_from(session, _ORIGIN.get() or _CLI, action, actor=actor, target=target, token_id=token_id, details=details)
+
+
+def record_from(
+    session: Session,
+    origin: Origin,
+    action: str,
+    *,
+    actor: str | None,
+    target: str = "",
+    token_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """:func:`record` for an event that happened in an earlier request, from ``origin``."""
     session.add(
         AuditEvent(
             actor=actor,

@@ -68,25 +68,39 @@ def detached(cls: type[Any], columns: dict[str, Any]) -> Any:
 
 
 class SecurityCache:
+    """Entries are stored for one epoch. A lookup that missed reads the epoch (:func:`read_epoch`)
+    *before* it reads the values, and stores them with :meth:`put` under that epoch: if the
+    epoch moved meanwhile (a revocation committed, another request emptied the cache), the values
+    may predate the change and are not stored."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._epoch: str | None = None
         self._entries: dict[tuple[Any, ...], Any] = {}
 
-    def validate(self, session: Session) -> None:
-        """Drop everything if the epoch moved since the cache was filled."""
+    def validate(self, session: Session) -> str:
+        """Drop everything if the epoch moved since the cache was filled; returns the epoch."""
         epoch = read_epoch(session)
         with self._lock:
             if epoch != self._epoch:
                 self._entries.clear()
                 self._epoch = epoch
+        return epoch
 
     def get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
             return self._entries.get(key)
 
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
+    def put(self, key: tuple[Any, ...], value: Any, epoch: str) -> bool:
+        """Store ``value``, read after ``epoch`` was read, unless the epoch has moved since."""
         with self._lock:
+            if epoch != self._epoch:
+                return False
             if len(self._entries) >= _MAX_ENTRIES:
                 self._entries.clear()
             self._entries[key] = value
+            return True
+
+    def discard(self, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._entries.pop(key, None)

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from dockyard.accounts import service as accounts
 from dockyard.accounts.models import AccessToken, Account
 from dockyard.accounts.tokens import FINE_GRAINED, READ, WRITE
-from dockyard.auth.cache import SecurityCache, detached
+from dockyard.auth.cache import SecurityCache, detached, read_epoch
 from dockyard.auth.scopes import Scope, load_scopes
 from dockyard.errors import UnauthorizedError
 
@@ -66,9 +66,10 @@ class Caller:
             key = ("org_role", self.user.id, org_id)
             cached = self.cache.get(key) if self.cache is not None else None
             if cached is None:
+                epoch = read_epoch(session)  # before the role is read (see SecurityCache.put)
                 cached = (accounts.org_role(session, org_id, self.user.id),)
                 if self.cache is not None:
-                    self.cache.put(key, cached)
+                    self.cache.put(key, cached, epoch)
             self._org_roles[org_id] = cached[0]
         return self._org_roles[org_id]
 

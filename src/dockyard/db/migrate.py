@@ -70,6 +70,7 @@ def import_all_models() -> None:
     import dockyard.gating.models
     import dockyard.jobs.models
     import dockyard.lfs.models
+    import dockyard.repos.intents
     import dockyard.repos.models
     import dockyard.scanning.models
     import dockyard.search.models

@@ -16,7 +16,10 @@ objects in quarantine. The rules are the Hub's:
   or that the pusher may use under :func:`dockyard.auth.access.content_usable` (it is linked then).
 
 ``record_push`` runs after ``git receive-pack`` finished: every ref that moved is recorded like an
-API commit (repo row, audit, card metadata when the default branch moved, LFS file names).
+API commit (repo row, audit, card metadata when the default branch moved, LFS file names). As for
+API commits, the records are promised before any ref moves (``promise_records`` writes a commit
+intent per updated ref when the push is accepted), so a crash before ``record_push`` is recovered
+by the reconciler (:mod:`dockyard.repos.reconcile`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError, DockyardError
+from dockyard.faults import PUSH_REFS_MOVED, crash_point
 from dockyard.git_http import pre_receive
 from dockyard.hub import Hub
 from dockyard.lfs import service as lfs
@@ -37,6 +41,7 @@ from dockyard.repos import refs as repo_refs
 from dockyard.repos.commits import ensure_may_update_pull_request, record_commit
 from dockyard.repos.git_repo import BRANCH_PREFIX, PR_PREFIX, TAG_PREFIX, GitRepo
 from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.intents import PendingCommit
 from dockyard.repos.models import Repo
 
 log = logging.getLogger(__name__)
@@ -194,6 +199,48 @@ def _pointer_problems(
     return [*lines, _RULE]
 
 
+# -- between the check and the ref updates ----------------------------------------------------------
+def pusher_claims(caller: Caller, client: Any, user_agent: str | None) -> dict[str, Any]:
+    """Who pushes, from where: signed into the push-check URL, for the audit events of the
+    commit intents the check writes (the check itself is called by the hook, not by the client)."""
+    return {
+        "actor": caller.user.name if caller.user is not None else None,
+        "token": caller.token.id if caller.token is not None else None,
+        "ip": client.host if client is not None else None,
+        "ua": (user_agent or "")[:300] or None,
+    }
+
+
+def promise_records(hub: Hub, repo_id: int, report: PushReport, claims: dict[str, Any]) -> None:
+    """One commit intent per ref the accepted push will create or move, committed before git
+    moves any of them. Raises if it cannot: the hook then refuses the push."""
+    with hub.db.write() as session:
+        for update in report.updates:
+            if update.deleted:
+                continue
+            session.add(
+                PendingCommit(
+                    repo_id=repo_id,
+                    ref=update.ref,
+                    target=update.new,
+                    action=_promised_action(update),
+                    actor=claims.get("actor"),
+                    token_id=claims.get("token"),
+                    ip=claims.get("ip"),
+                    user_agent=claims.get("ua"),
+                    lfs_files={},
+                )
+            )
+
+
+def _promised_action(update: RefUpdate) -> str:
+    """The audit action as far as it is known before the objects leave quarantine (a force-push
+    is told apart only by ``record_push``)."""
+    if update.ref.startswith(TAG_PREFIX):
+        return "tag.created" if update.created else "tag.moved"
+    return "branch.created" if update.created else "repo.push"
+
+
 # -- after the push ----------------------------------------------------------------------------------
 def ref_snapshot(hub: Hub, repo: Repo) -> dict[str, str]:
     """Every ref of the repo and the object it points at (tags unpeeled)."""
@@ -208,6 +255,7 @@ def ref_snapshot(hub: Hub, repo: Repo) -> dict[str, str]:
 
 def record_push(hub: Hub, repo: Repo, caller: Caller, before: dict[str, str]) -> list[str]:
     """Record every ref the push moved, as an API commit would; the names of those refs."""
+    crash_point(hub.settings, PUSH_REFS_MOVED)
     after = ref_snapshot(hub, repo)
     git = hub.git.open(repo.uid)
     moved = sorted(ref for ref in set(before) | set(after) if before.get(ref) != after.get(ref))
@@ -229,6 +277,8 @@ def record_push(hub: Hub, repo: Repo, caller: Caller, before: dict[str, str]) ->
             _lfs_files(hub, repo, new, list(before.values())),
             caller=caller,
             action=action,
+            pending=True,
+            target=new,
         )
         if action == "repo.force_push" or (old is not None and ref.startswith(TAG_PREFIX)):
             repo_refs.schedule_prune(hub, repo)  # the old history may be unreachable now

@@ -138,7 +138,10 @@ async def _run(
     extra_env: dict[str, str] = {}
     before_last = None
     if service == RECEIVE_PACK and body is not None:
-        claims = {"repo": repo.id, "token": caller.token.id if caller.token is not None else None}
+        claims = {
+            "repo": repo.id,
+            **push_policy.pusher_claims(caller, request.client, request.headers.get("user-agent")),
+        }
         token = hub.signer.sign(push_policy.PUSH_CHECK_PURPOSE, claims, ttl=PUSH_CHECK_TTL)
         extra_env = {
             "DOCKYARD_PUSH_CHECK_URL": f"{_callback_base(request)}/-/git/push-check/{token}",
@@ -248,6 +251,9 @@ def _review(request: Request, claims: dict[str, Any], report: push_policy.PushRe
             return push_policy.Verdict(accepted=False, messages=["error: this repository was deleted"])
         caller = caller_for_token_id(session, claims.get("token"))
         try:
-            return push_policy.review(hub, session, repo, caller, report)
+            verdict = push_policy.review(hub, session, repo, caller, report)
         except DockyardError as error:
             return push_policy.Verdict(accepted=False, messages=[f"error: {error.message}"])
+    if verdict.accepted:  # git moves the refs once we answer: promise their records first
+        push_policy.promise_records(hub, repo.id, report, claims)
+    return verdict

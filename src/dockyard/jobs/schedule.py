@@ -1,4 +1,5 @@
-"""Periodic jobs: declared next to their bodies, enqueued by whichever worker notices first.
+"""Periodic jobs: declared next to their bodies (``@job(..., every=...)``), enqueued by whichever
+worker notices first; a fresh installation runs each one as soon as its first worker starts.
 
 The last enqueue time lives in the database and is advanced with a compare-and-set, so with
 several workers each periodic job is still enqueued once per interval.
@@ -6,8 +7,7 @@ several workers each periodic job is still enqueued once per interval.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -15,32 +15,21 @@ from dockyard.db.base import utcnow
 from dockyard.db.database import Database
 from dockyard.db.server_state import ServerState
 from dockyard.jobs.queue import enqueue
+from dockyard.jobs.registry import JOBS, JobKind, JobRegistry
 
 
-@dataclass(frozen=True, slots=True)
-class Periodic:
-    kind: str
-    every: timedelta
-
-
-_PERIODIC: dict[str, Periodic] = {}
-
-
-def periodic(kind: str, *, every: timedelta) -> None:
-    """Run job ``kind`` (with an empty payload) every ``every``."""
-    _PERIODIC[kind] = Periodic(kind=kind, every=every)
-
-
-def enqueue_due(db: Database) -> list[str]:
+def enqueue_due(db: Database, registry: JobRegistry = JOBS) -> list[str]:
+    """Enqueue every periodic job whose interval has passed; returns their kinds."""
     started = []
-    for item in _PERIODIC.values():
+    for item in registry.periodic():
         if _claim(db, item):
-            started.append(item.kind)
+            started.append(item.name)
     return started
 
 
-def _claim(db: Database, item: Periodic) -> bool:
-    key = f"periodic:{item.kind}"
+def _claim(db: Database, item: JobKind) -> bool:
+    assert item.every is not None
+    key = f"periodic:{item.name}"
     now = utcnow()
     with db.write() as session:
         last = session.scalar(select(ServerState.value).where(ServerState.key == key))
@@ -56,5 +45,5 @@ def _claim(db: Database, item: Periodic) -> bool:
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 return False
-        enqueue(session, item.kind, {})
+        enqueue(session, item.name, {})
     return True

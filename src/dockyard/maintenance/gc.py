@@ -5,13 +5,24 @@ every repo. Sweep, oldest first and only past a grace period (so uploads in flig
 is stored but not committed yet, are never touched): repo links to unreferenced objects, objects
 no repo links, Xet files no object names, xorbs no file uses, and storage keys no row knows.
 Rows are deleted before their bytes, so a crash never leaves a row pointing at missing content.
+
+Bytes are freed only for the rows the guarded DELETE really removed (``DELETE … RETURNING``: a row
+saved meanwhile by a new link keeps its bytes), and never straight away: they are first moved to a
+tombstone, then the database is asked again whether a row names them (content uploaded again
+while the sweep ran); if one does they are put back, otherwise the tombstone is deleted. An
+upload links its row before it relies on bytes already being stored, so either the sweep sees the
+row and restores, or the upload sees the bytes gone and stores them again. Tombstones left by a
+crash are settled the same way by the next run.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import pygit2
 from pygit2.enums import ObjectType
@@ -27,6 +38,7 @@ from dockyard.xet.models import XetFile, XetFileXorb, XetXorb
 from dockyard.xet.reader import xorb_key
 
 log = logging.getLogger(__name__)
+TOMBSTONES = "gc-tombstones"
 
 
 @dataclass
@@ -123,27 +135,23 @@ def _prune_repo_links(hub: Hub, repo_id: int, oids: set[str], cutoff) -> int:  #
 def _sweep_objects(hub: Hub, referenced: set[str], cutoff, report: GcReport) -> None:  # type: ignore[no-untyped-def]
     with hub.db.write() as session:
         linked = select(RepoLfsObject.oid)
-        rows = list(
-            session.execute(
-                select(LfsObject.oid, LfsObject.size).where(LfsObject.created_at < cutoff, LfsObject.oid.not_in(linked))
-            )
+        candidates = list(
+            session.scalars(select(LfsObject.oid).where(LfsObject.created_at < cutoff, LfsObject.oid.not_in(linked)))
         )
-        doomed = [(oid, size) for oid, size in rows if oid not in referenced]
+        doomed = [oid for oid in candidates if oid not in referenced]
+        removed: list[str] = []
         for start in range(0, len(doomed), 500):
-            batch = [oid for oid, _ in doomed[start : start + 500]]
-            # Conditions re-checked in the statement: a link made meanwhile saves the object.
-            session.execute(
-                delete(LfsObject).where(
-                    LfsObject.oid.in_(batch), LfsObject.created_at < cutoff, LfsObject.oid.not_in(linked)
-                )
+            # Conditions re-checked in the statement: a link made meanwhile saves the object, and
+            # only what the statement really removed loses its bytes.
+            removed += session.scalars(
+                delete(LfsObject)
+                .where(LfsObject.oid.in_(doomed[start : start + 500]), LfsObject.created_at < cutoff)
+                .where(LfsObject.oid.not_in(linked))
+                .returning(LfsObject.oid)
             )
-    for oid, _size in doomed:
-        key = lfs_key(oid)
-        if _modified_before(hub, key, cutoff):  # bytes re-uploaded meanwhile are fresh: kept
-            freed = hub.blobs.stat(key)
-            hub.blobs.delete(key)
-            report.bytes_freed += freed or 0
-    report.objects_removed = len(doomed)
+    for oid in removed:
+        report.bytes_freed += _free_bytes(hub, lfs_key(oid), cutoff, partial(_lfs_row_exists, hub, oid))
+    report.objects_removed = len(removed)
 
 
 def _sweep_xet(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-untyped-def]
@@ -151,39 +159,88 @@ def _sweep_xet(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-u
         named = select(LfsObject.xet_hash).where(LfsObject.xet_hash.is_not(None))
         files = session.execute(delete(XetFile).where(XetFile.created_at < cutoff, XetFile.file_hash.not_in(named)))
         report.xet_files_removed = files.rowcount or 0  # type: ignore[attr-defined]
-        used = set(session.scalars(select(XetFileXorb.xorb_hash).distinct()))
+        used = select(XetFileXorb.xorb_hash)
         candidates = list(
-            session.execute(
-                select(XetXorb.hash, XetXorb.stored_size).where(
-                    XetXorb.created_at < cutoff, XetXorb.last_used_at < cutoff
-                )
-            )
+            session.scalars(select(XetXorb.hash).where(XetXorb.created_at < cutoff, XetXorb.last_used_at < cutoff))
         )
-        doomed = [(h, size) for h, size in candidates if h not in used]
-        for start in range(0, len(doomed), 500):
-            batch = [h for h, _ in doomed[start : start + 500]]
-            session.execute(delete(XetXorb).where(XetXorb.hash.in_(batch), XetXorb.last_used_at < cutoff))
-    for hash_hex, size in doomed:
-        key = xorb_key(hash_hex)
-        if _modified_before(hub, key, cutoff):
-            hub.blobs.delete(key)
-            report.bytes_freed += size
-    report.xorbs_removed = len(doomed)
+        removed: list[str] = []
+        for start in range(0, len(candidates), 500):
+            removed += session.scalars(
+                delete(XetXorb)
+                .where(XetXorb.hash.in_(candidates[start : start + 500]), XetXorb.last_used_at < cutoff)
+                .where(XetXorb.hash.not_in(used))
+                .returning(XetXorb.hash)
+            )
+    for hash_hex in removed:
+        report.bytes_freed += _free_bytes(hub, xorb_key(hash_hex), cutoff, partial(_xorb_row_exists, hub, hash_hex))
+    report.xorbs_removed = len(removed)
 
 
 def _sweep_orphan_keys(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-untyped-def]
     """Bytes written before a crash kept their row from being created: nothing names them."""
+    _settle_tombstones(hub)
     with hub.db.read() as session:
         objects = set(session.scalars(select(LfsObject.oid)))
         xorbs = set(session.scalars(select(XetXorb.hash)))
-    for prefix, known in (("lfs", objects), ("xet/xorbs", xorbs)):
-        for key, size in list(hub.blobs.iter_keys(prefix)):
+    row_exists: tuple[tuple[str, set[str], Callable[[Hub, str], bool]], ...] = (
+        ("lfs", objects, _lfs_row_exists),
+        ("xet/xorbs", xorbs, _xorb_row_exists),
+    )
+    for prefix, known, exists in row_exists:
+        for key, _size in list(hub.blobs.iter_keys(prefix)):
             name = key.rsplit("/", 1)[-1]
             if name not in known and _modified_before(hub, key, cutoff):
-                hub.blobs.delete(key)
-                report.orphan_keys_removed += 1
-                report.bytes_freed += size
+                freed = _free_bytes(hub, key, cutoff, partial(exists, hub, name))
+                if freed:
+                    report.orphan_keys_removed += 1
+                    report.bytes_freed += freed
     report.stale_uploads_removed = hub.blobs.purge_staging(cutoff)
+
+
+def _free_bytes(hub: Hub, key: str, cutoff: datetime, named_again: Callable[[], bool]) -> int:
+    """Delete the bytes under ``key``, whose row is gone, unless they are needed again: written
+    again after ``cutoff``, or named by a row that appeared meanwhile. Returns the bytes freed."""
+    if not _modified_before(hub, key, cutoff):  # bytes re-uploaded meanwhile are fresh: kept
+        return 0
+    size = hub.blobs.stat(key) or 0
+    tombstone = f"{TOMBSTONES}/{key.replace('/', '~')}~{uuid.uuid4().hex}"
+    if not hub.blobs.move(key, tombstone):
+        return 0
+    if _restored(hub, key, tombstone, named_again):
+        return 0
+    return size
+
+
+def _restored(hub: Hub, key: str, tombstone: str, named_again: Callable[[], bool]) -> bool:
+    """Put the bytes back if a row names them again; otherwise drop the tombstone."""
+    if named_again():
+        if hub.blobs.stat(key) is None:
+            hub.blobs.move(tombstone, key)
+        else:  # stored again by the upload itself: the same content, by its hash
+            hub.blobs.delete(tombstone)
+        log.info("garbage collection: %s was linked again while being freed; kept", key)
+        return True
+    hub.blobs.delete(tombstone)
+    return False
+
+
+def _settle_tombstones(hub: Hub) -> None:
+    """Tombstones a crashed run left: restore what a row names, drop the rest."""
+    for tombstone, _size in list(hub.blobs.iter_keys(TOMBSTONES)):
+        key = tombstone.rsplit("/", 1)[-1].rsplit("~", 1)[0].replace("~", "/")
+        name = key.rsplit("/", 1)[-1]
+        exists = _lfs_row_exists if key.startswith("lfs/") else _xorb_row_exists
+        _restored(hub, key, tombstone, partial(exists, hub, name))
+
+
+def _lfs_row_exists(hub: Hub, oid: str) -> bool:
+    with hub.db.read() as session:
+        return session.get(LfsObject, oid) is not None
+
+
+def _xorb_row_exists(hub: Hub, hash_hex: str) -> bool:
+    with hub.db.read() as session:
+        return session.get(XetXorb, hash_hex) is not None
 
 
 def _modified_before(hub: Hub, key: str, cutoff: datetime) -> bool:

@@ -2,28 +2,34 @@
 
 validate (done by the caller while parsing) → authorise (caller) → stage: turn every operation
 into git tree edits, checking that large files were really uploaded → write: build the tree on
-the branch head and move the branch with a compare-and-swap, retrying on a concurrent commit
-unless the client pinned ``parentCommit`` → record: update the repo row and its metadata.
+the branch head, commit the intent (:mod:`dockyard.repos.intents`) and move the branch with a
+compare-and-swap, retrying on a concurrent commit unless the client pinned ``parentCommit`` →
+record: audit event, repo row, metadata and scan job, claiming the intent in the same transaction.
+
+Once the branch moved the commit has happened: nothing after it can fail the answer. A record that
+fails (or a crash before it) leaves the intent, and the reconciler records the commit later.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dockyard.audit import service as audit
 from dockyard.audit.service import record_for
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
 from dockyard.errors import BadRequestError, ForbiddenError, RevisionNotFoundError, StaleParentError
-from dockyard.faults import COMMIT_OBJECTS_WRITTEN, crash_point
+from dockyard.faults import COMMIT_OBJECTS_WRITTEN, COMMIT_REF_MOVED, crash_point
 from dockyard.hub import Hub
 from dockyard.jobs.queue import enqueue
 from dockyard.lfs import service as lfs
 from dockyard.lfs.pointer import LfsPointer
-from dockyard.repos import metadata
+from dockyard.repos import intents, metadata
 from dockyard.repos.git_repo import (
     BRANCH_PREFIX,
     PR_PREFIX,
@@ -36,6 +42,7 @@ from dockyard.repos.git_repo import (
     TreeOperation,
 )
 from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.intents import IntentWriter, PendingCommit
 from dockyard.repos.models import Discussion, Repo
 from dockyard.repos.service import signature_for
 from dockyard.scanning.jobs import SCAN_COMMIT
@@ -44,6 +51,7 @@ from dockyard.storage.base import lfs_key
 
 log = logging.getLogger(__name__)
 _MAX_ATTEMPTS = 20
+RECONCILE = "repos.reconcile"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +112,54 @@ def create_commit(
     git = hub.git.open(repo.uid)
     with hub.db.read() as session:
         staged = _stage(hub, session, caller, repo, git, revision, request.operations)
+    base = None
     if create_pr:
         base = git.resolve(revision).commit_id
-        pr_num = _open_pull_request(hub, repo, caller, request)
+        pr_num: int | None = _open_pull_request(hub, repo, caller, request)
         ref = f"{PR_PREFIX}{pr_num}"
-        commit_id = _write(hub.settings, git, caller, ref, staged, request, start=base, expect_new_ref=True)
     else:
         ref = _branch_ref(git, revision)
         pr_num = None
-        commit_id = _write(hub.settings, git, caller, ref, staged, request)
-    record_commit(hub, repo.id, ref, commit_id, staged.lfs_files, caller=caller)
+    intent = IntentWriter(hub.db, repo.id, ref, caller=caller, action="repo.commit", lfs_files=staged.lfs_files)
+    try:
+        commit_id = _write(
+            hub.settings,
+            git,
+            caller,
+            ref,
+            staged,
+            request,
+            start=base,
+            expect_new_ref=create_pr,
+            before_move=intent.point_at,
+        )
+    except (StaleParentError, RevisionNotFoundError):
+        intent.abandon()  # the ref did not move
+        raise
+    crash_point(hub.settings, COMMIT_REF_MOVED)
+    _record_or_leave_to_reconciler(hub, repo.id, ref, commit_id, staged.lfs_files, caller)
     return CommitResult(commit_id=commit_id, ref=ref, pr_num=pr_num)
+
+
+def _record_or_leave_to_reconciler(
+    hub: Hub, repo_id: int, ref: str, commit_id: str, lfs_files: dict[str, tuple[str, str]], caller: Caller
+) -> None:
+    """The commit has landed: a failure to record it must not turn the answer into an error. Its
+    intent stays, and the reconciler (repos.reconcile, run now) records it."""
+    try:
+        record_commit(hub, repo_id, ref, commit_id, lfs_files, caller=caller, pending=True)
+    except Exception:  # any failure here is retried from the intent; the client gets its commit
+        log.exception("recording commit %s on %s of repo %s failed; the reconciler will retry", commit_id, ref, repo_id)
+        _request_reconcile(hub)
+
+
+def _request_reconcile(hub: Hub) -> None:
+    try:
+        with hub.db.write() as session:
+            enqueue(session, RECONCILE, {})
+        hub.jobs_enqueued()
+    except Exception:  # the database is away: the periodic reconcile will find the intent
+        log.exception("could not enqueue a reconcile")
 
 
 def _branch_ref(git: GitRepo, revision: str) -> str:
@@ -242,6 +287,7 @@ def _write(
     *,
     start: str | None = None,
     expect_new_ref: bool = False,
+    before_move: Callable[[str], None] | None = None,
 ) -> str:
     author = signature_for(caller.user)
     for _ in range(_MAX_ATTEMPTS):
@@ -255,6 +301,8 @@ def _write(
                 tree = git.build_tree(head, staged.tree_ops)
                 commit_id = git.create_commit(tree_id=tree, parents=[head], author=author, message=request.message)
                 crash_point(settings, COMMIT_OBJECTS_WRITTEN)
+                if before_move is not None:
+                    before_move(commit_id)  # the intent is durable before the ref moves
                 git.update_ref(ref, commit_id, expected_old=None if expect_new_ref else head, message=request.summary)
         except RefLockedError:
             # update_ref already waited for the writer holding the lock (and broke a dead one's).
@@ -276,22 +324,73 @@ def record_commit(
     *,
     caller: Caller | None = None,
     action: str = "repo.commit",
-) -> None:
+    pending: bool = False,
+    target: str | None = None,
+) -> bool:
     """After a ref moved: touch the repo row, audit it, and re-extract metadata (and enqueue the
-    content scans) when it was the default branch."""
+    content scans) when it was the default branch.
+
+    With ``pending`` the commit has an intent (for ``target``, the object the ref points at,
+    when that is an annotated tag): recording claims it in the same transaction, and records
+    nothing when the reconciler has already recorded this commit (no event twice). Returns
+    whether it recorded."""
     with hub.db.write() as session:
+        if pending and not intents.claim(session, repo_id, ref, target or commit_id):
+            return False
         repo = session.get(Repo, repo_id)
         if repo is None:
-            return
-        repo.last_modified = utcnow()
+            return False
         if caller is not None:
             record_for(session, caller, action, f"{repo.type}:{repo.full_id}", ref=ref, commit=commit_id)
-        if lfs_files:
-            lfs.record_files(session, repo.id, ref, lfs_files)
-        if ref == BRANCH_PREFIX + DEFAULT_BRANCH:
-            # Sets ``sha`` and the metadata together, only if ``commit_id`` is newer than what they
-            # describe; bad content becomes warnings, never an exception.
-            metadata.refresh(hub, session, repo, commit_id)
-        # Scans run after this transaction commits (and only if it does): the job row is part of it.
-        enqueue(session, SCAN_COMMIT, {"repo_id": repo.id, "commit_id": commit_id})
+        _record(hub, session, repo, ref, commit_id, lfs_files)
     hub.jobs_enqueued()
+    return True
+
+
+def record_intent(hub: Hub, intent: PendingCommit, commit_id: str) -> bool:
+    """Record a commit that landed but whose records were never written (a crash, a failure),
+    with the identity and origin its intent kept; ``commit_id`` is the intent's target peeled
+    to a commit. False if it was recorded meanwhile."""
+    with hub.db.write() as session:
+        if not intents.claim(session, intent.repo_id, intent.ref, intent.target):
+            return False
+        repo = session.get(Repo, intent.repo_id)
+        if repo is None:
+            return False
+        audit.record_from(
+            session,
+            intent.origin(),
+            intent.action,
+            actor=intent.actor,
+            target=f"{repo.type}:{repo.full_id}",
+            token_id=intent.token_id,
+            details={"ref": intent.ref, "commit": commit_id, "recovered": True},
+        )
+        _record(hub, session, repo, intent.ref, commit_id, intent.files())
+    hub.jobs_enqueued()
+    return True
+
+
+def _record(
+    hub: Hub, session: Session, repo: Repo, ref: str, commit_id: str, lfs_files: dict[str, tuple[str, str]] | None
+) -> None:
+    repo.last_modified = utcnow()
+    if lfs_files:
+        lfs.record_files(session, repo.id, ref, lfs_files)
+    if ref == BRANCH_PREFIX + DEFAULT_BRANCH and hub.git.open(repo.uid).ref_target(ref) == commit_id:
+        # Only the branch's current head describes the repo: an older commit recorded late (by
+        # the reconciler, or after a concurrent commit) leaves sha and metadata to the newer one.
+        refresh_head(hub, session, repo, commit_id)
+    # Scans run after this transaction commits (and only if it does): the job row is part of it.
+    enqueue(session, SCAN_COMMIT, {"repo_id": repo.id, "commit_id": commit_id})
+
+
+def refresh_head(hub: Hub, session: Session, repo: Repo, commit_id: str) -> None:
+    """Point the repo row at its new head; metadata that cannot be extracted leaves the old
+    metadata in place (and the reconciler retries) rather than losing the commit's records."""
+    try:
+        with session.begin_nested():
+            metadata.refresh(hub, session, repo, commit_id)
+    except Exception:  # a bad card or header must not cost the audit event and the scan
+        log.exception("metadata of %s at %s could not be extracted", repo.full_id, commit_id)
+    repo.sha = commit_id

@@ -38,12 +38,18 @@ def counts_as_download(repo_type: RepoType, path: str, repo_has_config: bool) ->
 
 
 def record_download(session: Session, repo_id: int, count: int = 1) -> None:
-    """Atomic increments: concurrent writers never lose a count."""
+    """Atomic increments: concurrent writers never lose a count. Today's downloads lie inside both
+    popularity windows, so ``trendingScore`` grows with them at once, as ``downloads`` does; the
+    periodic rollup (repos.popularity) takes away what ages out of the windows."""
     day = utcnow().date().isoformat()
     session.execute(
         update(Repo)
         .where(Repo.id == repo_id)
-        .values(downloads=Repo.downloads + count, downloads_all_time=Repo.downloads_all_time + count)
+        .values(
+            downloads=Repo.downloads + count,
+            downloads_all_time=Repo.downloads_all_time + count,
+            trending_score=Repo.trending_score + count,
+        )
     )
     bump_day = (
         update(RepoDownloadDay)

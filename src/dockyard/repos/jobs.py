@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from typing import Any
 
 from dockyard.hub import Hub
-from dockyard.jobs.registry import job
-from dockyard.jobs.schedule import periodic
-from dockyard.repos import metadata, popularity
+from dockyard.jobs.registry import JobRegistry, job
+from dockyard.repos import metadata, popularity, reconcile
+from dockyard.repos.commits import RECONCILE
 from dockyard.repos.git_repo import BRANCH_PREFIX
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Repo
@@ -26,11 +27,10 @@ def refresh_metadata(hub: Hub, payload: dict[str, Any]) -> None:
         head = hub.git.open(repo.uid).ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
         if head is None or head == repo.metadata_sha:
             return
-        repo.sha = head
-        metadata.refresh(hub, session, repo, head)
+        metadata.refresh(hub, session, repo, head)  # sets sha too, only if head is newer
 
 
-@job("repos.prune_history", max_attempts=8)
+@job(PRUNE_HISTORY, max_attempts=8)
 def prune_history(hub: Hub, payload: dict[str, Any]) -> None:
     """Delete the commits, trees and blobs that a super-squash or a deleted branch or tag left
     unreachable, so that their shas stop answering (git fetch by sha included). Idempotent."""
@@ -41,10 +41,18 @@ def prune_history(hub: Hub, payload: dict[str, Any]) -> None:
         hub.git.prune_unreachable(uid)
 
 
-@job("repos.rollup_popularity")
+@job(RECONCILE, max_attempts=3, every=timedelta(minutes=5), at_start=True)
+def reconcile_refs(hub: Hub, payload: dict[str, Any]) -> None:
+    """Record commits that landed without their records; bring repo rows up to their refs."""
+    reconcile.reconcile(hub)
+
+
+@job("repos.rollup_popularity", every=timedelta(hours=1), at_start=True)
 def rollup_popularity(hub: Hub, payload: dict[str, Any]) -> None:
     """``downloads`` is the last 30 days, as on the Hub; ``trendingScore`` weighs the last week."""
     popularity.rollup(hub.db)
 
 
-periodic("repos.rollup_popularity", every=timedelta(hours=1))
+def register(registry: JobRegistry) -> None:
+    """Called by the composition root: every job declared in this module."""
+    registry.include(sys.modules[__name__])

@@ -14,7 +14,7 @@ from dockyard.accounts import service as accounts
 from dockyard.accounts.models import Account
 from dockyard.audit.service import record_for
 from dockyard.auth import permissions
-from dockyard.auth.cache import SecurityCache, bump_epoch, columns_of, detached
+from dockyard.auth.cache import SecurityCache, bump_epoch, columns_of, detached, read_epoch
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
 from dockyard.errors import AuthenticationRequiredError, BadRequestError, RepoExistsError
@@ -62,11 +62,12 @@ def find_repo_cached(session: Session, cache: SecurityCache, ref: RepoRef) -> Re
     key = ("repo", ref.type.value, str(ref.id).lower())
     cached = cache.get(key)
     if cached is None:
+        epoch = read_epoch(session)  # before the repo is read (see SecurityCache.put)
         repo = find_repo(session, ref)
         if repo is None:
             return None
         cached = (columns_of(repo), columns_of(repo.owner))
-        cache.put(key, cached)
+        cache.put(key, cached, epoch)
     repo = detached(Repo, cached[0])
     set_committed_value(repo, "owner", detached(Account, cached[1]))
     return repo

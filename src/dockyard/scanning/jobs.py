@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from dockyard.hub import Hub
-from dockyard.jobs.registry import job
+from dockyard.jobs.registry import JobRegistry, job
 from dockyard.scanning.service import scan_commit
 
 SCAN_COMMIT = "scanning.scan_commit"
@@ -19,3 +20,8 @@ def scan_commit_job(hub: Hub, payload: dict[str, Any]) -> None:
     job for the same commit only scans what is still missing.
     """
     scan_commit(hub, int(payload["repo_id"]), str(payload["commit_id"]))
+
+
+def register(registry: JobRegistry) -> None:
+    """Called by the composition root: every job declared in this module."""
+    registry.include(sys.modules[__name__])

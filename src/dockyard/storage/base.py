@@ -63,6 +63,10 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove a blob; absent keys are ignored."""
 
+    def move(self, key: str, new_key: str) -> bool:
+        """Move a blob to ``new_key`` (replacing what is there); False when ``key`` is absent.
+        Garbage collection moves bytes aside before deleting them, so it can put them back."""
+
     def iter_keys(self, prefix: str) -> Iterator[tuple[str, int]]:
         """All (key, size) pairs under a prefix, for garbage collection and backups."""
 

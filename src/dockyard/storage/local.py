@@ -154,6 +154,15 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def move(self, key: str, new_key: str) -> bool:
+        target = self._path(new_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(self._path(key), target)
+        except FileNotFoundError:
+            return False
+        return True
+
     # -- multipart -----------------------------------------------------------------------
     # Parts are written in place, at their offset, into one file per upload: assembling is then
     # one hashing read and a rename, with no copy of the content. Writers hold a shared lock on

@@ -354,6 +354,14 @@ class S3BlobStore:
         name = self._name(key)
         self._call("delete_object", "delete a blob", name, Key=name)
 
+    def move(self, key: str, new_key: str) -> bool:
+        """A server-side copy, then the delete of the source (S3 has no rename)."""
+        size = self.stat(key)
+        if size is None or not self._copy(self._name(key), self._name(new_key), size):
+            return False
+        self.delete(key)
+        return True
+
     def _delete_names(self, names: list[str], action: str) -> None:
         for start in range(0, len(names), 1000):
             batch = [{"Key": name} for name in names[start : start + 1000]]
