@@ -11,7 +11,7 @@ import pytest
 
 from dockyard.accounts import service as accounts
 from dockyard.accounts.tokens import hash_token
-from dockyard.api.deps import _authenticated
+from dockyard.request_context import _authenticated
 from dockyard.auth.cache import columns_of, read_epoch
 from dockyard.auth.identity import authenticate
 from dockyard.errors import UnauthorizedError

@@ -30,7 +30,7 @@ def repo_for(right: Right) -> Callable[[Request, str, str], Repo]:
             repo = find_repo(session, ref)
             if repo is None:
                 raise not_found(str(ref.id))
-            ensure(session, caller, repo, right)
+            ensure(session, caller, repo, right, requested=str(ref.id))
         return repo
 
     return dependency

@@ -48,11 +48,13 @@ class BlobStore(Protocol):
     def stage_bytes(self, data: bytes) -> StagedBlob:
         """Same as :meth:`stage_stream` for bytes already in memory."""
 
-    def publish(self, staged: StagedBlob, key: str) -> None:
+    def publish(self, staged: StagedBlob, key: str) -> bool:
         """Atomically make staged content visible under ``key``, and drop the staged copy.
 
         Never replaces a blob already under ``key``: keys are content addresses the caller has
-        verified, so what is there is the same content, and other repos may be reading it."""
+        verified, so what is there is the same content, and other repos may be reading it.
+        Returns False when a blob was already there (the staged copy was dropped): for a key that
+        names content but not its encoding (a xorb), the caller must describe the stored bytes."""
 
     def discard(self, staged: StagedBlob) -> None:
         """Drop staged content that failed verification."""

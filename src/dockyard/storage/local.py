@@ -125,21 +125,24 @@ class LocalBlobStore:
             os.fsync(handle.fileno())
         return StagedBlob(token=path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
-    def publish(self, staged: StagedBlob, key: str) -> None:
+    def publish(self, staged: StagedBlob, key: str) -> bool:
         """A hard link makes the blob visible whole, and, unlike ``os.replace``, never replaces a
         blob already under ``key`` (readers may be streaming it; it holds the same content)."""
         source = self._staging / staged.token
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
+        placed = True
         try:
             os.link(source, target)
         except FileExistsError:
-            pass  # published before (by this upload's retry, or by another upload of the same content)
+            placed = False  # published before (by this upload's retry, or another upload of the content)
         except FileNotFoundError:
             if not target.exists():
                 raise StorageError("Staged content disappeared from storage before it was published") from None
+            placed = False
         source.unlink(missing_ok=True)
         _fsync_folder(target.parent)
+        return placed
 
     def discard(self, staged: StagedBlob) -> None:
         (self._staging / staged.token).unlink(missing_ok=True)

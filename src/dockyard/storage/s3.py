@@ -259,7 +259,7 @@ class S3BlobStore:
         self._call("put_object", "stage a blob", name, Key=name, Body=data)
         return StagedBlob(token=token, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
-    def publish(self, staged: StagedBlob, key: str) -> None:
+    def publish(self, staged: StagedBlob, key: str) -> bool:
         """Server-side copy from staging to ``key``, then drop the staged object.
 
         S3 has no rename, but the copy appears under ``key`` whole or not at all (CopyObject and
@@ -270,12 +270,13 @@ class S3BlobStore:
         source, target = self._staging_name(staged.token), self._name(key)
         if self._head(target, "check a published blob") is not None:
             self._call("delete_object", "drop staged content", source, Key=source)
-            return
+            return False
         if not self._copy(source, target, staged.size):
             if self.stat(key) == staged.size:
-                return  # published already (a retried request)
+                return False  # published already (a retried request)
             raise StorageError("Staged content disappeared from storage before it was published")
         self._call("delete_object", "drop staged content", source, Key=source)
+        return True
 
     def _copy(self, source: str, target: str, size: int) -> bool:
         """Copy ``source`` over ``target``; False when there is no ``source``."""

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from dockyard.auth.access import Viewer, downloadable_clause
 from dockyard.db.base import utcnow
-from dockyard.errors import BadRequestError, BlobMissingError, NotFoundError
+from dockyard.errors import BadRequestError, BlobMissingError, NotFoundError, StorageError
 from dockyard.faults import XET_SHARD_VERIFIED, crash_point
 from dockyard.hub import Hub
 from dockyard.lfs import service as lfs
@@ -54,12 +54,32 @@ def store_xorb(hub: Hub, grant: CasGrant, hash_text: str, body: bytes) -> bool:
         if row is not None:
             row.last_used_at = utcnow()  # re-uploaded: in use again, garbage collection keeps it
 
+    stored_size = len(body)
     if not known:
-        hub.blobs.put_bytes(xorb_key(hash_hex), body)  # complete before any row points at it
+        parsed, stored_size = _publish_xorb(hub, parsed, body)  # complete before any row points at it
     with hub.db.write() as session:
-        inserted = not known and _insert_xorb(session, parsed, len(body))
+        inserted = not known and _insert_xorb(session, parsed, stored_size)
         _link_xorbs(session, grant.repo_id, [hash_hex])
     return inserted
+
+
+def _publish_xorb(hub: Hub, parsed: ParsedXorb, body: bytes) -> tuple[ParsedXorb, int]:
+    """Store the xorb unless one with its hash is stored already; the layout of what is stored.
+
+    A xorb's hash names its chunks, not their encoding: two uploads of the same hash may compress
+    differently. Stored bytes are never replaced (readers may be streaming them), and the row must
+    describe the bytes that are stored, so a lost race re-reads the winner's layout."""
+    key = xorb_key(parsed.hash.hex())
+    if hub.blobs.publish(hub.blobs.stage_bytes(body), key):
+        return parsed, len(body)
+    size = hub.blobs.stat(key)
+    stored = hub.blobs.read_range(key, 0, size - 1) if size else b""
+    if stored == body:
+        return parsed, len(body)
+    try:
+        return parse_xorb(stored, parsed.hash), len(stored)
+    except XetError:
+        raise StorageError(f"The stored xorb {parsed.hash.hex()} is unreadable") from None
 
 
 def _insert_xorb(session: Session, parsed: ParsedXorb, stored_size: int) -> bool:
