@@ -103,7 +103,8 @@ class Hostile:
 
 @pytest.fixture(scope="module")
 def hostile(server: LiveServer, ids: Identities) -> Iterator[Hostile]:
-    with httpx.Client(timeout=60) as client:
+    # No keep-alive: a connection the server closed while idle must not pass for a dropped request.
+    with httpx.Client(timeout=60, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         yield Hostile(server.url, ids.alice, client)
 
 
