@@ -39,6 +39,7 @@ import json
 import os
 import random
 import shlex
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -103,7 +104,7 @@ class Findings:
 
     def add(self, kind: str, example: str) -> None:
         self.counts[kind] += 1
-        self.examples.setdefault(kind, example)
+        self.examples.setdefault(kind, example.splitlines()[0].replace("|", "/") if example else "")
 
 
 @dataclass
@@ -336,6 +337,7 @@ class Reliability:
         return self.data_dir / "repos" / uid[:2] / f"{uid}.git"
 
     def head(self, repo_id: str) -> str | None:
+        """``main``'s commit id, or None where there is no ``main`` (or no git dir at all)."""
         done = subprocess.run(["git", "--git-dir", str(self.git_dir_of(repo_id)), "rev-parse", "--verify", "-q",
                                "refs/heads/main"], capture_output=True, text=True, check=False)  # fmt: skip
         return done.stdout.strip() or None
@@ -354,7 +356,8 @@ class Reliability:
         return set(done.stdout.splitlines())
 
     def check_refs(self, when: str) -> None:
-        """``repos.sha`` must follow ``main``; a server that reconciles at start-up gets 5 s."""
+        """``repos.sha`` and ``metadata_sha`` must follow ``main``; a server that reconciles at start-up
+        gets 5 s."""
         deadline = time.monotonic() + 5
         while True:
             with self.db() as db:
@@ -364,11 +367,9 @@ class Reliability:
             if not stale or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        for full_id, sha in stale:
-            self.findings.add(
-                "refs not matching DB records (sha, metadata_sha)",
-                f"{when}: {full_id} sha {sha} != main {self.head(full_id)}",
-            )
+        for full_id, sha, meta in stale:
+            example = f"{when}: {full_id} main {self.head(full_id)}, sha {sha}, metadata_sha {meta}"
+            self.findings.add("refs not matching DB records (sha, metadata_sha)", example)
 
     def check_jobs(self, when: str, held: set[int]) -> None:
         """Jobs the killed process was running must not stay leased to it after the restart."""
@@ -396,8 +397,18 @@ class Reliability:
     # -- self-check ------------------------------------------------------------------------------
     def plant_faults(self) -> None:
         """``--self-check``: make the damage each check looks for, so a run proves the checks see it."""
+        from huggingface_hub import HfApi
+
         from dockyard.storage.base import lfs_key
 
+        api = HfApi(endpoint=self.server.url, token=self.token)
+        for name in ("planted-corrupt", "planted-missing"):
+            api.create_repo(f"{OWNER}/{name}")
+        corrupt = self.git_dir_of(f"{OWNER}/planted-corrupt")
+        loose = next(p for p in (corrupt / "objects").rglob("*") if p.is_file() and len(p.parent.name) == 2)
+        loose.chmod(0o644)
+        loose.write_bytes(b"garbage")  # a git object that no longer inflates
+        shutil.rmtree(self.git_dir_of(f"{OWNER}/planted-missing"))  # a repo row without its git dir
         git_dir = self.git_dir_of(self.repo_id("commit"))
         (git_dir / "refs" / "heads" / "main.lock").write_text("0" * 40 + "\n")  # a kill's stale ref lock
         fake = self.server.blob_root / lfs_key(hashlib.sha256(b"planted").hexdigest())
@@ -477,16 +488,38 @@ REPORTED = [
 ]
 
 
-def report(bench: Reliability, command: str, cpu: CpuAccount) -> str:
+def trial_table(bench: Reliability) -> list[str]:
     trials = Counter(t.operation for t in bench.trials)
     during = Counter(t.operation for t in bench.trials if not t.acknowledged)
     unanswered = Counter(t.operation for t in bench.trials if t.landed and not t.acknowledged)
     typical = {op: harness.median(bench.durations.get(op, [])) for op in OPERATIONS}
-    rows = [f"| {op} | {trials[op]} | {during[op]} | {unanswered[op]} | {typical[op]:.2f} s |" for op in OPERATIONS]
-    findings = [
-        f"| {kind} | {bench.findings.counts[kind]} | {bench.findings.examples.get(kind, '')} |" for kind in REPORTED
+    return [
+        "| operation | kill trials | kill landed during the operation (client not yet answered) "
+        "| of those, landed anyway (in main after the restart) | operation's duration (median, no kill) |",
+        "| --- | --- | --- | --- | --- |",
+        *[f"| {op} | {trials[op]} | {during[op]} | {unanswered[op]} | {typical[op]:.2f} s |" for op in OPERATIONS],
+        f"| all | {len(bench.trials)} | {sum(during.values())} | {sum(unanswered.values())} | |",
+        "",
     ]
+
+
+def race_table(bench: Reliability) -> list[str]:
     race = bench.race
+    return [
+        "| racing committers (one branch, no parentCommit) | value |",
+        "| --- | --- |",
+        f"| committers, commits attempted | {bench.args.committers}, {race.get('attempted', 0)} |",
+        f"| accepted | {race.get('accepted', 0)} |",
+        f"| refused (status: count) | {race.get('refused', {})} |",
+        f"| accepted but not an ancestor of main | {race.get('not in history', 0)} |",
+        f"| lost updates (accepted file missing from main) | {race.get('lost updates', 0)} |",
+        f"| wall time | {race.get('seconds', 0):.1f} s |",
+        "",
+    ]
+
+
+def report(bench: Reliability, command: str, cpu: CpuAccount) -> str:
+    checks = "after planting one fault per check" if bench.args.self_check else "after every restart"
     lines = [
         "# Dockyard reliability: kill -9 trials and racing committers",
         "",
@@ -495,27 +528,15 @@ def report(bench: Reliability, command: str, cpu: CpuAccount) -> str:
         f"{time.strftime('%Y-%m-%d %H:%M %Z')}; commit {harness_commit()}; embedded server (SQLite, local disk, "
         f"1 process); files of {bench.args.file_mib} MiB for LFS, Xet and push; seed {bench.args.seed}.",
         "",
-        "| operation | kill trials | kill landed during the operation (client not yet answered) "
-        "| of those, landed anyway (in main after the restart) | operation's duration (median, no kill) |",
-        "| --- | --- | --- | --- | --- |",
-        *rows,
-        "",
-        "| check (after every restart) | found | first example |",
+        *([] if bench.args.self_check else trial_table(bench)),
+        f"| check ({checks}) | found | first example |",
         "| --- | --- | --- |",
-        *findings,
+        *[f"| {kind} | {bench.findings.counts[kind]} | {bench.findings.examples.get(kind, '')} |" for kind in REPORTED],
         "",
         "Counts are per check and per trial: a stale lock or a stale `sha` seen after trial 3 is seen "
         "again after every later trial until something repairs it.",
         "",
-        "| racing committers | value |",
-        "| --- | --- |",
-        f"| committers, commits in all | {bench.args.committers}, {race.get('attempted', 0)} |",
-        f"| accepted | {race.get('accepted', 0)} |",
-        f"| refused (status: count) | {race.get('refused', {})} |",
-        f"| accepted but not an ancestor of main | {race.get('not in history', 0)} |",
-        f"| lost updates (accepted file missing from main) | {race.get('lost updates', 0)} |",
-        f"| wall time | {race.get('seconds', 0):.1f} s |",
-        "",
+        *([] if bench.args.self_check else race_table(bench)),
         "## Machine activity during the run",
         "",
         *[f"- {line}" if not line.startswith("  ") else f"    - {line.strip()}" for line in cpu.report()],
