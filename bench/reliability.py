@@ -235,7 +235,8 @@ class Reliability:
         time.sleep(delay)  # the point of a kill trial: land at a random moment of the operation
         acknowledged = client.poll() == 0
         self.kill()
-        os.killpg(client.pid, signal.SIGKILL)  # the client and its helpers (git-remote-http, git-lfs)
+        with contextlib.suppress(ProcessLookupError):  # gone already when it had returned
+            os.killpg(client.pid, signal.SIGKILL)  # the client and its helpers (git-remote-http, git-lfs)
         client.wait()
         with self.db() as db:
             held = {job for (job,) in db.execute("select id from jobs where status = 'running'")}
