@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -305,6 +306,7 @@ NDJSON_BODIES = st.builds(
 @given(body=NDJSON_BODIES)
 @example(body=ndjson(HEADER, LFS_HUGE_SIZE))  # an integer json.loads refuses to build
 def test_ndjson_commit_bodies(hostile: Hostile, body: bytes) -> None:
+    """Garbled commit payloads: refused with a 4xx and the branch where it was; the repo still answers."""
     repo_id = hostile.new_repo()
     hostile.commit(repo_id, body)
     hostile.info(repo_id)
@@ -317,6 +319,7 @@ def test_ndjson_commit_bodies(hostile: Hostile, body: bytes) -> None:
 @example(path=".git\u200c/config")  # macOS opens this as .git
 @example(path="GIT~1/config")
 def test_paths_in_commits_and_reads(hostile: Hostile, path: str) -> None:
+    """Hostile paths, committed and read: never a 5xx, and no name any filesystem takes for ``.git``."""
     repo_id = hostile.new_repo()
     answer = hostile.commit(repo_id, ndjson(HEADER, file_line(path, b"payload")))
     if any(names_git_dir(part) for part in path.split("/")):
@@ -328,9 +331,7 @@ def test_paths_in_commits_and_reads(hostile: Hostile, path: str) -> None:
 
 
 def check_ref_format(name: str) -> bool:
-    """git's own rule for branch names (``git check-ref-format --branch``)."""
-    import subprocess
-
+    """git's own rule for branch names (``git check-ref-format refs/heads/<name>``)."""
     if "\x00" in name:
         return False
     done = subprocess.run(["git", "check-ref-format", f"refs/heads/{name}"], capture_output=True, check=False)
@@ -340,6 +341,7 @@ def check_ref_format(name: str) -> bool:
 @CHECKS
 @given(name=REVISIONS)
 def test_revision_names(hostile: Hostile, name: str) -> None:
+    """Hostile branch and tag names: refused without touching the refs, or valid for git itself."""
     repo_id = hostile.new_repo()
     base = f"{hostile.url}/api/models/{repo_id}"
     before = hostile.refs(repo_id)
@@ -395,6 +397,7 @@ def _huge_size_batch(digits: str) -> bytes:
 )
 @example(body=_huge_size_batch("9" * 5000))
 def test_lfs_batch_bodies(hostile: Hostile, body: bytes) -> None:
+    """Garbled LFS batch requests: a 4xx (the batch API's own error format), never a 5xx."""
     repo_id = hostile.new_repo()
     before = hostile.refs(repo_id)
     hostile.call(
@@ -450,6 +453,7 @@ def xet(hostile: Hostile, server: LiveServer) -> XetTarget:
 )
 @example(payload=b"x" * 64, plan=[("truncate", 10, b"")], claimed="own")
 def test_xet_xorbs(hostile: Hostile, xet: XetTarget, payload: bytes, plan: list[Mutation], claimed: str) -> None:
+    """Truncated or garbled xorbs, or a xorb under another hash: a 4xx, and nothing stored."""
     from dockyard.xet.chunking import iter_chunks
     from dockyard.xet.reader import xorb_key
     from dockyard.xet.xorb import build_xorb
@@ -516,6 +520,7 @@ def test_xet_shards(
     noise: bytes | None,
     version: str,
 ) -> None:
+    """Garbled shards, and a valid one naming 200,000 terms: answered within a second, never a server error."""
     body = noise if noise is not None else mutate(_shard(xet, terms, with_sha256), plan)
     before = hostile.refs(xet.repo_id)
     answer = hostile.call("POST", f"{xet.cas}/{version}/shards", content=body, headers=xet.auth())
@@ -576,6 +581,8 @@ YAML_DOCS = st.one_of(
 @example(card="x: &a [*a]")
 @example(card="n: " + "9" * 5000)
 def test_card_yaml(hostile: Hostile, card: str) -> None:
+    """Alias bombs, self-references, huge integers, deep nesting: validated and committed as a
+    card, each answers within a second, and the repo page keeps answering."""
     hostile.call("POST", f"{hostile.url}/api/validate-yaml", json={"content": card, "repoType": "model"})
     repo_id = hostile.new_repo()
     readme = f"---\n{card}\n---\n# A model card\n".encode()
@@ -613,6 +620,7 @@ SAFETENSORS_HUGE_INT = len(_HUGE_HEADER).to_bytes(8, "little") + _HUGE_HEADER + 
 @given(weights=safetensors_files())
 @example(weights=SAFETENSORS_HUGE_INT)
 def test_safetensors_headers(hostile: Hostile, weights: bytes) -> None:
+    """Corrupt safetensors headers are invalid metadata, never a 5xx of the commit or of ``model_info``."""
     repo_id = hostile.new_repo()
     hostile.commit(repo_id, ndjson(HEADER, file_line("model.safetensors", weights)))
     hostile.info(repo_id)
