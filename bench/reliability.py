@@ -97,14 +97,22 @@ def descendants(pid: int) -> list[int]:
 
 @dataclass
 class Findings:
-    """What the checks found, per kind, with one example each for the report."""
+    """What the checks found: distinct damaged things per kind (a stale lock seen after five trials
+    is one lock), when each kind was first seen, and one example."""
 
-    counts: Counter[str] = field(default_factory=Counter)
+    things: dict[str, set[str]] = field(default_factory=dict)
     examples: dict[str, str] = field(default_factory=dict)
 
-    def add(self, kind: str, example: str) -> None:
-        self.counts[kind] += 1
-        self.examples.setdefault(kind, example.splitlines()[0].replace("|", "/") if example else "")
+    def add(self, kind: str, when: str, thing: str, detail: str = "") -> None:
+        self.things.setdefault(kind, set()).add(thing)
+        first = f"{when}: {thing}{': ' + detail if detail else ''}".splitlines()[0].replace("|", "/")
+        self.examples.setdefault(kind, first)
+
+    def count(self, kind: str) -> int:
+        return len(self.things.get(kind, ()))
+
+    def total(self) -> int:
+        return sum(len(things) for things in self.things.values())
 
 
 @dataclass
@@ -249,7 +257,7 @@ class Reliability:
         self.check_state(f"trial {number} ({operation})")
         trial.landed = marker in self.files(operation)
         if acknowledged and not trial.landed:
-            self.findings.add("lost acknowledged operations", f"trial {number}: {marker} missing from main")
+            self.findings.add("lost acknowledged operations", f"trial {number}", marker, "missing from main")
         self.check_jobs(f"trial {number} ({operation})", held)
         self.next_commit(number, operation)
 
@@ -261,7 +269,9 @@ class Reliability:
             api.upload_file(path_or_fileobj=f"after {number}".encode(), path_in_repo=f"after/{number}.txt",
                             repo_id=self.repo_id(operation))  # fmt: skip
         except Exception as error:  # what the client raises (HfHubHTTPError…) is the finding
-            self.findings.add("next commit failed", f"trial {number} ({operation}): {str(error)[:200]}")
+            self.findings.add(
+                "next commit failed", f"trial {number}", f"{operation} after trial {number}", str(error)[:200]
+            )
 
     # -- checks ----------------------------------------------------------------------------------
     def check_state(self, when: str) -> None:
@@ -271,7 +281,7 @@ class Reliability:
         self.check_refs(when)
         locks = [str(p.relative_to(self.data_dir)) for p in (self.data_dir / "repos").rglob("*.lock")]
         for lock in locks:
-            self.findings.add("stale locks", f"{when}: {lock}")
+            self.findings.add("stale locks", when, lock)
         self.check_records(when)
 
     def git_dirs(self) -> list[Path]:
@@ -282,7 +292,7 @@ class Reliability:
             done = subprocess.run(["git", "--git-dir", str(git_dir), "fsck", "--full", "--no-progress"],
                                   capture_output=True, text=True, check=False)  # fmt: skip
             if done.returncode != 0:
-                self.findings.add("corruptions (git fsck)", f"{when}: {git_dir.name}: {done.stderr.strip()[:200]}")
+                self.findings.add("corruptions (git fsck)", when, git_dir.name, done.stderr.strip()[:200])
 
     def check_blobs(self, when: str) -> None:
         """Every stored blob against its key; a blob already checked unchanged is not hashed again."""
@@ -304,7 +314,7 @@ class Reliability:
                 elif hashlib.sha256(data).hexdigest() != path.name:
                     raise ValueError("sha256 differs from the key")
             except Exception as error:  # any parse or hash failure is a corrupt blob
-                self.findings.add("corruptions (blob hash)", f"{when}: {path.relative_to(root)}: {error}")
+                self.findings.add("corruptions (blob hash)", when, str(path.relative_to(root)), str(error))
                 continue
             self.checked_blobs.add(key)
 
@@ -323,14 +333,14 @@ class Reliability:
         for oid, size in lfs_rows:
             blob = root / lfs_key(oid)
             if not blob.is_file() or blob.stat().st_size != size:
-                self.findings.add("lost records (DB row without bytes)", f"{when}: lfs {oid}")
+                self.findings.add("lost records (DB row without bytes)", when, f"lfs {oid}")
         for hash_hex, size in xorb_rows:
             blob = root / xorb_key(hash_hex)
             if not blob.is_file() or blob.stat().st_size != size:
-                self.findings.add("lost records (DB row without bytes)", f"{when}: xorb {hash_hex}")
+                self.findings.add("lost records (DB row without bytes)", when, f"xorb {hash_hex}")
         for uid, full_id in repo_rows:
             if not self.server.data_dir.joinpath("repos", uid[:2], f"{uid}.git").is_dir():
-                self.findings.add("lost records (repo row without git dir)", f"{when}: {full_id}")
+                self.findings.add("lost records (repo row without git dir)", when, full_id)
 
     def git_dir_of(self, repo_id: str) -> Path:
         with self.db() as db:
@@ -369,15 +379,16 @@ class Reliability:
                 break
             time.sleep(0.2)
         for full_id, sha, meta in stale:
-            example = f"{when}: {full_id} main {self.head(full_id)}, sha {sha}, metadata_sha {meta}"
-            self.findings.add("refs not matching DB records (sha, metadata_sha)", example)
+            head = self.head(full_id)
+            detail = f"main {head}, sha {sha}, metadata_sha {meta}"
+            self.findings.add("refs not matching DB records (sha, metadata_sha)", when, f"{full_id}@{head}", detail)
 
     def check_jobs(self, when: str, held: set[int]) -> None:
         """Jobs the killed process was running must not stay leased to it after the restart."""
         with self.db() as db:
             still = [job for (job,) in db.execute("select id from jobs where status = 'running'") if job in held]
         for job in still:
-            self.findings.add("jobs still held by the killed process", f"{when}: job {job}")
+            self.findings.add("jobs still held by the killed process", when, f"job {job}")
 
     def check_records(self, when: str) -> None:
         """Every commit on ``main`` (beyond the setup's) has an audit event and a scan job naming it."""
@@ -391,9 +402,9 @@ class Reliability:
                 if commit in self.baseline[operation]:
                     continue
                 if commit not in audited:
-                    self.findings.add("lost records (commit without audit event)", f"{when}: {operation} {commit}")
+                    self.findings.add("lost records (commit without audit event)", when, f"{operation} {commit}")
                 if commit not in scanned:
-                    self.findings.add("lost records (commit without scan job)", f"{when}: {operation} {commit}")
+                    self.findings.add("lost records (commit without scan job)", when, f"{operation} {commit}")
 
     # -- self-check ------------------------------------------------------------------------------
     def plant_faults(self) -> None:
@@ -532,10 +543,9 @@ def report(bench: Reliability, command: str, cpu: CpuAccount) -> str:
         *([] if bench.args.self_check else trial_table(bench)),
         f"| check ({checks}) | found | first example |",
         "| --- | --- | --- |",
-        *[f"| {kind} | {bench.findings.counts[kind]} | {bench.findings.examples.get(kind, '')} |" for kind in REPORTED],
+        *[f"| {kind} | {bench.findings.count(kind)} | {bench.findings.examples.get(kind, '')} |" for kind in REPORTED],
         "",
-        "Counts are per check and per trial: a stale lock or a stale `sha` seen after trial 3 is seen "
-        "again after every later trial until something repairs it.",
+        "Counts are distinct things (locks, commits, jobs, blobs, repo heads), however many trials saw them.",
         "",
         *([] if bench.args.self_check else race_table(bench)),
         "## Machine activity during the run",
@@ -592,9 +602,7 @@ def main() -> int:
         bench.stop()
         harness.drop_workdir(workdir, args.keep)
     harness.publish_report(report(bench, command, cpu), args.output)
-    found = (
-        sum(bench.findings.counts.values()) + bench.race.get("lost updates", 0) + bench.race.get("not in history", 0)
-    )
+    found = bench.findings.total() + bench.race.get("lost updates", 0) + bench.race.get("not in history", 0)
     return 1 if found else 0
 
 
