@@ -54,16 +54,24 @@ class Hostile:
 
     def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request: no 5xx, and the whole answer (body included) within ``MAX_SECONDS``."""
+        response, elapsed = self.send(method, url, **kwargs)
+        self.judge(response, elapsed)
+        return response
+
+    def send(self, method: str, url: str, **kwargs: Any) -> tuple[httpx.Response, float]:
         headers = {**self.auth, **kwargs.pop("headers", {})}
         start = time.perf_counter()
         try:
             response = self.client.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as error:  # uvicorn drops the connection when the app fails badly
             raise AssertionError(f"{method} {url}: no answer at all ({error!r})") from None
-        elapsed = time.perf_counter() - start
-        assert response.status_code < 500, f"{method} {url} -> {response.status_code}: {response.text[:300]}"
-        assert elapsed < MAX_SECONDS, f"{method} {url} took {elapsed:.2f} s (status {response.status_code})"
-        return response
+        return response, time.perf_counter() - start
+
+    @staticmethod
+    def judge(response: httpx.Response, elapsed: float, also: str = "") -> None:
+        request = f"{response.request.method} {response.request.url}"
+        assert response.status_code < 500, f"{request} -> {response.status_code}{also}: {response.text[:300]}"
+        assert elapsed < MAX_SECONDS, f"{request} took {elapsed:.2f} s (status {response.status_code}){also}"
 
     def new_repo(self) -> str:
         """A fresh repo per example, so one example's damage never explains the next one's failure."""
@@ -87,14 +95,15 @@ class Hostile:
     def commit(self, repo_id: str, body: bytes, revision: str = "main") -> httpx.Response:
         """POST an NDJSON commit; if refused, the refs must be exactly as before (no partial write)."""
         before = self.refs(repo_id)
-        answer = self.call(
+        answer, elapsed = self.send(
             "POST",
             f"{self.url}/api/models/{repo_id}/commit/{quote(revision, safe='')}",
             content=body,
             headers={"Content-Type": "application/x-ndjson"},
         )
-        if answer.status_code >= 400:
-            assert self.refs(repo_id) == before, f"a refused commit ({answer.status_code}) moved a ref"
+        moved = answer.status_code >= 400 and self.refs(repo_id) != before
+        self.judge(answer, elapsed, ", and the refs moved" if moved else "")
+        assert not moved, f"a refused commit ({answer.status_code}) moved a ref"
         return answer
 
     def info(self, repo_id: str) -> httpx.Response:
