@@ -7,6 +7,8 @@ Each class knows its HTTP status and the Hub's ``X-Error-Code``; a single except
 
 from __future__ import annotations
 
+import re
+
 
 class DockyardError(Exception):
     """Base class. ``status`` is the HTTP status; ``code`` the Hub's X-Error-Code (or None)."""
@@ -156,3 +158,14 @@ class NotImplementedApiError(DockyardError):
     status = 501
     code = "NotImplemented"
     default_message = "Not implemented"
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def header_safe(text: str, limit: int = 1000) -> str:
+    """An error message fit for an ``X-Error-Message`` header: one line of latin-1 without control
+    characters. Messages echo what the caller sent (a path, a revision), and one control
+    character in a header makes the server drop the connection instead of answering."""
+    cleaned = _UNPRINTABLE.sub("?", " ".join(text.split()))
+    return cleaned.encode("latin-1", "replace").decode("latin-1")[:limit]

@@ -9,14 +9,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from dockyard.errors import DockyardError
+from dockyard.errors import DockyardError, header_safe
 
 log = logging.getLogger(__name__)
-
-
-def _header_safe(text: str) -> str:
-    cleaned = " ".join(text.split())
-    return cleaned.encode("latin-1", "replace").decode("latin-1")[:1000]
 
 
 def error_response(
@@ -27,7 +22,7 @@ def error_response(
     *,
     extra: dict[str, object] | None = None,
 ) -> Response:
-    all_headers = {"X-Error-Message": _header_safe(message)}
+    all_headers = {"X-Error-Message": header_safe(message)}
     if code:
         all_headers["X-Error-Code"] = code
     all_headers.update(headers or {})

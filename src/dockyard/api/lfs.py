@@ -17,7 +17,14 @@ from dockyard.api.serialize import iso
 from dockyard.auth import access
 from dockyard.auth.access import Right
 from dockyard.auth.identity import Caller
-from dockyard.errors import BadRequestError, DockyardError, NotFoundError, NotImplementedApiError, UnauthorizedError
+from dockyard.errors import (
+    BadRequestError,
+    DockyardError,
+    NotFoundError,
+    NotImplementedApiError,
+    UnauthorizedError,
+    header_safe,
+)
 from dockyard.faults import LFS_STAGED, crash_point
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
@@ -34,7 +41,7 @@ LFS_JSON = "application/vnd.git-lfs+json"
 
 
 def lfs_error(status: int, message: str, *, challenge: bool = False) -> JSONResponse:
-    headers = {"X-Error-Message": " ".join(message.split())[:500]}
+    headers = {"X-Error-Message": header_safe(message, 500)}
     if challenge:
         headers["WWW-Authenticate"] = 'Basic realm="Dockyard", charset="UTF-8"'
     return JSONResponse({"message": message}, status_code=status, headers=headers, media_type=LFS_JSON)

@@ -24,7 +24,7 @@ from dockyard.accounts.models import Account
 from dockyard.auth import access
 from dockyard.auth.access import Right
 from dockyard.auth.identity import Caller, caller_for_token_id
-from dockyard.errors import BadRequestError, DockyardError, InvalidNameError, UnauthorizedError
+from dockyard.errors import BadRequestError, DockyardError, InvalidNameError, UnauthorizedError, header_safe
 from dockyard.git_http import backend, push_policy
 from dockyard.identifiers import RepoId, RepoType
 from dockyard.repos.models import Repo
@@ -48,7 +48,7 @@ class Access:
 
 
 def _refusal(status: int, message: str, *, challenge: bool = False) -> Response:
-    headers = {"X-Error-Message": " ".join(message.split())[:500], "Cache-Control": "no-cache"}
+    headers = {"X-Error-Message": header_safe(message, 500), "Cache-Control": "no-cache"}
     if challenge:
         headers.update(_CHALLENGE)
     return PlainTextResponse(message + "\n", status_code=status, headers=headers)
