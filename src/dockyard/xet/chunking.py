@@ -66,6 +66,8 @@ class _GearScanner:
         h, tmp, hit = self._h[:n], self._tmp[:n], self._hit[first:n]
         np.take(_TABLE, buf, out=h, mode="clip")  # mode="raise" would allocate a temporary
         for span, shift in _SHIFTS:  # window 1 -> 2 -> 4 -> ... -> 64
+            if span >= n:  # nothing left to widen (and ``h[: n - span]`` would wrap around)
+                break
             np.left_shift(h[: n - span], shift, out=tmp[: n - span])
             np.add(h[span:], tmp[: n - span], out=h[span:])
         np.less(h[first:], _BELOW_MASK, out=hit)

@@ -31,6 +31,8 @@ _R3M = _rng.randbytes(3_000_000)
 PAYLOADS = {
     "empty": b"",
     "one_byte": b"x",
+    "three_bytes": b"abc",  # shorter than the gear window's widening steps
+    "thirty_one_bytes": bytes(range(31)),
     "below_min": _rng.randbytes(MIN_CHUNK_SIZE - 1),
     "exactly_min": _rng.randbytes(MIN_CHUNK_SIZE),
     "random_100k": _rng.randbytes(100_000),
