@@ -17,6 +17,7 @@ from dockyard.auth.identity import Caller
 from dockyard.errors import AuthenticationRequiredError, BadRequestError, ForbiddenError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType, validate_repo_path
+from dockyard.lfs.placement import goes_to_lfs
 from dockyard.lfs.pointer import is_sha256
 from dockyard.repos.commits import (
     AddFile,
@@ -78,7 +79,7 @@ def _preupload(request: Request, repo_type: str, repo_id: str, revision: str, fi
         size = item.get("size")
         if not isinstance(size, int) or size < 0:
             raise BadRequestError(f"{path}: 'size' must be a non-negative integer")
-        is_lfs = size > hub.settings.regular_file_limit or (size > 0 and git.is_lfs_path(head, path))
+        is_lfs = goes_to_lfs(git, head, path, size, regular_file_limit=hub.settings.regular_file_limit)
         existing = git.entry(head, path)
         oid = None
         if isinstance(existing, FileEntry):

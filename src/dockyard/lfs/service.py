@@ -87,6 +87,14 @@ def accept_upload(hub: Hub, staged: StagedBlob, repo_id: int, oid: str, size: in
         link(session, repo_id, oid, size, blob=True)
 
 
+def store_bytes(hub: Hub, repo_id: int, data: bytes) -> tuple[str, int]:
+    """Content the server received inline (a commit line, an imported folder) goes through the
+    same intake as an upload; its (oid, size)."""
+    staged = hub.blobs.stage_bytes(data)
+    accept_upload(hub, staged, repo_id, staged.sha256, staged.size)
+    return staged.sha256, staged.size
+
+
 def publish_verified(hub: Hub, staged: StagedBlob, oid: str, size: int) -> None:
     """Publish staged content under its sha256 only if it is exactly what was announced."""
     if staged.sha256 != oid or staged.size != size:

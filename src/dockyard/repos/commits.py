@@ -28,6 +28,7 @@ from dockyard.faults import COMMIT_OBJECTS_WRITTEN, COMMIT_REF_MOVED, crash_poin
 from dockyard.hub import Hub
 from dockyard.jobs.queue import enqueue
 from dockyard.lfs import service as lfs
+from dockyard.lfs.placement import goes_to_lfs
 from dockyard.lfs.pointer import LfsPointer
 from dockyard.repos import intents, metadata
 from dockyard.repos.git_repo import (
@@ -47,7 +48,6 @@ from dockyard.repos.models import Discussion, Repo
 from dockyard.repos.service import signature_for
 from dockyard.scanning.jobs import SCAN_COMMIT
 from dockyard.settings import Settings
-from dockyard.storage.base import lfs_key
 
 log = logging.getLogger(__name__)
 _MAX_ATTEMPTS = 20
@@ -248,14 +248,11 @@ def _store_inline(
     lfs_files: dict[str, tuple[str, str]],
 ) -> PutBlob:
     """Inline content stays in git unless it is large or ``.gitattributes`` routes it to LFS."""
-    too_big = len(op.content) > hub.settings.regular_file_limit
-    if op.content and (too_big or git.is_lfs_path(head, op.path)):
-        staged = hub.blobs.stage_bytes(op.content)
-        hub.blobs.publish(staged, lfs_key(staged.sha256))
-        with hub.db.write() as write_session:
-            lfs.link(write_session, repo.id, staged.sha256, staged.size, blob=True)
-        lfs_files[staged.sha256] = (op.path, "")
-        return PutBlob(op.path, LfsPointer(staged.sha256, staged.size).encode())
+    limit = hub.settings.regular_file_limit
+    if goes_to_lfs(git, head, op.path, len(op.content), regular_file_limit=limit):
+        oid, size = lfs.store_bytes(hub, repo.id, op.content)
+        lfs_files[oid] = (op.path, "")
+        return PutBlob(op.path, LfsPointer(oid, size).encode())
     return PutBlob(op.path, op.content)
 
 

@@ -39,7 +39,15 @@ REPO_CONFIG: dict[str, str] = {
     "uploadpack.allowReachableSHA1InWant": "true",
 }
 PRUNE_WAIT_SECONDS = 30.0
-_GC_CONFIG = ("gc.reflogExpire=now", "gc.reflogExpireUnreachable=now", "gc.pruneExpire=now", "gc.auto=0")
+# gc.packRefs=false: packing refs rewrites packed-refs from a snapshot of the loose refs, so a ref
+# deleted (or moved) through libgit2 while gc runs could come back; pruning needs no packed refs.
+_GC_CONFIG = (
+    "gc.reflogExpire=now",
+    "gc.reflogExpireUnreachable=now",
+    "gc.pruneExpire=now",
+    "gc.auto=0",
+    "gc.packRefs=false",
+)
 
 
 class HistoryBusyError(RuntimeError):
