@@ -24,6 +24,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q -e '.[test]'
 
 .venv/bin/ruff check src tests bench
+.venv/bin/mypy
 workers="${DOCKYARD_TEST_WORKERS:-2}"
 .venv/bin/python -m pytest -n "$workers" -p no:cacheprovider "$@"
 DOCKYARD_TEST_BACKEND=scaled .venv/bin/python -m pytest -n "$workers" -p no:cacheprovider tests/compat "$@"

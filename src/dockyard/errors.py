@@ -71,7 +71,7 @@ class GatedRepoError(DockyardError):
 
 class NotFoundError(DockyardError):
     status = 404
-    code = None
+    code: str | None = None
     default_message = "Not found"
 
 

@@ -24,7 +24,7 @@ def hub_of(request: Request) -> Hub:
 
 def caller_of(request: Request, session: Session | None = None) -> Caller:
     """Authenticate the request once and remember the result on it (within ``session`` if given)."""
-    cached = getattr(request.state, "caller", None)
+    cached: Caller | None = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
     hub = hub_of(request)

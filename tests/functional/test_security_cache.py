@@ -11,11 +11,11 @@ import pytest
 
 from dockyard.accounts import service as accounts
 from dockyard.accounts.tokens import hash_token
-from dockyard.request_context import _authenticated
 from dockyard.auth.cache import columns_of, read_epoch
 from dockyard.auth.identity import authenticate
 from dockyard.errors import UnauthorizedError
 from dockyard.hub import Hub
+from dockyard.request_context import _authenticated
 
 
 def test_a_token_read_before_its_revocation_is_not_cached_after_it(hub: Hub) -> None:

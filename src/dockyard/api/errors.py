@@ -21,7 +21,7 @@ def error_response(
     headers: dict[str, str] | None = None,
     *,
     extra: dict[str, object] | None = None,
-) -> Response:
+) -> JSONResponse:
     all_headers = {"X-Error-Message": header_safe(message)}
     if code:
         all_headers["X-Error-Code"] = code

@@ -61,7 +61,8 @@ def _target_user(session: Any, repo_id: int, body: dict[str, Any]) -> Account:
     item = session.get(AccessRequest, int(request_id)) if str(request_id).isdigit() else None
     if item is None or item.repo_id != repo_id:
         raise NotFoundError(f"No access request {request_id}")
-    return item.user
+    user: Account = item.user
+    return user
 
 
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/user-access-request/handle")

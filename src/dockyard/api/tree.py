@@ -67,7 +67,7 @@ def _xet_hashes(request: Request, entries: list[Entry]) -> dict[str, str]:
         rows = session.execute(
             select(LfsObject.oid, LfsObject.xet_hash).where(LfsObject.oid.in_(oids), LfsObject.xet_hash.is_not(None))
         )
-        return {oid: xet for oid, xet in rows}
+        return {oid: xet for oid, xet in rows if xet is not None}  # the query already excludes None
 
 
 def _render_entries(

@@ -14,6 +14,7 @@ from dockyard.hub import Hub
 from dockyard.lfs.models import LfsObject
 from dockyard.storage.base import lfs_key
 from dockyard.xet import cas
+from dockyard.xet.models import XetXorb
 from dockyard.xet.reader import iter_terms
 
 
@@ -49,7 +50,7 @@ def iter_range(hub: Hub, content: StoredContent, start: int, end: int, chunk_siz
         _, terms = cas.file_terms(session, content.xet_hash)
         layouts = {}
         for xorb, *_ in terms:
-            row = session.get(cas.XetXorb, xorb)
+            row = session.get(XetXorb, xorb)
             if row is None:  # the file's row lists it: a storage fault, not a missing file
                 raise BlobMissingError(f"xorb {xorb} of Xet file {content.xet_hash} is missing")
             layouts[xorb] = cas.layout_of(row)

@@ -75,7 +75,13 @@ def referenced_oids(repo: pygit2.Repository) -> set[str]:
     return found
 
 
-def _scan_tree(repo: pygit2.Repository, tree: pygit2.Tree, seen_trees: set, seen_blobs: set, found: set[str]) -> None:
+def _scan_tree(
+    repo: pygit2.Repository,
+    tree: pygit2.Tree,
+    seen_trees: set[pygit2.Oid],
+    seen_blobs: set[pygit2.Oid],
+    found: set[str],
+) -> None:
     stack = [tree]
     while stack:
         current = stack.pop()
@@ -84,12 +90,16 @@ def _scan_tree(repo: pygit2.Repository, tree: pygit2.Tree, seen_trees: set, seen
         seen_trees.add(current.id)
         for entry in current:
             if entry.type == ObjectType.TREE:
-                stack.append(repo[entry.id])
+                subtree = repo[entry.id]
+                assert isinstance(subtree, pygit2.Tree)
+                stack.append(subtree)
             elif entry.type == ObjectType.BLOB and entry.id not in seen_blobs:
                 seen_blobs.add(entry.id)
                 _, size = repo.odb.read_header(entry.id)
                 if size <= MAX_POINTER_SIZE:
-                    pointer = parse_pointer(repo[entry.id].data)
+                    blob = repo[entry.id]
+                    assert isinstance(blob, pygit2.Blob)
+                    pointer = parse_pointer(blob.data)
                     if pointer is not None:
                         found.add(pointer.oid)
 

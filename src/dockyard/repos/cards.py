@@ -17,18 +17,18 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 try:
-    from yaml.cyaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser  # the libyaml parser yaml.cyaml re-exports
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.composer import Composer
     from yaml.parser import Parser
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
-    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef, misc]
+    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
         def __init__(self, stream: str) -> None:
             Reader.__init__(self, stream)
             Scanner.__init__(self)
@@ -99,23 +99,24 @@ def load_yaml(text: str) -> Any:
         loader.dispose()
 
 
-class _CardConstructor(SafeConstructor):  # type: ignore[misc]  # PyYAML ships no type hints
+class _CardConstructor(SafeConstructor):
     """``SafeConstructor`` that refuses numbers too long to be metadata before converting them."""
 
-    def construct_yaml_int(self, node: Node) -> int:
+    def construct_yaml_int(self, node: ScalarNode) -> int:
         _check_number_length(node)
-        return super().construct_yaml_int(node)  # type: ignore[no-any-return]
+        return super().construct_yaml_int(node)
 
-    def construct_yaml_float(self, node: Node) -> float:
+    def construct_yaml_float(self, node: ScalarNode) -> float:
         _check_number_length(node)
-        return super().construct_yaml_float(node)  # type: ignore[no-any-return]
+        return super().construct_yaml_float(node)
 
 
-_CardConstructor.add_constructor("tag:yaml.org,2002:int", _CardConstructor.construct_yaml_int)
-_CardConstructor.add_constructor("tag:yaml.org,2002:float", _CardConstructor.construct_yaml_float)
+# types-PyYAML bounds a constructor's first argument to PyYAML's own loader classes.
+_CardConstructor.add_constructor("tag:yaml.org,2002:int", _CardConstructor.construct_yaml_int)  # type: ignore[type-var]
+_CardConstructor.add_constructor("tag:yaml.org,2002:float", _CardConstructor.construct_yaml_float)  # type: ignore[type-var]
 
 
-class _CardLoader(_Parser, _CardConstructor, Resolver):  # type: ignore[misc]
+class _CardLoader(_Parser, _CardConstructor, Resolver):
     def __init__(self, stream: str) -> None:
         _Parser.__init__(self, stream)
         _CardConstructor.__init__(self)

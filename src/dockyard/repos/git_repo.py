@@ -222,7 +222,7 @@ class GitRepo:
         _, size = self.raw.odb.read_header(oid)
         pointer = None
         if size <= MAX_POINTER_SIZE:
-            pointer = parse_pointer(self.raw[oid].data)
+            pointer = parse_pointer(self.read_blob(oid))
         return FileEntry(
             path=path,
             blob_id=str(oid),
@@ -238,15 +238,21 @@ class GitRepo:
             raise EntryNotFoundError(f"{path} does not exist at {commit_id}")
         if isinstance(root, FileEntry):
             raise EntryNotFoundError(f"{path} is a file, not a folder")
-        yield from self._walk(self.raw[root.tree_id], path, recursive)
+        yield from self._walk(self._tree(root.tree_id), path, recursive)
+
+    def _tree(self, tree_id: str | pygit2.Oid) -> pygit2.Tree:
+        tree = self.raw[tree_id]
+        assert isinstance(tree, pygit2.Tree)
+        return tree
 
     def _walk(self, tree: pygit2.Tree, prefix: str, recursive: bool) -> Iterator[Entry]:
         for item in tree:
+            assert item.name is not None  # a tree's entries always have names
             path = f"{prefix}/{item.name}" if prefix else item.name
             if item.type == ObjectType.TREE:
                 yield FolderEntry(path=path, tree_id=str(item.id))
                 if recursive:
-                    yield from self._walk(self.raw[item.id], path, recursive)
+                    yield from self._walk(self._tree(item.id), path, recursive)
             elif item.type == ObjectType.BLOB:
                 yield self._to_entry(path, item.id, ObjectType.BLOB)
 
@@ -255,8 +261,10 @@ class GitRepo:
             if isinstance(entry, FileEntry):
                 yield entry
 
-    def read_blob(self, blob_id: str) -> bytes:
-        return self.raw[blob_id].data
+    def read_blob(self, blob_id: str | pygit2.Oid) -> bytes:
+        blob = self.raw[blob_id]
+        assert isinstance(blob, pygit2.Blob)
+        return blob.data
 
     def read_file(self, commit_id: str, path: str) -> bytes | None:
         entry = self.entry(commit_id, path)
@@ -305,7 +313,9 @@ class GitRepo:
         new_tree = self._commit(new_commit).tree
         if old_commit is None:
             return new_tree.diff_to_tree(swap=True).patch or ""
-        return self.raw.diff(self._commit(old_commit).tree, new_tree).patch or ""
+        # Repository.diff(old_tree, new_tree) with its options spelled out (its stubs take no Tree)
+        old_tree = self._commit(old_commit).tree
+        return old_tree.diff_to_tree(new_tree, context_lines=3, interhunk_lines=0).patch or ""
 
     # -- writing ---------------------------------------------------------------------------
     def build_tree(self, base_commit: str | None, operations: Iterable[TreeOperation]) -> str:

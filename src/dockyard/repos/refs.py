@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pygit2
+
 from dockyard.audit.service import record_for
 from dockyard.auth.identity import Caller
 from dockyard.errors import BadRequestError, ForbiddenError, RefExistsError, RevisionNotFoundError
@@ -71,7 +73,9 @@ def super_squash(hub: Hub, repo: Repo, caller: Caller, branch: str, message: str
     head = git.ref_target(ref)
     if head is None:
         raise RevisionNotFoundError(f"Invalid rev id: {branch}")
-    tree = git.raw.get(head).tree_id
+    commit = git.raw.get(head)
+    assert isinstance(commit, pygit2.Commit)
+    tree = commit.tree_id
     text = (message or f"Super-squash branch '{branch}' using huggingface_hub").strip()
     if not text:
         raise BadRequestError("The squashed commit needs a message")

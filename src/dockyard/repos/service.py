@@ -63,12 +63,12 @@ def find_repo_cached(session: Session, cache: SecurityCache, ref: RepoRef) -> Re
     cached = cache.get(key)
     if cached is None:
         epoch = read_epoch(session)  # before the repo is read (see SecurityCache.put)
-        repo = find_repo(session, ref)
-        if repo is None:
+        found = find_repo(session, ref)
+        if found is None:
             return None
-        cached = (columns_of(repo), columns_of(repo.owner))
+        cached = (columns_of(found), columns_of(found.owner))
         cache.put(key, cached, epoch)
-    repo = detached(Repo, cached[0])
+    repo: Repo = detached(Repo, cached[0])
     set_committed_value(repo, "owner", detached(Account, cached[1]))
     return repo
 

@@ -32,7 +32,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, cast
 
 import numpy as np
 from picklescan import scanner as picklescan
@@ -280,7 +280,7 @@ def _rate(module: str, name: str, safety: str) -> str:
 
 # -- pickle streams -------------------------------------------------------------------------------
 def _scan_pickles(
-    scan: _Scan, stream: IO[bytes], size: int, file_id: str, *, legacy_torch: bool, flag_unparsable: bool
+    scan: _Scan, stream: _ClampedReader, size: int, file_id: str, *, legacy_torch: bool, flag_unparsable: bool
 ) -> None:
     """Scan the pickle stream(s) from the stream's current position."""
     start = stream.tell()
@@ -296,7 +296,7 @@ def _scan_pickles(
 
 
 def _scan_pickle_stream(
-    scan: _Scan, stream: IO[bytes], size: int, start: int, file_id: str
+    scan: _Scan, stream: _ClampedReader, size: int, start: int, file_id: str
 ) -> tuple[picklescan.ScanResult, bool]:
     """Every pickle from ``start`` on, as ``pickle.load`` called repeatedly would read them.
 
@@ -308,7 +308,9 @@ def _scan_pickle_stream(
     return picklescan.scan_pickle_bytes(stream, file_id), first_complete
 
 
-def _scan_legacy_torch(scan: _Scan, stream: IO[bytes], size: int, file_id: str) -> tuple[picklescan.ScanResult, bool]:
+def _scan_legacy_torch(
+    scan: _Scan, stream: _ClampedReader, size: int, file_id: str
+) -> tuple[picklescan.ScanResult, bool]:
     """Only the leading pickles: what follows them is raw tensor storage, possibly gigabytes of it."""
     first_complete = _walk_opcodes(scan.limits, stream, 0, file_id, max_pickles=LEGACY_TORCH_PICKLES)
     stream.seek(0)
@@ -318,12 +320,14 @@ def _scan_legacy_torch(scan: _Scan, stream: IO[bytes], size: int, file_id: str) 
         return _scan_pickle_stream(scan, stream, size, 0, file_id)
 
 
-def _opens_with_proto(stream: IO[bytes], start: int) -> bool:
+def _opens_with_proto(stream: _ClampedReader, start: int) -> bool:
     stream.seek(start)
     return stream.read(2).startswith(PICKLE_PROTO_MAGICS)
 
 
-def _walk_opcodes(limits: ScanLimits, stream: IO[bytes], start: int, file_id: str, *, max_pickles: int | None) -> bool:
+def _walk_opcodes(
+    limits: ScanLimits, stream: _ClampedReader, start: int, file_id: str, *, max_pickles: int | None
+) -> bool:
     """Walk consecutive pickles as picklescan will, within the opcode and byte budgets.
 
     picklescan keeps every opcode of a pickle (and its argument) in memory, so a file of a billion
@@ -335,7 +339,8 @@ def _walk_opcodes(limits: ScanLimits, stream: IO[bytes], start: int, file_id: st
     pickles = 0
     while max_pickles is None or pickles < max_pickles:
         try:
-            for opcode, _arg, position in pickletools.genops(stream):
+            # genops only calls read, readline and tell; typeshed asks for a whole IO[bytes]
+            for opcode, _arg, position in pickletools.genops(cast(IO[bytes], stream)):
                 count += 1
                 if count > limits.max_pickle_ops:
                     raise ScanRefused(f"{file_id}: more than {limits.max_pickle_ops} pickle opcodes")
@@ -351,7 +356,7 @@ def _walk_opcodes(limits: ScanLimits, stream: IO[bytes], start: int, file_id: st
     return first_complete
 
 
-def _scan_numpy(scan: _Scan, stream: IO[bytes], size: int, file_id: str) -> None:
+def _scan_numpy(scan: _Scan, stream: _ClampedReader, size: int, file_id: str) -> None:
     """An ``.npy`` array holds a pickle after its header only when its dtype has objects."""
     major, minor = np.lib.format.read_magic(stream)
     if (major, minor) == (1, 0):
@@ -442,7 +447,7 @@ def _spooled_copy(
         with opener() as member:
             shutil.copyfileobj(member, copy, 1024 * 1024)
         copy.seek(0)
-        yield copy  # type: ignore[misc]
+        yield copy
 
 
 class _ClampedReader:

@@ -30,7 +30,7 @@ def reindex(session: Session, repo: Repo) -> None:
 MAX_GRAMS = 4
 
 
-def candidates(query: str) -> Select[tuple[int]] | None:
+def candidates(query: str) -> Select[int] | None:
     """Ids of repos holding a spread of ``query``'s trigrams (a superset of the matches: the LIKE that
     follows confirms them), or None when the query is too short to have trigrams."""
     ordered = [query.lower()[i : i + 3] for i in range(len(query) - 2)]

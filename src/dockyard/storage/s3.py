@@ -121,7 +121,7 @@ class S3BlobStore:
         self._bucket_seen_at = now
 
     def _head(self, name: str, action: str) -> dict[str, Any] | None:
-        head = self._call("head_object", action, name, absent_ok=True, Key=name)
+        head: dict[str, Any] | None = self._call("head_object", action, name, absent_ok=True, Key=name)
         if head is None:
             self._confirm_bucket()
         return head
@@ -142,7 +142,7 @@ class S3BlobStore:
         size = self.stat(key)
         if size is None:
             raise BlobMissingError(f"Blob {key} is missing from storage")
-        return io.BufferedReader(RangeReader(self, key, size), buffer_size=MIB)  # type: ignore[return-value]
+        return io.BufferedReader(RangeReader(self, key, size), buffer_size=MIB)
 
     def _get(self, key: str, start: int, end: int) -> Any | None:
         """The streaming body of bytes ``start..end``, None when ``start`` is past the end."""

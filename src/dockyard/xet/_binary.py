@@ -43,11 +43,13 @@ class Reader:
 
     def u32(self, what: str = "u32") -> int:
         """Next little-endian u32."""
-        return _U32.unpack(self.take(4, what))[0]
+        value: int = _U32.unpack(self.take(4, what))[0]
+        return value
 
     def u64(self, what: str = "u64") -> int:
         """Next little-endian u64."""
-        return _U64.unpack(self.take(8, what))[0]
+        value: int = _U64.unpack(self.take(8, what))[0]
+        return value
 
     def hash(self, what: str = "hash") -> MerkleHash:
         """Next 32 raw hash bytes."""

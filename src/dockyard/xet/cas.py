@@ -247,7 +247,7 @@ def file_terms(session: Session, file_hex: str) -> tuple[XetFile, list[tuple[str
     row = session.get(XetFile, file_hex)
     if row is None:  # callers found it linked to a repo first: its rows must exist (503, not 404)
         raise BlobMissingError(f"Xet file {file_hex} is missing")
-    return row, [tuple(t) for t in json.loads(row.terms)]  # type: ignore[misc]
+    return row, [tuple(t) for t in json.loads(row.terms)]
 
 
 def readable_by_grant(session: Session, grant: CasGrant, file_hex: str) -> bool:

@@ -108,7 +108,7 @@ class _ChunkerBase(Generic[T]):
         out = self._scan(memoryview(bytes(self._unscanned)))
         self._unscanned = bytearray()
         if self._len:
-            out.append(self._emit(memoryview(self._buf[: self._len])))
+            out.append(self._emit(self._buf[: self._len].data))
             self._len = 0
         return out
 
@@ -128,7 +128,7 @@ class _ChunkerBase(Generic[T]):
         if not cuts:
             self._len = n
             return []
-        out = [self._emit(memoryview(buf[a:b])) for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
+        out = [self._emit(buf[a:b].data) for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
         self._len = n - cuts[-1]  # < MAX_CHUNK_SIZE: a chunk reaching it is always cut
         buf[: self._len] = buf[cuts[-1] : n]
         return out

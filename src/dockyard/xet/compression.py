@@ -41,7 +41,7 @@ def bg4_ungroup(grouped: bytes) -> bytes:
 def _lz4_decompress(payload: bytes, expected: int) -> bytes:
     decompressor = lz4.frame.LZ4FrameDecompressor()
     try:
-        out = decompressor.decompress(payload, max_length=expected)
+        out: bytes = decompressor.decompress(payload, max_length=expected)
     except RuntimeError as exc:  # lz4 reports corrupt frames as RuntimeError
         raise XorbFormatError(f"corrupt LZ4 frame: {exc}") from exc
     if len(out) != expected or not decompressor.eof or decompressor.unused_data:
@@ -66,9 +66,8 @@ def compress(data: bytes, scheme: CompressionScheme) -> bytes:
     """Encode ``data`` with ``scheme`` (no fallback; see :func:`compress_best`)."""
     if scheme == CompressionScheme.NONE:
         return data
-    if scheme == CompressionScheme.LZ4:
-        return lz4.frame.compress(data)
-    return lz4.frame.compress(bg4_group(data))
+    packed: bytes = lz4.frame.compress(data if scheme == CompressionScheme.LZ4 else bg4_group(data))
+    return packed
 
 
 def compress_best(data: bytes, schemes: tuple[CompressionScheme, ...]) -> tuple[CompressionScheme, bytes]:

@@ -101,12 +101,12 @@ def is_hash_hex(text: str) -> bool:
     return isinstance(text, str) and _HEX_RE.fullmatch(text) is not None
 
 
-def keyed_hash(key: bytes, data: bytes) -> MerkleHash:
+def keyed_hash(key: bytes, data: bytes | memoryview) -> MerkleHash:
     """blake3 keyed hash, 32-byte output, as a ``MerkleHash``."""
     return MerkleHash(blake3(data, key=key).digest())
 
 
-def chunk_hash(data: bytes) -> MerkleHash:
+def chunk_hash(data: bytes | memoryview) -> MerkleHash:
     """Hash of one chunk's uncompressed bytes (blake3 keyed with DATA_KEY)."""
     return keyed_hash(DATA_KEY, data)
 

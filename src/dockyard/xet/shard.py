@@ -226,7 +226,23 @@ def _parse_footer(data: bytes) -> ShardFooter:
     key, created, expiry = r.hash("hmac key"), r.u64(), r.u64()
     r.take(48, "footer reserved")
     tail = [r.u64() for _ in range(4)]
-    return ShardFooter(*head, key, created, expiry, *tail)
+    return ShardFooter(
+        file_info_offset=head[0],
+        xorb_info_offset=head[1],
+        file_lookup_offset=head[2],
+        file_lookup_count=head[3],
+        xorb_lookup_offset=head[4],
+        xorb_lookup_count=head[5],
+        chunk_lookup_offset=head[6],
+        chunk_lookup_count=head[7],
+        chunk_hash_hmac_key=key,
+        creation_timestamp=created,
+        key_expiry=expiry,
+        stored_bytes_on_disk=tail[0],
+        materialized_bytes=tail[1],
+        stored_bytes=tail[2],
+        footer_offset=tail[3],
+    )
 
 
 def _check_footer(footer: ShardFooter, sections_end: int, total: int) -> None:
