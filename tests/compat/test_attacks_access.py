@@ -13,15 +13,23 @@ import json
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from huggingface_hub import HfApi
 
-from dockyard.xet.hashes import file_hash, parse_hash_hex, sha256_as_hash, verification_range_hash
+from dockyard.xet.hashes import (
+    MerkleHash,
+    chunk_hash,
+    file_hash,
+    parse_hash_hex,
+    sha256_as_hash,
+    verification_range_hash,
+)
 from dockyard.xet.shard import FileInfo, FileTerm
 from dockyard.xet.shard_writer import serialize_shard
-from dockyard.xet.xorb import parse_xorb
+from dockyard.xet.xorb import decode_chunks
 from tests.support.accounts import Identities, issue_token
 from tests.support.git import GitClient, repo_url
 from tests.support.server import LiveServer
@@ -274,6 +282,16 @@ def test_pull_requests_and_xet_write_tokens_need_a_write_scope_on_the_repo(serve
     assert allowed.status_code == 200, allowed.text
 
 
+def _fetched_chunks(fetch: dict[str, Any]) -> dict[int, tuple[MerkleHash, int]]:
+    """Chunk index -> (hash, size) of one fetch of a reconstruction, read as the client reads it:
+    the byte range it names, following the redirect to object storage where it presigns."""
+    span = fetch["url_range"]
+    ranged = {"Range": f"bytes={span['start']}-{span['end']}"}
+    data = httpx.get(fetch["url"], headers=ranged, follow_redirects=True).content  # to storage, when it presigns
+    first = fetch["range"]["start"]
+    return {first + i: (chunk_hash(chunk), len(chunk)) for i, chunk in enumerate(decode_chunks(data))}
+
+
 def _shard_rebuilding(server: LiveServer, token: str, repo: str, path: str) -> tuple[bytes, str]:
     """An upload shard that registers ``path`` (a Xet file of ``repo``) from its stored xorbs, built
     from what ``token`` may read: the file's terms, and the chunk hashes of the xorbs they name."""
@@ -282,13 +300,15 @@ def _shard_rebuilding(server: LiveServer, token: str, repo: str, path: str) -> t
     assert entry.xet_hash is not None
     cas = httpx.get(f"{server.url}/api/models/{repo}/xet-read-token/main", headers=_auth(token)).json()
     plan = httpx.get(f"{cas['casUrl']}/v1/reconstructions/{entry.xet_hash}", headers=_auth(cas["accessToken"])).json()
-    chunks = {}
+    chunks: dict[str, dict[int, tuple[MerkleHash, int]]] = {}
     for xorb, fetches in plan["fetch_info"].items():
-        chunks[xorb] = parse_xorb(httpx.get(fetches[0]["url"]).content, parse_hash_hex(xorb)).chunk_entries()
+        chunks[xorb] = {}
+        for fetch in fetches:
+            chunks[xorb].update(_fetched_chunks(fetch))
     terms, leaves, checks = [], [], []
     for term in plan["terms"]:
         start, end = term["range"]["start"], term["range"]["end"]
-        selected = chunks[term["hash"]][start:end]
+        selected = [chunks[term["hash"]][index] for index in range(start, end)]
         terms.append(FileTerm(parse_hash_hex(term["hash"]), start, end, term["unpacked_length"]))
         leaves += selected
         checks.append(verification_range_hash(h for h, _ in selected))

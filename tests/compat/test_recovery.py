@@ -54,16 +54,20 @@ def crashable(tmp_path: Path, backend: Backend) -> Iterator[tuple[Restart, str]]
             server.stop()
 
 
-def _commit_until_crash(server: LiveServer, token: str, content: bytes, path: str, repo_id: str) -> None:
-    """Upload with a real client in its own process, which gets no answer: the server dies."""
+def _commit_until_crash(
+    server: LiveServer, token: str, content: bytes, path: str, repo_id: str, *, jobs: bool = False
+) -> None:
+    """Upload with a real client in its own process; the server (or, with ``jobs``, the process
+    that runs the jobs: the separate worker where there is one) dies at its crash point."""
     code = f"from huggingface_hub import HfApi; HfApi().upload_file(path_or_fileobj={content!r}, path_in_repo={path!r}, repo_id={repo_id!r})"  # noqa: E501
     env = dict(os.environ, HF_ENDPOINT=server.url, HF_TOKEN=token)
     client = subprocess.Popen(
         [sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        assert server.process is not None
-        assert server.process.wait(timeout=60) == 70, "the server did not reach the crash point"
+        crashing = server.worker if jobs and server.worker is not None else server.process
+        assert crashing is not None
+        assert crashing.wait(timeout=60) == 70, "the server did not reach the crash point"
     finally:
         client.kill()
         client.wait()
@@ -167,7 +171,7 @@ def test_a_job_held_by_a_crashed_server_runs_after_the_restart(crashable: tuple[
     HfApi(endpoint=server.url, token=token).create_repo(repo_id)
 
     server = restart(faults.JOB_RUNNING + "scanning.scan_commit")  # dies holding the scan job
-    _commit_until_crash(server, token, EVIL_PICKLE, "evil.pkl", repo_id)
+    _commit_until_crash(server, token, EVIL_PICKLE, "evil.pkl", repo_id, jobs=True)
 
     # The job's lease has minutes to run, but its holder is gone: the restarted server takes it
     # back at once and runs it.

@@ -40,6 +40,29 @@ class LiveServer:
         root = self.blob_root / prefix
         return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
+    def lose_blob(self, key: str) -> None:
+        """Delete stored bytes behind the hub's back (a disk fault, a bad restore), through the
+        storage's own interface: on S3 the object goes, not just rclone's file under it."""
+        import os
+
+        from dockyard.storage.factory import open_blob_store
+
+        url = self.env.get("DOCKYARD_STORAGE_URL")
+        if not url:
+            (self.blob_root / key).unlink()
+            return
+        aws = {k: v for k, v in self.env.items() if k.startswith("AWS_")}
+        saved = {k: os.environ.get(k) for k in aws}
+        os.environ.update(aws)
+        try:
+            open_blob_store(url).delete(key)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
     def stop(self) -> None:
         for process in (self.process, self.worker):
             if process is not None and process.poll() is None:
