@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.accounts import Identities, create_identities
-from tests.support.backends import Backend, make_backend
-from tests.support.server import LiveServer, start_server
+from tests.support.backends import Backend, free_port, make_backend
+from tests.support.server import LiveServer, Restart, start_server
 
 MULTIPART_THRESHOLD = 6 * 1024 * 1024
 MULTIPART_CHUNK = 4 * 1024 * 1024
@@ -88,3 +88,27 @@ def transfer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", request.param == "lfs")
     return str(request.param)
+
+
+@pytest.fixture
+def crashable(tmp_path: Path, backend: Backend) -> Iterator[tuple[Restart, str]]:
+    """``restart(crash_at)`` (re)starts a one-process server on the same data; yields it and alice's token."""
+    data_dir = tmp_path / "data"
+    port = free_port()
+    state = backend.state_env(data_dir)
+    running: list[LiveServer] = []
+
+    def restart(crash_at: str | None) -> LiveServer:
+        for old in running:
+            old.stop()
+        extra = {"DOCKYARD_CRASH_AT": crash_at} if crash_at else {}
+        running.append(start_server(data_dir, port, extra, backend=backend, processes=1, state_env=state))
+        return running[-1]
+
+    first = restart(None)
+    token = create_identities(first.data_dir, first.env).alice
+    try:
+        yield restart, token
+    finally:
+        for server in running:
+            server.stop()

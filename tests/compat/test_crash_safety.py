@@ -11,7 +11,6 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,35 +18,7 @@ import pytest
 from huggingface_hub import HfApi, hf_hub_download
 
 from dockyard import faults
-from tests.support.accounts import create_identities
-from tests.support.backends import Backend, free_port
-from tests.support.server import LiveServer, start_server
-
-Restart = Callable[[str | None], LiveServer]
-
-
-@pytest.fixture
-def crashable(tmp_path: Path, backend: Backend) -> Iterator[tuple[Restart, str]]:
-    """``restart(crash_at)`` (re)starts a one-process server on the same data; yields it and alice's token."""
-    data_dir = tmp_path / "data"
-    port = free_port()
-    state = backend.state_env(data_dir)
-    running: list[LiveServer] = []
-
-    def restart(crash_at: str | None) -> LiveServer:
-        for old in running:
-            old.stop()
-        extra = {"DOCKYARD_CRASH_AT": crash_at} if crash_at else {}
-        running.append(start_server(data_dir, port, extra, backend=backend, processes=1, state_env=state))
-        return running[-1]
-
-    first = restart(None)
-    token = create_identities(first.data_dir, first.env).alice
-    try:
-        yield restart, token
-    finally:
-        for server in running:
-            server.stop()
+from tests.support.server import LiveServer, Restart
 
 
 def _died(server: LiveServer) -> bool:

@@ -10,48 +10,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.hf_api import RepoFile
 
 from dockyard import faults
-from tests.support.accounts import Identities, create_identities, issue_token
-from tests.support.backends import Backend, free_port
+from tests.support.accounts import Identities, issue_token
 from tests.support.git import GitClient, repo_url
-from tests.support.server import LiveServer, start_server
+from tests.support.server import LiveServer, Restart
 from tests.support.waiting import wait_until
 
-Restart = Callable[[str | None], LiveServer]
 # A pickle that would run os.system("true") if anyone loaded it: the scanner must call it unsafe.
 EVIL_PICKLE = b"cposix\nsystem\n(S'true'\ntR."
-
-
-@pytest.fixture
-def crashable(tmp_path: Path, backend: Backend) -> Iterator[tuple[Restart, str]]:
-    """``restart(crash_at)`` (re)starts a one-process server on the same data; yields it and alice's token."""
-    data_dir = tmp_path / "data"
-    port = free_port()
-    state = backend.state_env(data_dir)
-    running: list[LiveServer] = []
-
-    def restart(crash_at: str | None) -> LiveServer:
-        for old in running:
-            old.stop()
-        extra = {"DOCKYARD_CRASH_AT": crash_at} if crash_at else {}
-        running.append(start_server(data_dir, port, extra, backend=backend, processes=1, state_env=state))
-        return running[-1]
-
-    first = restart(None)
-    token = create_identities(first.data_dir, first.env).alice
-    try:
-        yield restart, token
-    finally:
-        for server in running:
-            server.stop()
 
 
 def _commit_until_crash(

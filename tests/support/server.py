@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,3 +142,7 @@ def wait_until_ready(server: LiveServer) -> None:
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"dockyard serve did not become ready:\n{server.log_tail()}")
+
+
+#: ``restart(crash_at)``: (re)start a server on the same data, optionally set to crash at a point.
+Restart = Callable[[str | None], LiveServer]

@@ -50,12 +50,6 @@ class Caller:
         return self.user is None
 
     @property
-    def can_write_at_all(self) -> bool:
-        if self.scopes is not None:
-            return self.user is not None and any(s.level == WRITE for s in self.scopes)
-        return self.user is not None and self.role == WRITE
-
-    @property
     def is_admin(self) -> bool:
         return self.user is not None and self.user.is_admin
 
