@@ -26,6 +26,7 @@ from dockyard.api import (
 )
 from dockyard.api.errors import install_error_handlers
 from dockyard.api.middleware import RequestOriginMiddleware
+from dockyard.api.request_id import RequestIdMiddleware
 from dockyard.api.routing import EncodedSlashMiddleware
 from dockyard.db.database import Database
 from dockyard.db.server_state import get_signing_keys
@@ -118,4 +119,5 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(RequestOriginMiddleware)
     app.add_middleware(BodyLimitMiddleware, default_limit=settings.max_request_body)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries X-Request-Id
     return app

@@ -58,14 +58,34 @@ RESERVED_NAMESPACES = frozenset(
 
 
 class RepoType(StrEnum):
+    """The repo types, in one list: every route, prefix and scope type is derived from it, so a
+    new type is one line here (plus its info fields in ``api/repo_info.py``)."""
+
     MODEL = "model"
     DATASET = "dataset"
     SPACE = "space"
+    KERNEL = "kernel"
+
+    @property
+    def plural(self) -> str:
+        """The segment of API URLs: ``/api/models``, ``/api/kernels``."""
+        return f"{self.value}s"
 
     @property
     def url_prefix(self) -> str:
-        """The prefix of non-API URLs: ``""``, ``datasets/``, ``spaces/``."""
-        return "" if self is RepoType.MODEL else f"{self.value}s/"
+        """The prefix of non-API URLs: ``""``, ``datasets/``, ``spaces/``, ``kernels/``."""
+        return "" if self is RepoType.MODEL else f"{self.plural}/"
+
+    @property
+    def route_prefix(self) -> str:
+        """The same prefix as a route path starts it: ``""`` or ``/datasets``."""
+        return "" if self is RepoType.MODEL else f"/{self.plural}"
+
+    @classmethod
+    def routing_order(cls) -> tuple[RepoType, ...]:
+        """Prefixed types before models: ``/datasets/x/...`` would otherwise read as the model
+        ``datasets/x``."""
+        return tuple(t for t in cls if t is not cls.MODEL) + (cls.MODEL,)
 
     @classmethod
     def from_plural(cls, plural: str) -> RepoType:

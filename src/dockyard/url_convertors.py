@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from starlette.convertors import Convertor, register_url_convertor
 
+from dockyard.identifiers import RepoType
+
 _NAME = r"[A-Za-z0-9_.\-]+"
 
 
@@ -22,7 +24,7 @@ class RepoIdConvertor(Convertor[str]):
 
 
 class RepoTypeConvertor(Convertor[str]):
-    regex = "models|datasets|spaces"
+    regex = "|".join(t.plural for t in RepoType)
 
     def convert(self, value: str) -> str:
         return value

@@ -88,8 +88,8 @@ async def _batch_route(request: Request, repo_type: RepoType, repo_id: str) -> R
     return await run_in_threadpool(_batch, request, repo_type, repo_id, body)
 
 
-for _type in RepoType:
-    _prefix = "" if _type is RepoType.MODEL else f"/{_type.value}s"
+for _type in RepoType.routing_order():
+    _prefix = _type.route_prefix
 
     def _make(kind: RepoType):  # type: ignore[no-untyped-def]
         async def route(request: Request, repo_id: str) -> Response:

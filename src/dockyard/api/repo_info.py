@@ -148,7 +148,15 @@ SPACE_FIELDS: dict[str, Field] = {
     "host": lambda c: None,
     "resourceGroup": lambda c: None,
 }
-FIELDS = {RepoType.MODEL: MODEL_FIELDS, RepoType.DATASET: DATASET_FIELDS, RepoType.SPACE: SPACE_FIELDS}
+# A kernel's info is the common repo fields (KernelInfo reads id, author, downloads, gated,
+# lastModified, likes, private and sha); the client sends no expand for kernels.
+KERNEL_FIELDS: dict[str, Field] = dict(COMMON)
+FIELDS = {
+    RepoType.MODEL: MODEL_FIELDS,
+    RepoType.DATASET: DATASET_FIELDS,
+    RepoType.SPACE: SPACE_FIELDS,
+    RepoType.KERNEL: KERNEL_FIELDS,
+}
 
 DEFAULT_INFO = {
     RepoType.MODEL: [
@@ -212,6 +220,21 @@ DEFAULT_INFO = {
         "host",
         "usedStorage",
     ],
+    RepoType.KERNEL: [
+        "author",
+        "sha",
+        "lastModified",
+        "createdAt",
+        "private",
+        "gated",
+        "disabled",
+        "downloads",
+        "likes",
+        "tags",
+        "cardData",
+        "siblings",
+        "usedStorage",
+    ],
 }
 DEFAULT_LIST = {
     RepoType.MODEL: [
@@ -243,6 +266,17 @@ DEFAULT_LIST = {
         "trendingScore",
         "private",
         "sdk",
+        "tags",
+        "createdAt",
+        "lastModified",
+        "sha",
+    ],
+    RepoType.KERNEL: [
+        "author",
+        "likes",
+        "trendingScore",
+        "private",
+        "downloads",
         "tags",
         "createdAt",
         "lastModified",

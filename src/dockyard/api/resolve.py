@@ -99,7 +99,7 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
         raise StorageError(f"The content of {path} ({lfs_oid}) is missing from storage")
     if stored.xet_hash is not None:
         headers["X-Xet-Hash"] = stored.xet_hash
-        token_url = f"{base_url(request)}/api/{kind.value}s/{repo.full_id}/xet-read-token/{commit_id}"
+        token_url = f"{base_url(request)}/api/{kind.plural}/{repo.full_id}/xet-read-token/{commit_id}"
         headers["Link"] = f'<{token_url}>; rel="xet-auth"'
     presigned = _presigned(hub, stored, path)
     if presigned is not None:  # object storage serves the bytes; the Hub's headers ride on the redirect
@@ -159,8 +159,8 @@ def _route(kind: RepoType):  # type: ignore[no-untyped-def]
 
 # Plain Starlette routes (not FastAPI's): this is the hub's hottest path, and it needs no
 # dependency injection or response-model machinery, which cost a fifth of its CPU time.
-for _kind in (RepoType.DATASET, RepoType.SPACE, RepoType.MODEL):
-    _prefix = "" if _kind is RepoType.MODEL else f"/{_kind.value}s"
+for _kind in RepoType.routing_order():
+    _prefix = _kind.route_prefix
     router.add_route(
         f"{_prefix}/{{repo_id:repo}}/resolve/{{revision}}/{{path:path}}",
         _route(_kind),

@@ -1,4 +1,4 @@
-"""git smart HTTP: ``git clone/fetch/pull/push http://HOST/[datasets/|spaces/]{ns}/{name}[.git]``.
+"""git smart HTTP: ``git clone/fetch/pull/push http://HOST/[datasets/|spaces/|kernels/]{ns}/{name}[.git]``.
 
 A thin surface: authenticate (HTTP Basic, any user name, a Dockyard token as the password), check
 the caller's rights on the repository, then hand the request to ``git http-backend``
@@ -66,7 +66,7 @@ def _authorise(request: Request, repo_type: RepoType, repo_id: str, service: str
         caller = caller_of(request)
     except UnauthorizedError:
         return _refusal(401, "Invalid credentials: use a Dockyard access token as the password", challenge=True)
-    name = f"{repo_type.value}s/{repo_id}" if repo_type is not RepoType.MODEL else repo_id
+    name = f"{repo_type.url_prefix}{repo_id}"
     try:
         ref = RepoRef(repo_type, RepoId.parse(repo_id))
     except InvalidNameError:
@@ -214,9 +214,8 @@ def _make_service(kind: RepoType, service: str):  # type: ignore[no-untyped-def]
     return rpc
 
 
-# Datasets and spaces first: "/datasets/x/info/refs" would otherwise read as the model "datasets/x".
-for _kind in (RepoType.DATASET, RepoType.SPACE, RepoType.MODEL):
-    _prefix = "" if _kind is RepoType.MODEL else f"/{_kind.value}s"
+for _kind in RepoType.routing_order():
+    _prefix = _kind.route_prefix
     router.add_api_route(
         f"{_prefix}/{{repo_id:repo}}/info/refs", _make_info_refs(_kind), methods=["GET"], include_in_schema=False
     )
