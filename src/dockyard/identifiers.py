@@ -85,7 +85,7 @@ class RepoType(StrEnum):
     def routing_order(cls) -> tuple[RepoType, ...]:
         """Prefixed types before models: ``/datasets/x/...`` would otherwise read as the model
         ``datasets/x``."""
-        return tuple(t for t in cls if t is not cls.MODEL) + (cls.MODEL,)
+        return (*(t for t in cls if t is not cls.MODEL), cls.MODEL)
 
     @classmethod
     def from_plural(cls, plural: str) -> RepoType:

@@ -73,7 +73,8 @@ def test_kernel_repo_lifecycle_with_the_real_client(
     assert set(api.list_repo_files(repo_id, repo_type=KERNEL)) == {".gitattributes", *files}
     assert api.file_exists(repo_id, "build.toml", repo_type=KERNEL)
     commits = api.list_repo_commits(repo_id, repo_type=KERNEL)
-    assert commits[0].commit_id == first.oid and commits[0].title == "Build"
+    assert commits[0].commit_id == first.oid
+    assert commits[0].title == "Build"
 
     api.create_branch(repo_id, branch="v1", repo_type=KERNEL)
     api.create_tag(repo_id, tag="v1.0.0", repo_type=KERNEL)
@@ -103,7 +104,8 @@ def test_large_kernel_builds_go_through_both_transfers(
     api.upload_file(path_or_fileobj=shared_object, path_in_repo=path, repo_id=repo_id, repo_type=KERNEL)
 
     (entry,) = api.get_paths_info(repo_id, [path], repo_type=KERNEL)
-    assert entry.lfs is not None and entry.lfs.size == len(shared_object)
+    assert entry.lfs is not None
+    assert entry.lfs.size == len(shared_object)
     downloaded = hf_hub_download(repo_id, path, repo_type=KERNEL, cache_dir=tmp_path / "cache")
     assert Path(downloaded).read_bytes() == shared_object
 
@@ -186,7 +188,7 @@ def test_git_clone_and_push_of_a_kernel(
     git.run("push", "origin", "main", cwd=work)
 
     assert api.kernel_info(repo_id).sha == head
-    assert [c.title for c in api.list_repo_commits(repo_id, repo_type=KERNEL)][0] == "Add a build"
+    assert next(c.title for c in api.list_repo_commits(repo_id, repo_type=KERNEL)) == "Add a build"
     fetched = hf_hub_download(repo_id, "build/torch28/_ops.so", repo_type=KERNEL, cache_dir=tmp_path / "cache")
     assert Path(fetched).read_bytes() == binary
     # the model route of the same name knows nothing of it

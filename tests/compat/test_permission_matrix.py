@@ -350,3 +350,83 @@ def test_gated_content_links_only_for_those_who_may_download_it(
     elif links:
         mismatches.append(f"lfs batch upload: expected linked, got {planned.status_code}")
     assert mismatches == []
+
+
+# -- a private kernel repo: the fourth repo type goes through the same access rules ----------------
+# (issue 10, kernels) Representative routes of every surface under the ``kernels`` prefixes, with
+# fine-grained scopes that name the kernel type: a ``model:`` scope of the same name covers nothing.
+def _kernel_routes(repo: str, role: str) -> list[Route]:
+    stamp = f"{role}-{uuid.uuid4().hex[:6]}"
+    oid = hashlib.sha256(SECRET).hexdigest()
+    lfs = {"objects": [{"oid": oid, "size": len(SECRET)}], "transfers": ["basic"]}
+    batch = f"/kernels/{repo}.git/info/lfs/objects/batch"
+    return [
+        Route("info", "read", "GET", f"/api/kernels/{repo}"),
+        Route("info at revision", "read", "GET", f"/api/kernels/{repo}/revision/main"),
+        Route("tree", "read", "GET", f"/api/kernels/{repo}/tree/main"),
+        Route("commits", "read", "GET", f"/api/kernels/{repo}/commits/main"),
+        Route("resolve GET", "read", "GET", f"/kernels/{repo}/resolve/main/secret.bin"),
+        Route("xet read token", "read", "GET", f"/api/kernels/{repo}/xet-read-token/main"),
+        Route("lfs download", "read", "POST", batch, body={"operation": "download", **lfs}),
+        Route("branch", "write", "POST", f"/api/kernels/{repo}/branch/b-{stamp}", body={}),
+        Route("xet write token", "write", "GET", f"/api/kernels/{repo}/xet-write-token/main"),
+        Route("settings", "admin", "PUT", f"/api/kernels/{repo}/settings", body={"private": True}),
+        Route("git clone", "read", "GET", f"/kernels/{repo}.git/info/refs?service=git-upload-pack"),
+        Route("git push", "write", "GET", f"/kernels/{repo}.git/info/refs?service=git-receive-pack"),
+    ]  # fmt: skip
+
+
+KERNEL_ROLES: dict[str, tuple[str, ...] | None] = {
+    **ROLES,
+    "fine-grained model scope of the same name": None,
+}
+
+
+@pytest.fixture(scope="module")
+def private_kernel(ids: Identities) -> str:
+    api = HfApi(token=ids.alice)
+    repo = f"acme/pk-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo, repo_type="kernel", private=True)
+    api.upload_file(path_or_fileobj=SECRET, path_in_repo="secret.bin", repo_id=repo, repo_type="kernel")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def kernel_tokens(server: LiveServer, ids: Identities, private_kernel: str) -> dict[str, str | None]:
+    def fine(scope: str) -> str:
+        return issue_token(server.data_dir, server.env, "alice", "fineGrained", [scope])
+
+    return {
+        "anonymous": None,
+        "outsider": ids.bob,
+        "org read member": ids.carol,
+        "org write member": ids.dave,
+        "org admin": ids.alice,
+        "read token": ids.alice_read,
+        "fine-grained repo read": fine(f"kernel:{private_kernel}:read"),
+        "fine-grained repo write": fine(f"kernel:{private_kernel}:write"),
+        "fine-grained org read": fine("org:acme:read"),
+        "fine-grained other repo": fine("kernel:acme/something-else:write"),
+        "fine-grained model scope of the same name": fine(f"model:{private_kernel}:write"),
+    }
+
+
+@pytest.mark.parametrize("role", list(KERNEL_ROLES))
+def test_kernel_permission_matrix(
+    server: LiveServer, private_kernel: str, kernel_tokens: dict[str, str | None], role: str
+) -> None:
+    allowed = KERNEL_ROLES[role]
+    sha = HfApi(token=kernel_tokens["org admin"]).kernel_info(private_kernel).sha
+    mismatches = []
+    for route in _kernel_routes(private_kernel, role.replace(" ", "-")):
+        response = _call(server, route, kernel_tokens[role])
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if expected != OK:
+            assert SECRET not in response.content, f"{route.name} leaked content to {role}"
+            assert sha is None or sha.encode() not in response.content, f"{route.name} leaked the sha to {role}"
+    assert mismatches == []
+    headers = {"Authorization": f"Bearer {kernel_tokens[role]}"} if kernel_tokens[role] else {}
+    listed = httpx.get(f"{server.url}/api/kernels", params={"search": private_kernel.split("/")[1]}, headers=headers)
+    assert ([item["id"] for item in listed.json()] == [private_kernel]) == (allowed is not None)

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "X-Request-Id"
 _INCOMING = (b"x-request-id", b"x-amzn-trace-id")
-_SANE = re.compile(rb"^[A-Za-z0-9][A-Za-z0-9._:;=+/\-]{0,127}$")
+_SANE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:;=+/\-]{0,127}")  # whole value: fullmatch
 _current: ContextVar[str | None] = ContextVar("dockyard_request_id", default=None)
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def choose_request_id(headers: list[tuple[bytes, bytes]]) -> str:
     found = dict((name, value) for name, value in headers if name in _INCOMING)
     for name in _INCOMING:
         value = found.get(name)
-        if value is not None and _SANE.match(value):
+        if value is not None and _SANE.fullmatch(value):
             return value.decode("ascii")
     return uuid.uuid4().hex
 
@@ -79,6 +79,4 @@ class RequestIdMiddleware:
 
 def _internal_error(request_id: str) -> JSONResponse:
     message = "Internal Error"
-    return JSONResponse(
-        {"error": message}, status_code=500, headers={HEADER: request_id, "X-Error-Message": message}
-    )
+    return JSONResponse({"error": message}, status_code=500, headers={HEADER: request_id, "X-Error-Message": message})
