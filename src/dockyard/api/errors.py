@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from dockyard.api.request_id import current_request_id
 from dockyard.errors import DockyardError, header_safe
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def error_response(
 async def _dockyard_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DockyardError)
     if exc.status >= 500:
-        log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+        log.error("%s %s failed (request %s): %s", request.method, request.url.path, current_request_id(), exc.message)
     return error_response(exc.status, exc.message, exc.code, exc.headers)
 
 
