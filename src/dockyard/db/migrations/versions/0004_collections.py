@@ -12,7 +12,6 @@ from alembic import op
 
 import dockyard.db.base
 
-
 revision = "0004_collections"
 down_revision = "0003_pending_commits"
 branch_labels = None
