@@ -34,7 +34,8 @@ def test_create_read_rename_and_delete(api: HfApi) -> None:
 
     with pytest.raises(HfHubHTTPError) as duplicate:
         api.create_collection(title)
-    assert _status(duplicate) == 409 and duplicate.value.response.json()["slug"] == created.slug
+    assert _status(duplicate) == 409
+    assert duplicate.value.response.json()["slug"] == created.slug
     assert api.create_collection(title, exists_ok=True).slug == created.slug
 
     renamed = api.update_collection_metadata(
@@ -75,7 +76,8 @@ def test_items_add_note_reorder_and_delete(api: HfApi, repo_name: str) -> None:
     assert [(i.item_id, i.item_type, i.position) for i in collection.items] == [
         (repos[0], "model", 0), (repos[1], "dataset", 1), (repos[2], "model", 2)
     ]  # fmt: skip
-    assert collection.items[0].note == "the base" and collection.items[1].note is None
+    assert collection.items[0].note == "the base"
+    assert collection.items[1].note is None
 
     with pytest.raises(HfHubHTTPError) as duplicate:
         api.add_collection_item(slug, repos[0], "model")
@@ -129,7 +131,8 @@ def test_private_collections_are_hidden_from_outsiders(ids: Identities) -> None:
     for outsider in (bob, HfApi(token=False)):
         with pytest.raises(HfHubHTTPError) as hidden:
             outsider.get_collection(slug)
-        assert _status(hidden) == 404 and title not in hidden.value.response.text
+        assert _status(hidden) == 404
+        assert title not in hidden.value.response.text
         assert slug not in [c.slug for c in outsider.list_collections(owner="acme")]
     assert slug in [c.slug for c in carol.list_collections(owner="acme")]
     with pytest.raises(HfHubHTTPError) as refused:
@@ -147,7 +150,8 @@ def test_items_pointing_to_private_repos_are_left_out(ids: Identities, repo_name
     alice.add_collection_item(slug, public, "model")
     assert [i.item_id for i in alice.get_collection(slug).items] == [secret, public]
     seen = httpx.get(f"{bob.endpoint}/api/collections/{slug}", headers={"Authorization": f"Bearer {ids.bob}"})
-    assert seen.status_code == 200 and secret not in seen.text
+    assert seen.status_code == 200
+    assert secret not in seen.text
     assert [i.item_id for i in bob.get_collection(slug).items] == [public]
     assert [c.slug for c in alice.list_collections(item=f"models/{secret}")] == [slug]
     assert list(bob.list_collections(item=f"models/{secret}")) == []
@@ -171,7 +175,8 @@ def test_listing_filters_truncates_and_pages(server: LiveServer, ids: Identities
     assert listed[0].slug == slugs[0]  # the most recently updated first
     assert [len(c.items) for c in listed if c.slug == slugs[0]] == [4]  # listings truncate items
     first_page = httpx.get(f"{server.url}/api/collections", params={"owner": owner})
-    assert len(first_page.json()) == 20 and 'rel="next"' in first_page.headers["link"]
+    assert len(first_page.json()) == 20
+    assert 'rel="next"' in first_page.headers["link"]
     assert len(list(api.list_collections(owner=owner, limit=5))) == 5
     assert len(list(api.list_collections(owner=owner, sort="upvotes"))) == 21
     assert [c.slug for c in api.list_collections(item=f"models/{owner}/{repo_name}-3")] == [slugs[0]]
