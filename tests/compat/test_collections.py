@@ -3,8 +3,13 @@ their items; listings with filters and Link paging; who may see and who may edit
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -225,3 +230,35 @@ def test_who_may_create_and_edit(server: LiveServer, ids: Identities) -> None:
 def test_bad_bodies_are_4xx(server: LiveServer, ids: Identities, body: object, status: int) -> None:
     response = httpx.post(f"{server.url}/api/collections", json=body, headers={"Authorization": f"Bearer {ids.alice}"})
     assert response.status_code == status, response.text
+
+
+def _hf(token: str, *args: str) -> str:
+    env = dict(os.environ, HF_TOKEN=token)
+    hf = str(Path(sys.executable).with_name("hf"))
+    done = subprocess.run([hf, "collections", *args, "--format", "json"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_hf_cli_collections(ids: Identities, api: HfApi, repo_name: str) -> None:
+    """`hf collections create/info/update/add-item/update-item/delete-item/ls/delete` all work."""
+    api.create_repo(f"alice/{repo_name}")
+    title = _title()
+    slug = json.loads(_hf(ids.alice, "create", title, "--description", "from the CLI"))["slug"]
+    _hf(ids.alice, "add-item", slug, f"alice/{repo_name}", "model", "--note", "first")
+    info = json.loads(_hf(ids.alice, "info", slug))
+    assert (info["title"], info["description"], info["items"][0]["item_id"]) == (
+        title,
+        "from the CLI",
+        f"alice/{repo_name}",
+    )
+    item = info["items"][0]["item_object_id"]
+    _hf(ids.alice, "update-item", slug, item, "--note", "edited")
+    _hf(ids.alice, "update", slug, "--title", f"{title} v2", "--theme", "blue")
+    assert api.get_collection(slug).items[0].note == "edited"
+    listed = json.loads(_hf(ids.alice, "ls", "--item", f"models/alice/{repo_name}"))
+    assert [(c["slug"].rsplit("-", 1)[1], c["title"]) for c in listed] == [(slug.rsplit("-", 1)[1], f"{title} v2")]
+    _hf(ids.alice, "delete-item", slug, item)
+    assert api.get_collection(slug).items == []
+    _hf(ids.alice, "delete", slug)
+    _hf(ids.alice, "delete", slug, "--missing-ok")
