@@ -66,15 +66,17 @@ def ensure_edit(session: Session, caller: Caller, owner: Account) -> None:
         raise ForbiddenError(f"You don't have the rights to manage collections under {owner.name}")
 
 
-def visible_clause(viewer: Viewer, table: type[Collection] = Collection) -> ColumnElement[bool]:
-    """Collections ``viewer`` may see: the SQL form of :func:`may_see` (``table`` may be an alias)."""
-    public = table.private.is_(False)
+def visible_clause(viewer: Viewer) -> ColumnElement[bool]:
+    """Collections ``viewer`` may see: the SQL form of :func:`may_see`."""
+    public = Collection.private.is_(False)
     if viewer.user_id is None:
         return public
     member_of = select(Membership.org_id).where(Membership.user_id == viewer.user_id)
-    account = true() if viewer.is_admin else or_(table.owner_id == viewer.user_id, table.owner_id.in_(member_of))
+    account = (
+        true() if viewer.is_admin else or_(Collection.owner_id == viewer.user_id, Collection.owner_id.in_(member_of))
+    )
     if viewer.scopes is None:
         return or_(public, account)
     namespaces = [s.name.lower() for s in viewer.scopes if s.entity_type in ("user", "org") and s.allows("read")]
-    token = table.owner_id.in_(select(Account.id).where(Account.name_lower.in_(namespaces)))
+    token = Collection.owner_id.in_(select(Account.id).where(Account.name_lower.in_(namespaces)))
     return or_(public, and_(account, token))

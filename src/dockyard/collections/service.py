@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dockyard.accounts import service as accounts
@@ -136,10 +138,21 @@ def create(
         upvotes=0,
         last_updated=utcnow(),
     )
-    session.add(collection)
-    session.flush()
+    _insert(session, collection, lambda: _clash(session, owner.id, title_slug))
     record_for(session, caller, "collection.created", collection.slug, private=private)
     return collection
+
+
+def _insert(session: Session, collection: Collection, clash: Callable[[], Collection | None]) -> None:
+    """Insert; a title taken by a concurrent request (the unique constraint) is the same 409."""
+    try:
+        with session.begin_nested():
+            session.add(collection)
+    except IntegrityError:
+        existing = clash()
+        if existing is None:
+            raise
+        raise CollectionExistsError(existing.slug) from None
 
 
 def update(session: Session, caller: Caller, collection: Collection, changes: Changes) -> None:
@@ -209,7 +222,11 @@ def add_item(
         position=len(items_of(session, collection)),
         note=validate_note(note or ""),
     )
-    session.add(item)
+    try:
+        with session.begin_nested():
+            session.add(item)
+    except IntegrityError:  # the same item, added at the same moment by another request
+        raise ConflictError(f"Item {target.name} is already in collection {collection.slug}") from None
     collection.last_updated = utcnow()
     session.flush()
     return item
