@@ -262,3 +262,33 @@ def test_hf_cli_collections(ids: Identities, api: HfApi, repo_name: str) -> None
     assert api.get_collection(slug).items == []
     _hf(ids.alice, "delete", slug)
     _hf(ids.alice, "delete", slug, "--missing-ok")
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [(b'{"title": ' + b"9" * 5000 + b"}", 400), (b"[" * 20_000 + b"]" * 20_000, 400), (b"{" * 70_000, 413)],
+    ids=["huge-int", "deep-nesting", "over-the-limit"],
+)
+def test_hostile_json_is_refused_on_every_collection_route(
+    server: LiveServer, api: HfApi, token: str, body: bytes, status: int
+) -> None:
+    collection = api.add_collection_item(api.create_collection(_title()).slug, "alice/" + _repo(api), "model")
+    item = collection.items[0].item_object_id
+    base = f"{server.url}/api/collections"
+    routes = [
+        ("POST", base),
+        ("PATCH", f"{base}/{collection.slug}"),
+        ("POST", f"{base}/{collection.slug}/items"),
+        ("PATCH", f"{base}/{collection.slug}/items/{item}"),
+    ]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for method, url in routes:
+        response = httpx.request(method, url, content=body, headers=headers, timeout=30)
+        assert response.status_code == status, (method, url, response.text[:200])
+    assert api.get_collection(collection.slug) == collection  # nothing written
+
+
+def _repo(api: HfApi) -> str:
+    name = f"r-{uuid.uuid4().hex[:10]}"
+    api.create_repo(f"alice/{name}")
+    return name
