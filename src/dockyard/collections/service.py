@@ -19,7 +19,7 @@ from dockyard.auth.identity import Caller
 from dockyard.collections import access
 from dockyard.collections.models import Collection, CollectionItem
 from dockyard.db.base import utcnow
-from dockyard.errors import BadRequestError, ConflictError, NotFoundError
+from dockyard.errors import AuthenticationRequiredError, BadRequestError, ConflictError, NotFoundError
 
 THEMES = ("orange", "blue", "green", "purple", "pink", "indigo", "gray")
 DEFAULT_THEME = "orange"
@@ -117,6 +117,8 @@ def _clash(session: Session, owner_id: int, title_slug: str, *, besides: int | N
 def create(
     session: Session, caller: Caller, *, namespace: str, title: str, description: str | None, private: bool
 ) -> Collection:
+    if caller.user is None:  # before the namespace lookup: anonymous callers learn nothing
+        raise AuthenticationRequiredError("You must be authenticated to create a collection")
     owner = accounts.get_account(session, namespace)
     access.ensure_edit(session, caller, owner)
     title = validate_title(title)
