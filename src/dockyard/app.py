@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from dockyard.api import (
     admin,
+    collections,
     commit,
     gating,
     health,
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         lfs,
         xet,
         usage,
+        collections,
         info,
     )
     for module in routers:

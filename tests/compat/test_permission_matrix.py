@@ -430,3 +430,92 @@ def test_kernel_permission_matrix(
     headers = {"Authorization": f"Bearer {kernel_tokens[role]}"} if kernel_tokens[role] else {}
     listed = httpx.get(f"{server.url}/api/kernels", params={"search": private_kernel.split("/")[1]}, headers=headers)
     assert ([item["id"] for item in listed.json()] == [private_kernel]) == (allowed is not None)
+
+
+# -- collections: a private collection of the organisation ------------------------------------------
+# Collections belong to a namespace, so only tokens covering the namespace count: a fine-grained
+# token scoped to one repo sees nothing of the org's private collections. Levels: "read" sees the
+# collection, "write" edits it; None: the collection is hidden (404, or 401 for anonymous callers).
+COLLECTION_ROLES: dict[str, tuple[str, ...] | None] = {
+    "anonymous": None,
+    "outsider": None,
+    "org read member": ("read",),
+    "org write member": ("read", "write"),
+    "org admin": ("read", "write"),
+    "read token": ("read",),
+    "fine-grained repo read": None,
+    "fine-grained repo write": None,
+    "fine-grained org read": ("read",),
+    "fine-grained other repo": None,
+}
+COLLECTION_TITLE = "Confidential shortlist"
+
+
+def _collection_routes(slug: str, item: str, public_repo: str) -> list[Route]:
+    """In an order that leaves each route something to act on (a role that may edit deletes last)."""
+    return [
+        Route("get collection", "read", "GET", f"/api/collections/{slug}"),
+        Route("update collection", "write", "PATCH", f"/api/collections/{slug}", body={"description": "edited"}),
+        Route("add item", "write", "POST", f"/api/collections/{slug}/items",
+              body={"item": {"id": public_repo, "type": "model"}}),
+        Route("update item", "write", "PATCH", f"/api/collections/{slug}/items/{item}", body={"position": 1}),
+        Route("delete item", "write", "DELETE", f"/api/collections/{slug}/items/{item}"),
+        Route("delete collection", "write", "DELETE", f"/api/collections/{slug}"),
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def public_repo(ids: Identities) -> str:
+    repo = f"acme/pc-{uuid.uuid4().hex[:8]}"
+    HfApi(token=ids.alice).create_repo(repo)
+    return repo
+
+
+@pytest.mark.parametrize("role", list(COLLECTION_ROLES))
+def test_collection_permission_matrix(
+    ids: Identities, tokens: dict[str, str | None], private_repo: str, public_repo: str, role: str, server: LiveServer
+) -> None:
+    owner = HfApi(token=ids.alice)
+    collection = owner.create_collection(f"{COLLECTION_TITLE} {uuid.uuid4().hex[:6]}", namespace="acme", private=True)
+    item = owner.add_collection_item(collection.slug, private_repo, "model").items[0].item_object_id
+    allowed = COLLECTION_ROLES[role]
+    mismatches = []
+    for route in _collection_routes(collection.slug, item, public_repo):
+        response = _call(server, route, tokens[role])
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if expected != OK:
+            assert COLLECTION_TITLE.encode() not in response.content, f"{route.name} leaked the title to {role}"
+    assert mismatches == []
+
+
+@pytest.mark.parametrize("role", list(COLLECTION_ROLES))
+def test_collection_listing_and_creation_by_role(
+    ids: Identities, tokens: dict[str, str | None], private_repo: str, role: str, server: LiveServer
+) -> None:
+    """The listing shows the private collection only to those who may see it, and an item that
+    points at the private repo only to those who may see the repo; creating in the org is for
+    those who may edit."""
+    owner = HfApi(token=ids.alice)
+    private = owner.create_collection(f"{COLLECTION_TITLE} {uuid.uuid4().hex[:6]}", namespace="acme", private=True)
+    public = owner.create_collection(f"Public shortlist {uuid.uuid4().hex[:6]}", namespace="acme")
+    owner.add_collection_item(public.slug, private_repo, "model")
+    listed = _call(server, Route("list", "read", "GET", "/api/collections?owner=acme&limit=1000"), tokens[role])
+    assert listed.status_code == 200
+    slugs = [c["slug"] for c in listed.json()]
+    assert (private.slug in slugs) == (COLLECTION_ROLES[role] is not None)
+    shown = _call(server, Route("get public", "read", "GET", f"/api/collections/{public.slug}"), tokens[role])
+    assert (private_repo in shown.text) == (ROLES[role] is not None)
+
+    create = Route(
+        "create",
+        "write",
+        "POST",
+        "/api/collections",
+        body={"title": f"By {role} {uuid.uuid4().hex[:6]}", "namespace": "acme"},
+    )
+    created = _call(server, create, tokens[role])
+    may_edit = "write" in (COLLECTION_ROLES[role] or ())
+    expected = 200 if may_edit else (401 if tokens[role] is None else 403)
+    assert created.status_code == expected, created.text

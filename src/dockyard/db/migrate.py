@@ -66,6 +66,7 @@ def import_all_models() -> None:
     import dockyard.accounts.models
     import dockyard.audit.models
     import dockyard.auth.models
+    import dockyard.collections.models
     import dockyard.db.server_state
     import dockyard.gating.models
     import dockyard.jobs.models
