@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from dockyard.api import (
     admin,
     commit,
+    discussions,
     gating,
     health,
     identity,
@@ -111,6 +112,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         lfs,
         xet,
         usage,
+        discussions,
         info,
     )
     for module in routers:
