@@ -12,6 +12,7 @@ from dockyard.api import (
     admin,
     collections,
     commit,
+    discussions,
     gating,
     health,
     identity,
@@ -114,6 +115,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         xet,
         usage,
         collections,
+        discussions,
         info,
     )
     for module in routers:

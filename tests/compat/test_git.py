@@ -433,6 +433,11 @@ def test_pull_request_refs_are_fetchable_and_pushable_while_open(
     git.run("push", "origin", "pr/1:refs/pr/1", cwd=work)
     assert api.list_repo_commits(repo_id, revision="refs/pr/1")[0].commit_id == updated
     assert "pr.txt" not in api.list_repo_files(repo_id)
+    events = api.get_discussion_details(repo_id, 1).events  # a pushed commit becomes a commit event
+    assert [(e.type, getattr(e, "oid", None)) for e in events if e.type == "commit"] == [
+        ("commit", proposal.oid),
+        ("commit", updated),
+    ]
 
 
 def test_push_to_a_dataset_and_a_space(

@@ -519,3 +519,49 @@ def test_collection_listing_and_creation_by_role(
     may_edit = "write" in (COLLECTION_ROLES[role] or ())
     expected = 200 if may_edit else (401 if tokens[role] is None else 403)
     assert created.status_code == expected, created.text
+
+
+# -- discussions and pull requests (issue 10) --------------------------------------------------------
+# Reading follows the repo. Taking part (opening, commenting) needs an account that sees the repo
+# through a token that may write; renaming, status, hiding and merging need a writer (the seeded
+# thread is alice's, and her writing tokens are writers too); editing a comment belongs to its author.
+TAKE_PART = {"org read member", "org write member", "org admin", "fine-grained repo write"}
+MODERATE = {"org write member", "org admin", "fine-grained repo write"}
+COMMENT_AUTHOR = {"org admin", "fine-grained repo write"}  # alice's tokens that may write
+
+
+def _discussion_routes(repo: str, alice: str) -> list[tuple[Route, set[str] | None]]:
+    """Routes on a fresh thread and draft PR of alice's (None: every role that sees the repo)."""
+    api = HfApi(token=alice)
+    thread = api.create_discussion(repo, "seeded", description="first")
+    pull = api.create_pull_request(repo, "to merge").num
+    base, num, comment = f"/api/models/{repo}/discussions", thread.num, thread.events[0].id
+    return [
+        (Route("discussions list", "read", "GET", f"{base}?type=all&status=open"), None),
+        (Route("discussion details", "read", "GET", f"{base}/{num}?diff=1"), None),
+        (Route("discussion create", "take part", "POST", base, body={"title": "t", "description": "d"}), TAKE_PART),
+        (Route("discussion comment", "take part", "POST", f"{base}/{num}/comment", body={"comment": "c"}),
+         TAKE_PART),
+        (Route("discussion title", "author", "POST", f"{base}/{num}/title", body={"title": "t2"}), MODERATE),
+        (Route("discussion status", "author", "POST", f"{base}/{num}/status", body={"status": "open"}), MODERATE),
+        (Route("comment edit", "comment author", "POST", f"{base}/{num}/comment/{comment}/edit",
+               body={"content": "edited"}), COMMENT_AUTHOR),
+        (Route("comment hide", "write", "POST", f"{base}/{num}/comment/{comment}/hide"), MODERATE),
+        (Route("pull request merge", "write", "POST", f"{base}/{pull}/merge"), MODERATE),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_discussion_permission_matrix(
+    server: LiveServer, private_repo: str, tokens: dict[str, str | None], role: str
+) -> None:
+    mismatches = []
+    for route, allowed in _discussion_routes(private_repo, str(tokens["org admin"])):
+        response = _call(server, route, tokens[role])
+        may = ROLES[role] is not None and (allowed is None or role in allowed)
+        expected = OK if may else (HIDDEN if ROLES[role] is None else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if expected == HIDDEN:
+            assert b"seeded" not in response.content, f"{route.name} leaked a discussion to {role}"
+    assert mismatches == []

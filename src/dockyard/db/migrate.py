@@ -68,6 +68,7 @@ def import_all_models() -> None:
     import dockyard.auth.models
     import dockyard.collections.models
     import dockyard.db.server_state
+    import dockyard.discussions.models
     import dockyard.gating.models
     import dockyard.jobs.models
     import dockyard.lfs.models

@@ -16,13 +16,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dockyard.accounts.models import Account
 from dockyard.audit import service as audit
 from dockyard.audit.service import record_for
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
+from dockyard.discussions import events as discussion_events
+from dockyard.discussions import service as discussions
 from dockyard.errors import BadRequestError, ForbiddenError, RevisionNotFoundError, StaleParentError
 from dockyard.faults import COMMIT_OBJECTS_WRITTEN, COMMIT_REF_MOVED, crash_point
 from dockyard.hub import Hub
@@ -114,7 +117,7 @@ def create_commit(
         staged = _stage(hub, session, caller, repo, git, revision, request.operations)
     base = None
     if create_pr:
-        base = git.resolve(revision).commit_id
+        base = _pull_request_base(git, revision)
         pr_num: int | None = _open_pull_request(hub, repo, caller, request)
         ref = f"{PR_PREFIX}{pr_num}"
     else:
@@ -169,6 +172,16 @@ def _branch_ref(git: GitRepo, revision: str) -> str:
             raise BadRequestError(f"Cannot commit to tag {revision}: commit to a branch instead")
         raise RevisionNotFoundError(f"Invalid rev id: {revision} is not a branch of this repository")
     return ref
+
+
+def _pull_request_base(git: GitRepo, revision: str) -> str:
+    """A PR's base is a branch: a commit sha, a tag or another PR answers 404 RevisionNotFound."""
+    if revision.startswith("refs/") and not revision.startswith(BRANCH_PREFIX):
+        raise RevisionNotFoundError(f"Invalid rev id: {revision} is not a branch of this repository")
+    head = git.ref_target(revision if revision.startswith(BRANCH_PREFIX) else BRANCH_PREFIX + revision)
+    if head is None:
+        raise RevisionNotFoundError(f"Invalid rev id: {revision} is not a branch of this repository")
+    return head
 
 
 OPEN_PR_STATUSES = ("open", "draft")
@@ -257,20 +270,15 @@ def _store_inline(
 
 
 def _open_pull_request(hub: Hub, repo: Repo, caller: Caller, request: CommitRequest) -> int:
+    """The PR row and its description comment (:mod:`dockyard.discussions.service`); its commit
+    becomes a ``commit`` event when it is recorded."""
     with hub.db.write() as session:
-        last = session.scalar(select(func.max(Discussion.num)).where(Discussion.repo_id == repo.id))
-        num = (last or 0) + 1
-        session.add(
-            Discussion(
-                repo_id=repo.id,
-                num=num,
-                title=request.summary[:300],
-                description=request.description,
-                is_pull_request=True,
-                status="open",
-                author_id=caller.user.id if caller.user else None,
-            )
+        author = session.get(Account, caller.user.id) if caller.user is not None else None
+        pull = discussions.add_discussion(
+            session, repo, author, request.summary, request.description, pull_request=True
         )
+        num = pull.num
+    discussions._notify(hub, repo.id, num, "create")
     return num
 
 
@@ -341,7 +349,14 @@ def record_commit(
             record_for(session, caller, action, f"{repo.type}:{repo.full_id}", ref=ref, commit=commit_id)
         _record(hub, session, repo, ref, commit_id, lfs_files)
     hub.jobs_enqueued()
+    _notify_pull_request(hub, repo_id, ref)
     return True
+
+
+def _notify_pull_request(hub: Hub, repo_id: int, ref: str) -> None:
+    number = ref.removeprefix(PR_PREFIX)
+    if ref.startswith(PR_PREFIX) and number.isdigit():
+        discussions._notify(hub, repo_id, int(number), "commit")
 
 
 def record_intent(hub: Hub, intent: PendingCommit, commit_id: str) -> bool:
@@ -372,6 +387,9 @@ def _record(
     hub: Hub, session: Session, repo: Repo, ref: str, commit_id: str, lfs_files: dict[str, tuple[str, str]] | None
 ) -> None:
     repo.last_modified = utcnow()
+    pull = discussions.pull_for_ref(session, repo.id, ref)
+    if pull is not None:  # a commit on refs/pr/N: the PR's conversation shows it
+        discussion_events.record_pull_commits(session, hub.git.open(repo.uid), pull, commit_id)
     if lfs_files:
         lfs.record_files(session, repo.id, ref, lfs_files)
     if ref == BRANCH_PREFIX + DEFAULT_BRANCH and hub.git.open(repo.uid).ref_target(ref) == commit_id:

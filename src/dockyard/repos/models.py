@@ -126,5 +126,8 @@ class Discussion(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A pull request's target branch (a full ref) and, once merged, the commit that merged it.
+    base_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    merge_commit_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     author: Mapped[Account | None] = relationship(lazy="joined")

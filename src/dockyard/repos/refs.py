@@ -11,7 +11,7 @@ from dockyard.hub import Hub
 from dockyard.identifiers import validate_branch_name
 from dockyard.jobs.queue import enqueue
 from dockyard.repos.commits import record_commit
-from dockyard.repos.git_repo import BRANCH_PREFIX, TAG_PREFIX, RefMovedError
+from dockyard.repos.git_repo import BRANCH_PREFIX, CONVERT_PREFIX, PR_PREFIX, TAG_PREFIX, RefMovedError
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.jobs import PRUNE_HISTORY
 from dockyard.repos.models import Repo
@@ -67,9 +67,10 @@ def delete_tag(hub: Hub, repo: Repo, tag: str) -> None:
 
 
 def super_squash(hub: Hub, repo: Repo, caller: Caller, branch: str, message: str | None) -> str:
-    """Replace the branch's history by one commit holding its current tree."""
+    """Replace the branch's history by one commit holding its current tree. ``branch`` may also be
+    a full ref: ``refs/heads/...`` or a special ref (``refs/pr/N``, ``refs/convert/...``)."""
     git = hub.git.open(repo.uid)
-    ref = BRANCH_PREFIX + branch
+    ref = _squashable_ref(branch)
     head = git.ref_target(ref)
     if head is None:
         raise RevisionNotFoundError(f"Invalid rev id: {branch}")
@@ -85,6 +86,14 @@ def super_squash(hub: Hub, repo: Repo, caller: Caller, branch: str, message: str
     record_commit(hub, repo.id, ref, new, caller=caller, action="repo.history_squashed")
     schedule_prune(hub, repo)
     return new
+
+
+def _squashable_ref(branch: str) -> str:
+    if not branch.startswith("refs/"):
+        return BRANCH_PREFIX + branch
+    if branch.startswith((BRANCH_PREFIX, PR_PREFIX, CONVERT_PREFIX)):
+        return branch
+    raise RevisionNotFoundError(f"Invalid rev id: {branch} is not a branch or a special ref")
 
 
 def audit(hub: Hub, caller: Caller, action: str, repo: Repo, name: str) -> None:

@@ -1,0 +1,1 @@
+"""Discussions and pull requests: numbers, events, permissions and the three-way merge."""
