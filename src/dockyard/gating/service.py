@@ -73,6 +73,8 @@ def decide(
     )
     if request is None:
         raise NotFoundError(f"{user.name} has not asked for access to {repo.full_id}")
+    if status == ACCEPTED and request.status == ACCEPTED:  # the Hub: not in the list it is taken from
+        raise NotFoundError(f"The access request of {user.name} to {repo.full_id} is already accepted")
     bump_epoch(session)
     request.status = status
     request.rejection_reason = reason if status == REJECTED else None
@@ -83,10 +85,12 @@ def decide(
 
 
 def grant(session: Session, caller: Caller, repo: Repo, user: Account) -> AccessRequest:
-    """Give access to a user who never asked (or was rejected)."""
+    """Give access to a user who never asked (or was rejected); one who has it already is a 400."""
     request = session.scalar(
         select(AccessRequest).where(AccessRequest.repo_id == repo.id, AccessRequest.user_id == user.id)
     )
+    if request is not None and request.status == ACCEPTED:
+        raise BadRequestError(f"{user.name} already has access to {repo.full_id}")
     if request is None:
         request = AccessRequest(repo_id=repo.id, user_id=user.id, fields={})
         session.add(request)
