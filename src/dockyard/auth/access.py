@@ -84,8 +84,9 @@ def may_propose(session: Session, caller: Caller, repo: Repo) -> bool:
 
 
 def ensure(session: Session, caller: Caller, repo: Repo, right: Right, *, requested: str | None = None) -> None:
-    """404 to callers who may not see the repo, in the Hub's words and naming no repo (``requested``,
-    the id as sent, is accepted for the callers' sake, never echoed); for content, the Hub's GatedRepo 401/403; for writing and administering, 401 or 403."""
+    """404 to callers who may not see the repo, in the Hub's words, naming no repo (``requested``
+    is never echoed, so the real name cannot leak); for content, the Hub's GatedRepo 401/403; for
+    writing and administering, 401 or 403."""
     if not may(session, caller, repo, Right.SEE):
         raise RepoNotFoundError()
     if may(session, caller, repo, right):

@@ -18,9 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("accounts") as batch_op:
-        batch_op.add_column(
-            sa.Column("default_repo_private", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
+        batch_op.add_column(sa.Column("default_repo_private", sa.Boolean(), nullable=False, server_default=sa.true()))
 
 
 def downgrade() -> None:
