@@ -235,11 +235,14 @@ def gated(api: HfApi, repo: str) -> str:
     return repo
 
 
-def test_granting_access_twice_is_a_400(api: HfApi, gated: str) -> None:
+def test_granting_access_to_a_user_who_has_it_is_a_400(api: HfApi, gated: str) -> None:
     api.grant_access(gated, "bob")
     with pytest.raises(BadRequestError) as error:
         api.grant_access(gated, "bob")
     assert _status(error) == 400
+    with pytest.raises(BadRequestError):
+        api.grant_access(gated, "alice")  # the owner has access without a grant
+    assert [r.username for r in api.list_accepted_access_requests(gated)] == ["bob"]
 
 
 def test_accepting_an_accepted_request_is_a_404(server: LiveServer, api: HfApi, ids: Identities, gated: str) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dockyard.accounts.models import Account
 from dockyard.audit.service import record_for
+from dockyard.auth.access import Right, may
 from dockyard.auth.cache import bump_epoch
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
@@ -85,12 +86,13 @@ def decide(
 
 
 def grant(session: Session, caller: Caller, repo: Repo, user: Account) -> AccessRequest:
-    """Give access to a user who never asked (or was rejected); one who has it already is a 400."""
+    """Give access to a user who never asked (or was rejected). As on the Hub, granting it to one
+    who has it already (an accepted request, or as a member of the owning namespace) is a 400."""
+    if may(session, Caller(user=user, role="read"), repo, Right.DOWNLOAD):
+        raise BadRequestError(f"{user.name} already has access to {repo.full_id}")
     request = session.scalar(
         select(AccessRequest).where(AccessRequest.repo_id == repo.id, AccessRequest.user_id == user.id)
     )
-    if request is not None and request.status == ACCEPTED:
-        raise BadRequestError(f"{user.name} already has access to {repo.full_id}")
     if request is None:
         request = AccessRequest(repo_id=repo.id, user_id=user.id, fields={})
         session.add(request)
