@@ -34,6 +34,9 @@ class InvalidNameError(BadRequestError):
 
 
 class InvalidPathError(BadRequestError):
+    """A path that escapes the repo or names ``.git``: the Hub answers these with 422."""
+
+    status = 422
     default_message = "Invalid path in repository"
 
 
@@ -116,7 +119,7 @@ class StaleParentError(DockyardError):
 
     status = 412
     code = "PreconditionFailed"
-    default_message = "A commit has happened since. Please refresh and try again."
+    default_message = "The branch was updated since you opened this page. Please refresh and try again."
 
 
 class RangeNotSatisfiableError(DockyardError):

@@ -163,16 +163,18 @@ def validate_branch_name(name: str) -> str:
 
 
 def validate_repo_path(path: str, *, allow_folder_slash: bool = False) -> str:
-    """A file path inside a repository: relative, no ``..``/``.`` segments, nothing under ``.git``."""
+    """A file path inside a repository: relative, no ``..``/``.`` segments, nothing under ``.git``
+    (422, as the Hub). Paths split on ``/`` only: a backslash is an ordinary filename character,
+    except that no backslash-separated part may be a ``.git`` look-alike (git's NTFS rule)."""
     candidate = path[:-1] if allow_folder_slash and path.endswith("/") else path
     if not candidate or len(candidate.encode()) > MAX_PATH_BYTES:
         raise InvalidPathError(f"Invalid path {path!r}: empty or too long")
-    if candidate.startswith("/") or "\\" in candidate or "\x00" in candidate:
-        raise InvalidPathError(f"Invalid path {path!r}: must be relative, without backslashes")
+    if candidate.startswith("/") or "\x00" in candidate:
+        raise InvalidPathError(f"Invalid path {path!r}: must be relative")
     for segment in candidate.split("/"):
         if segment in ("", ".", ".."):
             raise InvalidPathError(f"Invalid path {path!r}: empty, '.' or '..' segment")
-        if is_dotgit_alias(segment):
+        if any(is_dotgit_alias(part) for part in segment.split("\\")):
             raise InvalidPathError(
                 f"Invalid path {path!r}: {segment!r} is a name a filesystem may take for '.git', which is reserved"
             )

@@ -124,7 +124,7 @@ def test_paths_that_become_dotgit_on_a_checkout_are_refused(
     api, repo_id, head = _new_repo(server, ids.alice, repo_name)
     with pytest.raises(HfHubHTTPError) as refused:
         api.upload_file(path_or_fileobj=b"[core]\n\thooksPath = /tmp/evil\n", path_in_repo=path, repo_id=repo_id)
-    assert _status(refused) == 400
+    assert _status(refused) == 422
     assert "reserved" in str(refused.value)
     assert api.repo_info(repo_id).sha == head
 

@@ -247,7 +247,7 @@ def _gated_routes(repo: str) -> list[Route]:
         Route("paths-info", "see", "POST", f"/api/models/{repo}/paths-info/main", form={"paths": "weights.bin"}),
         Route("refs", "see", "GET", f"/api/models/{repo}/refs"),
         Route("commits", "see", "GET", f"/api/models/{repo}/commits/main"),
-        Route("auth-check", "see", "GET", f"/api/models/{repo}/auth-check"),
+        Route("auth-check", "download", "GET", f"/api/models/{repo}/auth-check"),  # read = the files, as the Hub
         Route("resolve HEAD", "download", "HEAD", f"/{repo}/resolve/main/notes.txt"),
         Route("resolve GET", "download", "GET", f"/{repo}/resolve/main/weights.bin"),
         Route("raw diff", "download", "GET", f"/api/models/{repo}/compare/main"),

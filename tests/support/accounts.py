@@ -30,6 +30,8 @@ def create_identities(data_dir: Path, env: dict[str, str]) -> Identities:
             carol = accounts.create_user(session, "carol")
             dave = accounts.create_user(session, "dave")
             acme = accounts.create_org(session, "acme", owner=alice, fullname="Acme Research")
+            # The tests create public acme repos by omitting `private` (organisations default to private).
+            accounts.set_default_visibility(session, acme, private=False)
             accounts.set_membership(session, acme, carol, "read")
             accounts.set_membership(session, acme, dave, "write")
             tokens = Identities(

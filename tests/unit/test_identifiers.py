@@ -46,17 +46,20 @@ def test_repo_type_prefixes() -> None:
         RepoType.parse("kernel-ish")
 
 
-@pytest.mark.parametrize("path", ["a.txt", "dir/sub/file.bin", ".gitattributes", "a/.hidden/b", "ünïcode.txt"])
+@pytest.mark.parametrize(
+    "path", ["a.txt", "dir/sub/file.bin", ".gitattributes", "a/.hidden/b", "ünïcode.txt", "a\\b", "dir\\x.txt"]
+)
 def test_valid_paths(path: str) -> None:
     assert validate_repo_path(path) == path
 
 
 @pytest.mark.parametrize(
-    "path", ["", "/abs", "../x", "a/../b", "a//b", "./a", "a\\b", ".git/config", "x/.git/y", "a\x00b"]
+    "path", ["", "/abs", "../x", "a/../b", "a//b", "./a", "a\\.git", ".git\\x", ".git/config", "x/.git/y", "a\x00b"]
 )
 def test_invalid_paths(path: str) -> None:
-    with pytest.raises(InvalidPathError):
+    with pytest.raises(InvalidPathError) as refused:
         validate_repo_path(path)
+    assert refused.value.status == 422
 
 
 def test_folder_paths_may_end_with_slash() -> None:

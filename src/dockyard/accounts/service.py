@@ -78,6 +78,17 @@ def create_org(session: Session, name: str, *, owner: Account, fullname: str | N
     return org
 
 
+def set_default_visibility(session: Session, org: Account, *, private: bool, actor: str | None = None) -> None:
+    """The visibility an organisation's new repos get when ``create_repo`` omits ``private``."""
+    if org.kind != ORG:
+        raise BadRequestError(f"{org.name!r} is not an organization")
+    if org.default_repo_private != private:
+        details = {"private": private}
+        record(session, "org.default_visibility_changed", actor=actor, target=org.name, details=details)
+    org.default_repo_private = private
+    session.flush()
+
+
 def set_membership(session: Session, org: Account, user: Account, role: str, *, actor: str | None = None) -> Membership:
     if role not in ORG_ROLES:
         raise BadRequestError(f"Invalid role {role!r}; expected one of {', '.join(ORG_ROLES)}")

@@ -171,7 +171,7 @@ def _operation(number: int, key: Any, value: dict[str, Any]) -> Operation:
             raise BadRequestError(f"Line {number}: invalid size for {path}")
         return AddLfsFile(validate_repo_path(path), oid, size)
     if key == "deletedFile":
-        return DeleteFile(validate_repo_path(path))
+        return DeleteFile(validate_repo_path(path, allow_folder_slash=True))  # may name a folder
     if key == "deletedFolder":
         return RemoveFolder(validate_repo_path(path, allow_folder_slash=True))
     raise BadRequestError(f"Line {number}: unknown operation {key!r}")

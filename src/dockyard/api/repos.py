@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
-from dockyard.api.deps import RepoToAdmin, RepoToDownload, RepoToSee, RepoToWrite, base_url, caller_of, hub_of
+from dockyard.api.deps import RepoToAdmin, RepoToDownload, RepoToWrite, base_url, caller_of, hub_of
 from dockyard.api.errors import error_response
 from dockyard.api.routing import repo_ref
 from dockyard.auth import permissions
@@ -78,7 +78,7 @@ def create_repo(request: Request, body: CreateRepoBody) -> JSONResponse:
     hub = hub_of(request)
     caller = caller_of(request)
     repo_type = RepoType.parse(body.type)
-    private = bool(_visibility(body.private, body.visibility))
+    private = _visibility(body.private, body.visibility)  # None: the namespace's default
     try:
         with hub.db.write() as session:
             repo = service.create_repo(
@@ -163,7 +163,8 @@ def duplicate_repo(request: Request, source: RepoToDownload, body: DuplicateBody
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/auth-check")
-def auth_check(repo: RepoToSee) -> dict[str, Any]:
+def auth_check(repo: RepoToDownload) -> dict[str, Any]:
+    """Read access means the files: on a gated repo without a grant, 403 GatedRepo (401 anonymous)."""
     return {}
 
 

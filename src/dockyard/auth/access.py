@@ -84,10 +84,11 @@ def may_propose(session: Session, caller: Caller, repo: Repo) -> bool:
 
 
 def ensure(session: Session, caller: Caller, repo: Repo, right: Right, *, requested: str | None = None) -> None:
-    """404 to callers who may not see the repo, naming it as ``requested`` (its real name never
-    leaks); for content, the Hub's GatedRepo 401/403; for writing and administering, 401 or 403."""
+    """404 to callers who may not see the repo, in the Hub's words, naming no repo (``requested``
+    is never echoed, so the real name cannot leak); for content, the Hub's GatedRepo 401/403; for
+    writing and administering, 401 or 403."""
     if not may(session, caller, repo, Right.SEE):
-        raise RepoNotFoundError(not_found_message(requested if requested is not None else repo.full_id))
+        raise RepoNotFoundError()
     if may(session, caller, repo, right):
         return
     if right is Right.DOWNLOAD:
@@ -114,14 +115,6 @@ def _gated_error(caller: Caller, repo: Repo) -> GatedRepoError:
     return GatedRepoError(
         f"Access to {repo.type} {repo.full_id} is restricted and you are not in the authorized list. "
         "Visit the repo page to ask for access."
-    )
-
-
-def not_found_message(full_id: str) -> str:
-    return (
-        f"Repository Not Found for url: {full_id}. Please make sure you specified the correct "
-        "`repo_id` and `repo_type`. If you are trying to access a private or gated repo, make sure "
-        "you are authenticated."
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from dockyard.accounts.models import Account
-from dockyard.auth.access import Right, ensure, may, not_found_message
+from dockyard.auth.access import Right, ensure, may
 from dockyard.auth.identity import Caller
 from dockyard.errors import AuthenticationRequiredError, ForbiddenError, RepoNotFoundError
 from dockyard.repos.models import Repo
@@ -75,4 +75,5 @@ def ensure_can_create_in(session: Session, caller: Caller, namespace: Account) -
 def not_found(requested: str) -> RepoNotFoundError:
     """The 404 for a repo the caller cannot see; ``requested`` is the id exactly as the caller sent
     it (the answer is the same whether the repo is missing, private, renamed or differently cased)."""
-    return RepoNotFoundError(not_found_message(requested))
+    del requested  # never echoed: the message is the Hub's exact "Repository not found"
+    return RepoNotFoundError()

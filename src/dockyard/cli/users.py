@@ -123,6 +123,26 @@ def create_org(
         _fail(error)
 
 
+@org_app.command("set-default-visibility")
+def set_default_visibility(
+    org: str,
+    visibility: Annotated[str, typer.Argument(help="private or public")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Set the visibility of ORG's new repos when create_repo does not say (private by default)."""
+    if visibility not in ("private", "public"):
+        typer.echo("error: visibility must be 'private' or 'public'", err=True)
+        raise typer.Exit(code=2)
+    hub = open_hub(data_dir)
+    try:
+        with hub.db.write() as session:
+            org_account = accounts.get_account(session, org)
+            accounts.set_default_visibility(session, org_account, private=visibility == "private")
+            typer.echo(f"new repos of {org_account.name} are {visibility} unless created otherwise")
+    except DockyardError as error:
+        _fail(error)
+
+
 @org_app.command("add-member")
 def add_member(
     org: str,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dockyard.accounts.models import Account
 from dockyard.audit.service import record_for
+from dockyard.auth.access import Right, may
 from dockyard.auth.cache import bump_epoch
 from dockyard.auth.identity import Caller
 from dockyard.db.base import utcnow
@@ -73,6 +74,8 @@ def decide(
     )
     if request is None:
         raise NotFoundError(f"{user.name} has not asked for access to {repo.full_id}")
+    if status == ACCEPTED and request.status == ACCEPTED:  # the Hub: not in the list it is taken from
+        raise NotFoundError(f"The access request of {user.name} to {repo.full_id} is already accepted")
     bump_epoch(session)
     request.status = status
     request.rejection_reason = reason if status == REJECTED else None
@@ -83,7 +86,10 @@ def decide(
 
 
 def grant(session: Session, caller: Caller, repo: Repo, user: Account) -> AccessRequest:
-    """Give access to a user who never asked (or was rejected)."""
+    """Give access to a user who never asked (or was rejected). As on the Hub, granting it to one
+    who has it already (an accepted request, or as a member of the owning namespace) is a 400."""
+    if may(session, Caller(user=user, role="read"), repo, Right.DOWNLOAD):
+        raise BadRequestError(f"{user.name} already has access to {repo.full_id}")
     request = session.scalar(
         select(AccessRequest).where(AccessRequest.repo_id == repo.id, AccessRequest.user_id == user.id)
     )

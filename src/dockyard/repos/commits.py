@@ -39,6 +39,7 @@ from dockyard.repos.git_repo import (
     PR_PREFIX,
     DeleteFolder,
     DeletePath,
+    FolderEntry,
     GitRepo,
     PutBlob,
     RefLockedError,
@@ -227,8 +228,9 @@ def _stage(
             lfs_files[pointer.oid] = (op.path, "")
         elif isinstance(op, AddFile):
             tree_ops.append(_store_inline(hub, session, repo, git, head, op, lfs_files))
-        elif isinstance(op, DeleteFile):
-            tree_ops.append(DeletePath(op.path))
+        elif isinstance(op, DeleteFile):  # as on the Hub, a deletedFile naming a folder deletes it
+            is_folder = isinstance(git.entry(head, op.path), FolderEntry)
+            tree_ops.append(DeleteFolder(op.path) if is_folder else DeletePath(op.path))
         else:
             tree_ops.append(DeleteFolder(op.path))
     return _Staged(tree_ops=tree_ops, lfs_files=lfs_files)

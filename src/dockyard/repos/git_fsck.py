@@ -69,5 +69,5 @@ def _entries(repo: pygit2.Repository, tree_id: str, prefix: str) -> list[tuple[b
 def _check_name(name: bytes, where: str) -> None:
     if name in (b"", b".", b"..") or b"/" in name or b"\0" in name:
         raise InvalidTreeError(f"Invalid tree: {where!r} is not a legal file name")
-    if is_dotgit_alias(name.decode(errors="replace")):
+    if any(is_dotgit_alias(part) for part in name.decode(errors="replace").split("\\")):  # git's NTFS rule
         raise InvalidTreeError(f"Invalid tree: {where!r} is a name a filesystem may take for '.git'")

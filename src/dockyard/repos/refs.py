@@ -19,19 +19,20 @@ from dockyard.repos.service import signature_for
 
 
 def create_branch(hub: Hub, repo: Repo, branch: str, starting_point: str | None) -> str:
-    validate_branch_name(branch)
+    """As the Hub: the starting point is resolved first (404 RevisionNotFound), then the name checked."""
     git = hub.git.open(repo.uid)
     target = git.resolve(starting_point or DEFAULT_BRANCH).commit_id
+    validate_branch_name(branch)
     try:
         git.update_ref(BRANCH_PREFIX + branch, target, expected_old=None, message="branch: created")
     except RefMovedError:
-        raise RefExistsError(f"Reference already exists: refs/heads/{branch}") from None
+        raise RefExistsError(f"Reference refs/heads/{branch} already exists") from None
     return target
 
 
 def delete_branch(hub: Hub, repo: Repo, branch: str) -> None:
     if branch == DEFAULT_BRANCH:
-        raise ForbiddenError("You cannot delete the default branch")
+        raise ForbiddenError(f"Cannot delete {BRANCH_PREFIX}{DEFAULT_BRANCH}")
     git = hub.git.open(repo.uid)
     ref = BRANCH_PREFIX + branch
     current = git.ref_target(ref)
@@ -41,12 +42,13 @@ def delete_branch(hub: Hub, repo: Repo, branch: str) -> None:
 
 
 def create_tag(hub: Hub, repo: Repo, caller: Caller, tag: str, revision: str, message: str | None) -> None:
-    validate_branch_name(tag)
+    """As the Hub: the revision is resolved first (404 RevisionNotFound), then the tag's name checked."""
     git = hub.git.open(repo.uid)
+    commit_id = git.resolve(revision).commit_id
+    validate_branch_name(tag)
     ref = TAG_PREFIX + tag
     if git.ref_target(ref) is not None:
         raise RefExistsError(f"Tag {tag} already exists")
-    commit_id = git.resolve(revision).commit_id
     target = commit_id
     with git.writing_objects():
         if message:

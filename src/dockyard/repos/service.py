@@ -110,12 +110,15 @@ def create_repo(
     repo_type: RepoType,
     organization: str | None,
     name: str,
-    private: bool,
+    private: bool | None,
     sdk: str | None = None,
 ) -> Repo:
-    """Insert the row and create the git repo with the Hub's initial commit (.gitattributes)."""
+    """Insert the row and create the git repo with the Hub's initial commit (.gitattributes).
+    ``private=None`` (not said) takes an organisation's default visibility; a user's repos are public."""
     validate_repo_name(name)
     namespace = _namespace_for_create(session, caller, organization)
+    if private is None:
+        private = namespace.is_org and namespace.default_repo_private
     full_id = f"{namespace.name}/{name}"
     if repo_type is RepoType.SPACE and sdk is not None and sdk not in SPACE_SDKS:
         raise BadRequestError(f"Invalid space SDK {sdk!r}; expected one of {', '.join(SPACE_SDKS)}")
@@ -174,7 +177,7 @@ def move_repo(session: Session, caller: Caller, repo: Repo, target: RepoId) -> N
     new_full_id = f"{namespace.name}/{target.name}"
     clash = find_repo(session, RepoRef(RepoType(repo.type), RepoId(namespace.name, target.name)))
     if clash is not None and clash.id != repo.id:
-        raise RepoExistsError(f"A {repo.type} repo named {new_full_id} already exists")
+        raise RepoExistsError(f"A {repo.type} repository called {new_full_id} already exists")
     old_lower = repo.full_id_lower
     session.execute(
         delete(RepoAlias).where(RepoAlias.type == repo.type, RepoAlias.full_id_lower == new_full_id.lower())
