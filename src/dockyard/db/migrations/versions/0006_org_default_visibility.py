@@ -1,7 +1,7 @@
 """accounts.default_repo_private: an organisation's visibility for repos created without ``private``
 
-Revision ID: 0004_org_default_visibility
-Revises: 0003_pending_commits
+Revision ID: 0006_org_default_visibility
+Revises: 0005_discussions
 Create Date: 2026-12-06 17:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_org_default_visibility"
-down_revision = "0003_pending_commits"
+revision = "0006_org_default_visibility"
+down_revision = "0005_discussions"
 branch_labels = None
 depends_on = None
 
