@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import pygit2
 from fastapi import APIRouter, Request
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from dockyard.errors import BadRequestError
 from dockyard.identifiers import RepoId, RepoType
 from dockyard.lfs import service as lfs
 from dockyard.lfs.models import LfsObject, RepoLfsObject
-from dockyard.lfs.pointer import is_sha256
+from dockyard.lfs.pointer import LfsPointer, is_sha256
 from dockyard.lfs.purge import purge_lfs_files
 from dockyard.repos.models import Repo
 from dockyard.repos.service import RepoRef, find_repo
@@ -72,12 +73,17 @@ def list_lfs_files(request: Request, repo: RepoToWrite) -> JSONResponse:
 def _render(link: RepoLfsObject, size: int) -> dict[str, Any]:
     return {
         "fileOid": link.oid,
-        "oid": link.file_oid or link.oid,
+        "oid": link.file_oid or _pointer_blob_id(link.oid, size),
         "filename": link.filename or "",
         "pushedAt": iso(link.pushed_at),
         "ref": link.ref,
         "size": size,
     }
+
+
+def _pointer_blob_id(oid: str, size: int) -> str:
+    """The git blob id (SHA-1) of the canonical pointer file, which is what commits store."""
+    return str(pygit2.hash(LfsPointer(oid=oid, size=size).encode()))
 
 
 def _page_size(request: Request) -> int:
