@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import uuid
 from pathlib import Path
 
 import httpx
@@ -14,11 +16,22 @@ from huggingface_hub import CommitOperationAdd, CommitOperationCopy, HfApi, hf_h
 from huggingface_hub.errors import HfHubHTTPError, RevisionNotFoundError
 
 from tests.support.accounts import Identities
+from tests.support.git import GitClient, repo_url
 from tests.support.server import LiveServer
+from tests.support.waiting import wait_until
 
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _fetch_by_sha(
+    tmp_path: Path, server: LiveServer, token: str, repo_id: str, sha: str
+) -> subprocess.CompletedProcess[str]:
+    client = GitClient.create(tmp_path / f"home-{uuid.uuid4().hex[:6]}")
+    work = tmp_path / f"fetch-{uuid.uuid4().hex[:6]}"
+    client.run("init", "-q", str(work))
+    return client.run("fetch", "-q", repo_url(server.url, repo_id, token=token), sha, cwd=work, check=False)
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -90,6 +103,9 @@ def test_permanently_delete_lfs_files_rewrites_every_ref(
     assert [t.name for t in refs.tags] == ["v1"]
     path = hf_hub_download(repo_id, "keep.bin", cache_dir=tmp_path)
     assert Path(path).read_bytes() == kept
+    assert wait_until(  # the prune job removes the old commits: not even git fetch by sha finds them
+        lambda: _fetch_by_sha(tmp_path, server, token, repo_id, old_head).returncode != 0, timeout=60, poll=0.5
+    ), "the rewritten commit can still be fetched by sha"
 
     # The object is gone from the repo: a commit naming it without its bytes is refused.
     lines = [
