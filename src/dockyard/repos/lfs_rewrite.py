@@ -35,31 +35,42 @@ class _Rewriter:
     def raw(self) -> pygit2.Repository:
         return self.git.raw
 
-    def tree(self, tree: pygit2.Tree) -> pygit2.Oid | None:
-        """The tree without the deleted pointers (the same id when none was in it)."""
-        if tree.id in self.trees:
-            return self.trees[tree.id]
+    def tree(self, root: pygit2.Tree) -> pygit2.Oid | None:
+        """The tree without the deleted pointers (the same id when none was in it); subtrees
+        first, with an explicit stack: a pushed tree may nest deeper than Python recurses."""
+        stack: list[tuple[pygit2.Tree, bool]] = [(root, False)]
+        while stack:
+            tree, children_done = stack.pop()
+            if tree.id in self.trees:
+                continue
+            if children_done:
+                self.trees[tree.id] = self._rebuild_tree(tree)
+                continue
+            stack.append((tree, True))
+            for entry in tree:
+                if entry.type == ObjectType.TREE and entry.id not in self.trees:
+                    subtree = self.raw[entry.id]
+                    assert isinstance(subtree, pygit2.Tree)
+                    stack.append((subtree, False))
+        return self.trees[root.id]
+
+    def _rebuild_tree(self, tree: pygit2.Tree) -> pygit2.Oid | None:
+        """One tree whose subtrees are already rewritten; None when nothing is left in it."""
         builder = self.raw.TreeBuilder()
         changed = False
         for entry in tree:
-            kept = self._entry(entry)
+            if entry.type == ObjectType.TREE:
+                kept = self.trees[entry.id]
+            elif entry.type == ObjectType.BLOB and self._is_deleted_pointer(entry.id):
+                kept = None
+            else:
+                kept = entry.id
             changed |= kept != entry.id
             if kept is not None and entry.name is not None:  # tree entries always have names
                 builder.insert(entry.name, kept, entry.filemode)
-        result: pygit2.Oid | None = tree.id
-        if changed:
-            result = builder.write() if len(builder) else None
-        self.trees[tree.id] = result
-        return result
-
-    def _entry(self, entry: pygit2.Object) -> pygit2.Oid | None:
-        if entry.type == ObjectType.TREE:
-            subtree = self.raw[entry.id]
-            assert isinstance(subtree, pygit2.Tree)
-            return self.tree(subtree)
-        if entry.type == ObjectType.BLOB and self._is_deleted_pointer(entry.id):
-            return None
-        return entry.id
+        if not changed:
+            return tree.id
+        return builder.write() if len(builder) else None
 
     def _is_deleted_pointer(self, blob_id: pygit2.Oid) -> bool:
         _, size = self.raw.odb.read_header(blob_id)
