@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,9 +16,10 @@ import pytest
 from huggingface_hub import CommitOperationAdd, CommitOperationCopy, HfApi, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError, RevisionNotFoundError
 
-from tests.support.accounts import Identities
+from tests.support.accounts import Identities, create_identities
+from tests.support.backends import Backend, free_port
 from tests.support.git import GitClient, repo_url
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, start_server
 from tests.support.waiting import wait_until
 
 
@@ -184,3 +186,33 @@ def test_cross_repo_copy_is_refused_without_rights(
     assert duplicate(ids.alice_read, source, source).status_code == 403  # a read token writes nowhere
     assert duplicate(ids.alice, source, theirs).status_code == 403  # alice cannot write to bob's repo
     assert list(HfApi(token=ids.bob).list_lfs_files(theirs)) == []
+
+
+@pytest.fixture
+def own_server(tmp_path: Path, backend: Backend) -> Iterator[tuple[LiveServer, str]]:
+    """GC with no grace period would race the other tests' uploads: a server of its own."""
+    live = start_server(tmp_path / "data", free_port(), backend=backend)
+    try:
+        yield live, create_identities(live.data_dir, live.env).alice
+    finally:
+        live.stop()
+
+
+def test_garbage_collection_frees_permanently_deleted_bytes(
+    own_server: tuple[LiveServer, str], lfs_transfer: None
+) -> None:
+    server, token = own_server
+    api = HfApi(endpoint=server.url, token=token)
+    repo_id = "alice/purged"
+    api.create_repo(repo_id)
+    api.create_commit(
+        repo_id,
+        [CommitOperationAdd("secret.bin", os.urandom(300_000)), CommitOperationAdd("keep.bin", os.urandom(300_000))],
+        commit_message="weights",
+    )
+    assert len(server.blob_files("lfs")) == 2
+    api.permanently_delete_lfs_files(repo_id, [f for f in api.list_lfs_files(repo_id) if f.filename == "secret.bin"])
+    report = json.loads(server.cli("gc", "--grace-seconds", "0").stdout)
+    assert report["objects_removed"] == 1
+    assert len(server.blob_files("lfs")) == 1
+    assert [f.filename for f in api.list_lfs_files(repo_id)] == ["keep.bin"]
