@@ -202,6 +202,3 @@ def test_list_lfs_files(api: HfApi, repo_name: str, lfs_transfer: None) -> None:
     assert [(f.filename, f.file_oid, f.size, f.ref) for f in files] == [
         ("weights/w.bin", hashlib.sha256(content).hexdigest(), 100_000, "refs/heads/main")
     ]
-    with pytest.raises(HfHubHTTPError) as error:
-        api.permanently_delete_lfs_files(repo_id, files)
-    assert error.value.response.status_code == 501

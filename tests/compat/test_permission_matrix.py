@@ -75,6 +75,22 @@ def _routes(repo: str, role: str) -> list[Route]:
         Route("settings", "admin", "PUT", f"/api/models/{repo}/settings", body={"private": True}),
         Route("git clone", "read", "GET", f"/{repo}.git/info/refs?service=git-upload-pack"),
         Route("git push", "write", "GET", f"/{repo}.git/info/refs?service=git-receive-pack"),
+        *_lfs_files_routes(repo),
+    ]  # fmt: skip
+
+
+# -- issue 10 (lfsops): a repo's large files as objects ------------------------------------------------
+def _lfs_files_routes(repo: str) -> list[Route]:
+    """Listing needs write, deleting for good admin (an oid the repo does not hold: nothing to
+    rewrite), duplicating download on the source and write on the target (here the same repo)."""
+    oid = hashlib.sha256(SECRET).hexdigest()
+    absent = hashlib.sha256(b"never uploaded").hexdigest()
+    duplicate = {"target": {"type": "model", "name": repo}, "files": [{"sha256": oid, "filename": "secret.bin"}]}
+    return [
+        Route("lfs-files", "write", "GET", f"/api/models/{repo}/lfs-files"),
+        Route("lfs-files delete", "admin", "POST", f"/api/models/{repo}/lfs-files/batch",
+              body={"deletions": {"sha": [absent], "rewriteHistory": True}}),
+        Route("lfs-files duplicate", "write", "POST", f"/api/models/{repo}/lfs-files/duplicate", body=duplicate),
     ]  # fmt: skip
 
 
@@ -327,11 +343,14 @@ def test_gated_content_links_only_for_those_who_may_download_it(
         (Route("lfsFile pointer", "link", "POST", f"/api/models/{sink}/commit/main", body=pointer), links),
         (Route("xet write token for a PR", "link", "GET",
                f"/api/models/{gated_repo}/xet-write-token/None?create_pr=1"), spec.downloads and spec.proposes),
+        (_lfs_files_duplicate_route(gated_repo, sink, oid), links),
     ]  # fmt: skip
     mismatches = []
     for route, expected in routes:
         response = _call(server, route, token)
         assert response.status_code < 500, f"{route.name}: {response.status_code} {response.text[:200]}"
+        if route.name == "lfs-files duplicate" and response.status_code < 300 and response.json()["failed"]:
+            response = httpx.Response(403, request=response.request)  # every file refused: nothing linked
         if (response.status_code < 300) != expected:
             mismatches.append(f"{route.name}: expected {'ok' if expected else 'refused'}, got {response.status_code}")
         if not expected:
@@ -565,3 +584,9 @@ def test_discussion_permission_matrix(
         if expected == HIDDEN:
             assert b"seeded" not in response.content, f"{route.name} leaked a discussion to {role}"
     assert mismatches == []
+
+
+# -- issue 10 (lfsops): lfs-files/duplicate links gated content only for those who may download it ----
+def _lfs_files_duplicate_route(gated_repo: str, sink: str, oid: str) -> Route:
+    body = {"target": {"type": "model", "name": sink}, "files": [{"sha256": oid, "filename": "reused.bin"}]}
+    return Route("lfs-files duplicate", "link", "POST", f"/api/models/{gated_repo}/lfs-files/duplicate", body=body)

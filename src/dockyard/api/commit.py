@@ -29,7 +29,8 @@ from dockyard.repos.commits import (
     create_commit,
     ensure_may_update_pull_request,
 )
-from dockyard.repos.git_repo import PR_PREFIX, FileEntry
+from dockyard.repos.git_repo import PR_PREFIX, FileEntry, GitRepo
+from dockyard.repos.gitignore import MAX_GITIGNORE_CHARS, ignore_rule
 from dockyard.repos.models import Repo
 from dockyard.repos.service import get_readable_repo
 from dockyard.request_bodies import json_body, read_limited
@@ -62,15 +63,23 @@ async def preupload(request: Request, repo_type: str, repo_id: str, revision: st
     files = body.get("files") if isinstance(body, dict) else None
     if not isinstance(files, list) or len(files) > MAX_PREUPLOAD_FILES:
         raise BadRequestError(f"'files' must be a list of at most {MAX_PREUPLOAD_FILES} entries")
-    return await run_in_threadpool(_preupload, request, repo_type, repo_id, unquote_param(revision), files)
+    rules = body.get("gitIgnore")
+    if rules is not None and not isinstance(rules, str):
+        raise BadRequestError("'gitIgnore' must be the text of a .gitignore file")
+    return await run_in_threadpool(_preupload, request, repo_type, repo_id, unquote_param(revision), files, rules)
 
 
-def _preupload(request: Request, repo_type: str, repo_id: str, revision: str, files: list[Any]) -> dict[str, Any]:
+def _preupload(
+    request: Request, repo_type: str, repo_id: str, revision: str, files: list[Any], rules: str | None
+) -> dict[str, Any]:
+    """Upload mode, remote oid and ``shouldIgnore`` per path; the ignore rules are the payload's
+    ``gitIgnore`` when sent, otherwise the revision's own ``.gitignore``."""
     hub = hub_of(request)
     create_pr = parse_bool(request.query_params.get("create_pr", "false"), "create_pr")
     repo = authorize_commit(hub, caller_of(request), repo_type, repo_id, revision, create_pr)
     git = hub.git.open(repo.uid)
     head = git.resolve(revision).commit_id
+    ignored = ignore_rule(rules if rules is not None else _revision_gitignore(git, head))
     result = []
     for item in files:
         if not isinstance(item, dict) or not isinstance(item.get("path"), str):
@@ -84,8 +93,20 @@ def _preupload(request: Request, repo_type: str, repo_id: str, revision: str, fi
         oid = None
         if isinstance(existing, FileEntry):
             oid = existing.lfs.oid if existing.lfs else existing.blob_id
-        result.append({"path": path, "uploadMode": "lfs" if is_lfs else "regular", "shouldIgnore": False, "oid": oid})
+        result.append(
+            {"path": path, "uploadMode": "lfs" if is_lfs else "regular", "shouldIgnore": ignored(path), "oid": oid}
+        )
     return {"files": result, "commitOid": head}
+
+
+def _revision_gitignore(git: GitRepo, head: str) -> str | None:
+    """The root ``.gitignore`` at ``head``, if it is a regular (not LFS) file; bounded by its size."""
+    entry = git.entry(head, ".gitignore")
+    if not isinstance(entry, FileEntry) or entry.lfs is not None:
+        return None
+    if entry.size > MAX_GITIGNORE_CHARS * 4:  # four bytes per character at most in UTF-8
+        raise BadRequestError(f"The repository's .gitignore is larger than {MAX_GITIGNORE_CHARS} characters")
+    return git.read_blob(entry.blob_id).decode("utf-8", errors="replace")
 
 
 @router.post("/api/{repo_type:rtype}/{repo_id:repo}/commit/{revision:path}")

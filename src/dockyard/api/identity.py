@@ -7,13 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dockyard.accounts import service as accounts
 from dockyard.api.deps import caller_of, hub_of
 from dockyard.api.serialize import iso
 from dockyard.auth.identity import Caller
 from dockyard.errors import UnauthorizedError
+from dockyard.repos.card_schema import EMPTY_CARD_HELP, EMPTY_CARD_WARNING, check_metadata
 from dockyard.repos.cards import parse_card
 from dockyard.request_bodies import read_limited
 
@@ -90,17 +91,39 @@ async def telemetry(topic: str) -> Response:
 
 @router.post("/api/validate-yaml")
 async def validate_yaml(request: Request) -> Response:
-    """Always JSON, whatever the status: the client parses the body before checking it."""
+    """JSON whatever the status (the client parses the body before checking it), or one message
+    per line when the caller asks for ``text/plain`` (``RepoCard.validate`` shows that text)."""
+    plain = "text/plain" in request.headers.get("accept", "")
     try:  # anyone may call this: a card-sized body at most
         body = json.loads(await read_limited(request, hub_of(request).settings.max_query_body))
     except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser goes
-        return JSONResponse({"errors": [{"message": "Body must be JSON"}], "warnings": []}, status_code=400)
+        return _validation_answer(["Body must be JSON"], [], plain=plain)
     content = body.get("content") if isinstance(body, dict) else None
     if not isinstance(content, str):
-        return JSONResponse({"errors": [{"message": "Missing 'content'"}], "warnings": []}, status_code=400)
-    card = await run_in_threadpool(parse_card, content)  # bounded, but CPU work: never on the event loop
+        return _validation_answer(["Missing 'content'"], [], plain=plain)
+    errors, warnings = await run_in_threadpool(_validate_card, content)  # CPU work: never on the event loop
+    return _validation_answer(errors, warnings, plain=plain)
+
+
+def _validate_card(content: str) -> tuple[list[str], list[str]]:
+    """The bounded YAML parse first, then the Hub's metadata schema on what it parsed."""
+    card = parse_card(content)
+    if card.errors:
+        return card.errors, card.warnings
+    schema = check_metadata(card.data)
+    return schema.errors, card.warnings + schema.warnings
+
+
+def _validation_answer(errors: list[str], warnings: list[str], *, plain: bool) -> Response:
+    status = 400 if errors else 200
+    if plain:
+        return PlainTextResponse("".join(f"{line}\n" for line in errors + warnings), status_code=status)
     payload = {
-        "errors": [{"message": message} for message in card.errors],
-        "warnings": [{"message": message} for message in card.warnings],
+        "errors": [{"message": message} for message in errors],
+        "warnings": [_warning(message) for message in warnings],
     }
-    return JSONResponse(payload, status_code=400 if card.errors else 200)
+    return JSONResponse(payload, status_code=status)
+
+
+def _warning(message: str) -> dict[str, str]:
+    return {"message": message, "help": EMPTY_CARD_HELP} if message == EMPTY_CARD_WARNING else {"message": message}

@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from dockyard.api.deps import RepoToWrite, base_url, caller_of, hub_of
+from dockyard.api.deps import base_url, caller_of, hub_of
 from dockyard.api.files import content_response
 from dockyard.api.routing import repo_ref
-from dockyard.api.serialize import iso
 from dockyard.auth import access
 from dockyard.auth.access import Right
 from dockyard.auth.identity import Caller
@@ -21,7 +19,6 @@ from dockyard.errors import (
     BadRequestError,
     DockyardError,
     NotFoundError,
-    NotImplementedApiError,
     UnauthorizedError,
     header_safe,
 )
@@ -30,7 +27,6 @@ from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
 from dockyard.lfs import batch, content
 from dockyard.lfs import service as lfs
-from dockyard.lfs.models import LfsObject, RepoLfsObject
 from dockyard.repos.models import Repo
 from dockyard.repos.service import find_repo
 from dockyard.request_bodies import json_body, limited_stream, read_limited
@@ -234,38 +230,3 @@ def download(request: Request, token: str) -> Response:
     if stored is None:
         raise NotFoundError("Object not found")
     return content_response(hub, stored, {}, request.headers.get("range"))
-
-
-@router.get("/api/{repo_type:rtype}/{repo_id:repo}/lfs-files")
-def list_lfs_files(request: Request, repo: RepoToWrite) -> JSONResponse:
-    """Large files a repo holds (every version ever pushed), for ``list_lfs_files``."""
-    with hub_of(request).db.read() as session:
-        rows = session.execute(
-            select(RepoLfsObject, LfsObject.size)
-            .join(LfsObject, LfsObject.oid == RepoLfsObject.oid)
-            .where(RepoLfsObject.repo_id == repo.id)
-            .order_by(RepoLfsObject.pushed_at.desc())
-        ).all()
-    return JSONResponse(
-        [
-            {
-                "fileOid": link.oid,
-                "oid": link.file_oid or link.oid,
-                "filename": link.filename or "",
-                "pushedAt": iso(link.pushed_at),
-                "ref": link.ref,
-                "size": size,
-            }
-            for link, size in rows
-        ]
-    )
-
-
-@router.post("/api/{repo_type:rtype}/{repo_id:repo}/lfs-files/batch")
-def delete_lfs_files(request: Request, repo_type: str, repo_id: str) -> Response:
-    """Purging content that commits still reference would need a history rewrite, which Dockyard
-    does not do; delete the files, squash or delete branches, and garbage collection frees them."""
-    raise NotImplementedApiError(
-        "Permanent deletion of LFS files is not supported: delete the files and squash the history "
-        "(super_squash_history); garbage collection then frees unreferenced content"
-    )

@@ -36,7 +36,8 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
             Composer.__init__(self)
 
 
-_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n?^---[ \t]*$", re.DOTALL | re.MULTILINE)
+# The metadata block opens the file, after blank lines at most (as the Hub accepts it).
+_FRONT_MATTER = re.compile(r"\A\ufeff?(?:[ \t]*\r?\n)*---[ \t]*\r?\n(.*?)\r?\n?^---[ \t]*$", re.DOTALL | re.MULTILINE)
 _STRING_LIST_FIELDS = ("tags", "language", "datasets", "license", "base_model", "task_categories", "metrics")
 
 MAX_YAML_CHARS = 256 * 1024  # the largest real cards (dataset_info for many configs) are well below
