@@ -35,7 +35,8 @@ STALE = "The branch was updated since you opened this page. Please refresh and t
 
 def _message(error: pytest.ExceptionInfo[HfHubHTTPError]) -> str:
     """The client's final message, without the request id it inserts when the server sends one."""
-    return re.sub(r" \((Request ID|Amzn Trace ID|Amz CF ID): [^)]*\)", "", str(error.value))
+    ids = r"\((?:Request ID|Amzn Trace ID|Amz CF ID): [^)]*\)"
+    return re.sub(f" {ids}", "", re.sub(f"^{ids}\n+", "", str(error.value)))
 
 
 def _status(error: pytest.ExceptionInfo[HfHubHTTPError]) -> int:
