@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     )
     webhook_disable_after: int = Field(
         default=20,
+        ge=1,
         description="A webhook is disabled after this many failed delivery attempts in a row.",
     )
 

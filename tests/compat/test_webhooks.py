@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from tests.support.accounts import Identities, create_identities
 from tests.support.backends import Backend, free_port
+from tests.support.git import GitClient, repo_url
 from tests.support.server import LiveServer, start_server
 from tests.support.waiting import wait_until
 from tests.support.webhook_receiver import Receiver, running_receiver
@@ -135,6 +137,29 @@ def test_repo_events_carry_the_hub_payload_and_secret(
     for received in receiver.at(path):
         assert received.headers["x-webhook-secret"] == "s3cr3t"
         assert received.headers["content-type"] == "application/json"
+
+
+def test_git_pushes_are_events_with_their_refs(
+    hooks_server: LiveServer, people: Identities, receiver: Receiver, tmp_path: Path
+) -> None:
+    api = _api(hooks_server, people.alice)
+    path, name = _path(), f"alice/push-{uuid.uuid4().hex[:8]}"
+    api.create_repo(name)
+    api.create_webhook(url=receiver.url + path, watched=[{"type": "model", "name": name}])
+    git, work = GitClient.create(tmp_path / "git-home"), tmp_path / "work"
+    git.clone(repo_url(hooks_server.url, name, token=people.alice), work)
+    (work / "a.txt").write_text("pushed\n")
+    head = git.commit_all(work, "Pushed with git")
+    git.run("push", "origin", "main", cwd=work)
+    git.run("push", "origin", "HEAD:refs/heads/dev", cwd=work)
+    git.run("push", "origin", ":dev", cwd=work)
+    assert wait_until(lambda: len(receiver.at(path)) >= 3, timeout=WAIT)
+    assert [r.body["updatedRefs"] for r in receiver.at(path)] == [
+        [{"ref": "refs/heads/main", "newSha": head}],
+        [{"ref": "refs/heads/dev", "newSha": head}],
+        [{"ref": "refs/heads/dev", "newSha": None}],
+    ]
+    assert receiver.at(path)[0].body["repo"]["headSha"] == head
 
 
 def test_a_failed_delivery_is_retried_with_the_same_event_logged_and_replayed(

@@ -105,7 +105,8 @@ def _emit_ref_change(hub: Hub, session: Session, repo: Repo, action: str, name: 
     current = session.get(Repo, repo.id)
     if current is None:
         return
-    ref = (BRANCH_PREFIX if action.startswith("branch.") else TAG_PREFIX) + name
+    prefix = BRANCH_PREFIX if action.startswith("branch.") else TAG_PREFIX
+    ref = name if name.startswith("refs/") else prefix + name  # pushes name the full ref
     sha = None if action.endswith(".deleted") else hub.git.open(repo.uid).ref_target(ref)
     webhooks.emit(session, current, "update", "repo.content", updatedRefs=[{"ref": ref, "newSha": sha}])
 
