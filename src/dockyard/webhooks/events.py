@@ -29,7 +29,7 @@ DISCUSSION_DOMAIN = "discussion"
 def emit(session: Session, repo: Repo, action: str, scope: str, **extra: Any) -> int:
     """Queue ``{event{action, scope}, repo{...}, **extra}`` for every enabled webhook watching
     ``repo`` in the ``repo`` domain whose owner may read it; returns how many were queued."""
-    body = {"event": {"action": action, "scope": scope}, "repo": repo_payload(session, repo), **extra}
+    body = {"event": {"action": action, "scope": scope}, "repo": repo_payload(repo), **extra}
     return _enqueue(session, repo, REPO_DOMAIN, body)
 
 
@@ -41,7 +41,7 @@ def emit_discussion(session: Session, repo: Repo, discussion: Any, action: str, 
     scope = "discussion.comment" if comment is not None else "discussion"
     body: dict[str, Any] = {
         "event": {"action": action, "scope": scope},
-        "repo": repo_payload(session, repo),
+        "repo": repo_payload(repo),
         "discussion": discussion_payload(repo, discussion),
     }
     if comment is not None:
@@ -49,7 +49,7 @@ def emit_discussion(session: Session, repo: Repo, discussion: Any, action: str, 
     return _enqueue(session, repo, DISCUSSION_DOMAIN, body)
 
 
-def repo_payload(session: Session, repo: Repo) -> dict[str, Any]:
+def repo_payload(repo: Repo) -> dict[str, Any]:
     kind = RepoType(repo.type)
     path = f"{kind.url_prefix}{repo.full_id}"
     payload: dict[str, Any] = {
