@@ -25,6 +25,7 @@ from dockyard.api import (
     resolve,
     tree,
     usage,
+    webhooks,
     xet,
 )
 from dockyard.api.errors import install_error_handlers
@@ -46,11 +47,12 @@ from dockyard.scanning import jobs as scanning_jobs
 from dockyard.settings import Settings
 from dockyard.signing import Signer
 from dockyard.storage.factory import open_blob_store
+from dockyard.webhooks import jobs as webhooks_jobs
 
 log = logging.getLogger(__name__)
 
 # Every domain that declares background jobs; each registers its own (``register(registry)``).
-DOMAINS = (repos_jobs, scanning_jobs, maintenance_jobs)
+DOMAINS = (repos_jobs, scanning_jobs, maintenance_jobs, webhooks_jobs)
 
 
 def register_domains(registry: JobRegistry) -> None:
@@ -118,6 +120,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         usage,
         collections,
         discussions,
+        webhooks,
         info,
     )
     for module in routers:

@@ -110,6 +110,18 @@ class Settings(BaseSettings):
         "believes; for other peers the socket address is the client ('' trusts none).",
     )
 
+    # -- webhooks (issue 10) --
+    webhook_allowed_targets: str = Field(
+        default="",
+        description="Comma-separated hosts and CIDRs webhooks may be delivered to even though they are "
+        "loopback or private (e.g. 127.0.0.1/32,10.0.0.0/8); other such addresses are refused.",
+    )
+    webhook_disable_after: int = Field(
+        default=20,
+        ge=1,
+        description="A webhook is disabled after this many failed delivery attempts in a row.",
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_proxies(cls, value: str) -> str:

@@ -11,14 +11,18 @@ import base64
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from huggingface_hub import HfApi
 
-from tests.support.accounts import Identities, issue_token
-from tests.support.server import LiveServer
+from tests.support.accounts import Identities, create_identities, issue_token
+from tests.support.backends import Backend, free_port
+from tests.support.server import LiveServer, start_server
+from tests.support.waiting import wait_until
+from tests.support.webhook_receiver import Receiver, running_receiver
 
 SECRET = b"top secret weights: 0xdeadbeef"
 OK, FORBIDDEN, HIDDEN = "ok", "forbidden", "hidden"
@@ -590,3 +594,124 @@ def test_discussion_permission_matrix(
 def _lfs_files_duplicate_route(gated_repo: str, sink: str, oid: str) -> Route:
     body = {"target": {"type": "model", "name": sink}, "files": [{"sha256": oid, "filename": "reused.bin"}]}
     return Route("lfs-files duplicate", "link", "POST", f"/api/models/{gated_repo}/lfs-files/duplicate", body=body)
+
+
+# == webhooks (issue 10): /api/settings/webhooks, every role and token kind ==========================
+# A webhook belongs to an account, not a repo: only its owner's read or write token sees it (a read
+# token may not change it); other accounts get 404 (their own list, and creating their own, work);
+# anonymous callers 401; fine-grained tokens, scoped to repos and namespaces, 403. Runs on its own
+# server that may deliver to a receiver on 127.0.0.1 (the session server refuses loopback targets).
+WEBHOOK_ROLES: dict[str, str] = {
+    "anonymous": "anonymous",
+    "outsider": "other",
+    "org read member": "other",
+    "org write member": "other",
+    "org admin": "owner",
+    "read token": "owner read",
+    "fine-grained repo read": "fine-grained",
+    "fine-grained repo write": "fine-grained",
+    "fine-grained org read": "fine-grained",
+    "fine-grained other repo": "fine-grained",
+}
+HOOK_SECRET = "matrix-hook-secret-" + uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class WebhookWorld:
+    server: LiveServer
+    receiver: Receiver
+    hook_id: str
+    delivery_id: int
+    tokens: dict[str, str | None]
+
+
+@pytest.fixture(scope="module")
+def webhook_world(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[WebhookWorld]:
+    extra = {"DOCKYARD_WEBHOOK_ALLOWED_TARGETS": "127.0.0.1/32"}
+    live = start_server(tmp_path_factory.mktemp("pm-hooks"), free_port(), extra, backend=backend, processes=1)
+    try:
+        with running_receiver() as receiver:
+            yield _webhook_world(live, receiver)
+    finally:
+        live.stop()
+
+
+def _webhook_world(live: LiveServer, receiver: Receiver) -> WebhookWorld:
+    people = create_identities(live.data_dir, live.env)
+    api = HfApi(endpoint=live.url, token=people.alice)
+    repo = f"acme/hooked-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo, private=True)
+    hook = api.create_webhook(url=receiver.url + "/pm", watched=[{"type": "model", "name": repo}], secret=HOOK_SECRET)
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo)
+    headers = {"Authorization": f"Bearer {people.alice}"}
+
+    def deliveries() -> list[dict[str, object]]:
+        found: list[dict[str, object]] = httpx.get(
+            f"{live.url}/api/settings/webhooks/{hook.id}/deliveries", headers=headers
+        ).json()
+        return found
+
+    assert wait_until(lambda: bool(deliveries()), timeout=30)
+
+    def fine(scope: str) -> str:
+        return issue_token(live.data_dir, live.env, "alice", "fineGrained", [scope])
+
+    tokens: dict[str, str | None] = {
+        "anonymous": None,
+        "outsider": people.bob,
+        "org read member": people.carol,
+        "org write member": people.dave,
+        "org admin": people.alice,
+        "read token": people.alice_read,
+        "fine-grained repo read": fine(f"model:{repo}:read"),
+        "fine-grained repo write": fine(f"model:{repo}:write"),
+        "fine-grained org read": fine("org:acme:read"),
+        "fine-grained other repo": fine("model:acme/something-else:write"),
+    }
+    return WebhookWorld(live, receiver, hook.id, int(str(deliveries()[0]["id"])), tokens)
+
+
+def _webhook_routes(world: WebhookWorld, throwaway: str) -> list[Route]:
+    base, url = f"/api/settings/webhooks/{world.hook_id}", world.receiver.url + "/pm"
+    body = {"url": url, "watched": [{"type": "user", "name": "alice"}], "domains": ["repo"]}
+    return [
+        Route("list webhooks", "read", "GET", "/api/settings/webhooks"),
+        Route("get webhook", "read", "GET", base),
+        Route("delivery log", "read", "GET", f"{base}/deliveries"),
+        Route("create webhook", "write", "POST", "/api/settings/webhooks", body=body),
+        Route("update webhook", "write", "POST", base, body={**body, "watched": [{"type": "org", "name": "acme"}]}),
+        Route("disable webhook", "write", "POST", f"{base}/disable"),
+        Route("enable webhook", "write", "POST", f"{base}/enable"),
+        Route("replay delivery", "write", "POST", f"{base}/deliveries/{world.delivery_id}/replay"),
+        Route("delete webhook", "write", "DELETE", f"/api/settings/webhooks/{throwaway}"),
+    ]
+
+
+def _webhook_expected(kind: str, route: Route) -> str:
+    if kind == "anonymous":
+        return HIDDEN
+    if kind == "fine-grained":
+        return FORBIDDEN
+    if kind == "owner read":
+        return OK if route.level == "read" else FORBIDDEN
+    if kind == "other":
+        return OK if route.name in ("list webhooks", "create webhook") else HIDDEN
+    return OK
+
+
+@pytest.mark.parametrize("role", list(WEBHOOK_ROLES))
+def test_webhook_permission_matrix(webhook_world: WebhookWorld, role: str) -> None:
+    owner = HfApi(endpoint=webhook_world.server.url, token=webhook_world.tokens["org admin"])
+    throwaway = owner.create_webhook(
+        url=webhook_world.receiver.url + "/pm-throwaway", watched=[{"type": "user", "name": "nobody"}]
+    ).id
+    kind, mismatches = WEBHOOK_ROLES[role], []
+    for route in _webhook_routes(webhook_world, throwaway):
+        response = _call(webhook_world.server, route, webhook_world.tokens[role])
+        expected = _webhook_expected(kind, route)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if kind not in ("owner", "owner read"):
+            assert HOOK_SECRET not in response.text, f"{route.name} leaked the webhook to {role}"
+            assert webhook_world.hook_id not in response.text, f"{route.name} leaked the webhook to {role}"
+    assert mismatches == []

@@ -76,4 +76,5 @@ def import_all_models() -> None:
     import dockyard.repos.models
     import dockyard.scanning.models
     import dockyard.search.models
+    import dockyard.webhooks.models
     import dockyard.xet.models  # noqa: F401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pygit2
+from sqlalchemy.orm import Session
 
 from dockyard.audit.service import record_for
 from dockyard.auth.identity import Caller
@@ -16,6 +17,7 @@ from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.jobs import PRUNE_HISTORY
 from dockyard.repos.models import Repo
 from dockyard.repos.service import signature_for
+from dockyard.webhooks import events as webhooks
 
 
 def create_branch(hub: Hub, repo: Repo, branch: str, starting_point: str | None) -> str:
@@ -103,9 +105,21 @@ def audit(hub: Hub, caller: Caller, action: str, repo: Repo, name: str) -> None:
     same transaction (so the job exists if and only if the audit event does)."""
     with hub.db.write() as session:
         record_for(session, caller, action, f"{repo.type}:{repo.full_id}", ref=name)
+        _emit_ref_change(hub, session, repo, action, name)
         if action.endswith(".deleted"):
             enqueue(session, PRUNE_HISTORY, {"repo_id": repo.id})
     hub.jobs_enqueued()
+
+
+def _emit_ref_change(hub: Hub, session: Session, repo: Repo, action: str, name: str) -> None:
+    """The webhook event of a branch or tag change (``branch.created``, ``tag.deleted``, ...)."""
+    current = session.get(Repo, repo.id)
+    if current is None:
+        return
+    prefix = BRANCH_PREFIX if action.startswith("branch.") else TAG_PREFIX
+    ref = name if name.startswith("refs/") else prefix + name  # pushes name the full ref
+    sha = None if action.endswith(".deleted") else hub.git.open(repo.uid).ref_target(ref)
+    webhooks.emit(session, current, "update", "repo.content", updatedRefs=[{"ref": ref, "newSha": sha}])
 
 
 def schedule_prune(hub: Hub, repo: Repo) -> None:

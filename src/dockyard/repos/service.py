@@ -27,6 +27,7 @@ from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.gitattributes import default_gitattributes
 from dockyard.repos.models import Repo, RepoAlias
 from dockyard.search import index as search_index
+from dockyard.webhooks import events as webhooks
 
 SPACE_SDKS = ("gradio", "streamlit", "docker", "static")
 
@@ -152,6 +153,7 @@ def create_repo(
     repo.owner = namespace
     search_index.reindex(session, repo)
     record_for(session, caller, "repo.created", f"{repo_type.value}:{full_id}", private=private)
+    webhooks.emit(session, repo, "create", "repo")
     return repo
 
 
@@ -162,6 +164,7 @@ def _space_readme(name: str, sdk: str) -> bytes:
 def delete_repo(hub: Hub, session: Session, caller: Caller, repo: Repo) -> str:
     """Remove the row now; the caller removes git storage once the transaction committed."""
     record_for(session, caller, "repo.deleted", f"{repo.type}:{repo.full_id}")
+    webhooks.emit(session, repo, "delete", "repo")
     bump_epoch(session)
     uid = repo.uid
     session.delete(repo)
@@ -185,6 +188,7 @@ def move_repo(session: Session, caller: Caller, repo: Repo, target: RepoId) -> N
     if old_lower != new_full_id.lower():
         session.add(RepoAlias(type=repo.type, full_id_lower=old_lower, repo_id=repo.id))
     record_for(session, caller, "repo.moved", f"{repo.type}:{repo.full_id}", to=new_full_id)
+    webhooks.emit(session, repo, "move", "repo", movedTo={"name": new_full_id, "owner": {"id": str(namespace.id)}})
     bump_epoch(session)
     repo.owner_id = namespace.id
     repo.owner = namespace
@@ -223,6 +227,7 @@ def update_settings(
             raise BadRequestError("gated must be 'auto', 'manual' or false")
         record_for(session, caller, "repo.gating_changed", target, gated=repo.gated)
     session.flush()
+    webhooks.emit(session, repo, "update", "repo.config")
 
 
 def duplicate_repo(hub: Hub, session: Session, caller: Caller, source: Repo, target: RepoId, *, private: bool) -> Repo:
@@ -260,4 +265,5 @@ def duplicate_repo(hub: Hub, session: Session, caller: Caller, source: Repo, tar
     record_for(session, caller, "repo.created", f"{repo_type.value}:{full_id}", duplicated_from=source.full_id)
     if repo.sha:
         metadata.refresh(hub, session, repo, repo.sha)
+    webhooks.emit(session, repo, "create", "repo")
     return repo
