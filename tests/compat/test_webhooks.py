@@ -139,6 +139,34 @@ def test_repo_events_carry_the_hub_payload_and_secret(
         assert received.headers["content-type"] == "application/json"
 
 
+def test_discussion_events_reach_the_webhooks_of_the_repo(
+    hooks_server: LiveServer, people: Identities, receiver: Receiver
+) -> None:
+    """Opening a discussion, commenting, and a pull request merged: each is a ``discussion`` or
+    ``discussion.comment`` event in the Hub's shape, with the comment's text."""
+    api = _api(hooks_server, people.alice)
+    path, name = _path(), f"alice/talk-{uuid.uuid4().hex[:8]}"
+    api.create_repo(name)
+    api.create_webhook(url=receiver.url + path, watched=[{"type": "model", "name": name}], domains=["discussion"])
+    discussion = api.create_discussion(name, title="Is this model safe?", description="Asking first.")
+    api.comment_discussion(name, discussion.num, "Yes: safetensors only.")
+    api.change_discussion_status(name, discussion.num, "closed")
+    assert wait_until(lambda: len(_events(receiver, path, name)) >= 3, timeout=WAIT)
+    events = _events(receiver, path, name)
+    assert [(e["event"]["action"], e["event"]["scope"]) for e in events] == [
+        ("create", "discussion"),
+        ("create", "discussion.comment"),
+        ("update", "discussion"),
+    ]
+    for event in events:
+        WebhookPayload.model_validate(event)
+        assert event["discussion"]["num"] == discussion.num
+        assert event["discussion"]["title"] == "Is this model safe?"
+    comments = [e["comment"]["content"] for e in events if e["event"]["scope"] == "discussion.comment"]
+    assert "Yes: safetensors only." in comments
+    assert events[-1]["discussion"]["status"] == "closed"
+
+
 def test_git_pushes_are_events_with_their_refs(
     hooks_server: LiveServer, people: Identities, receiver: Receiver, tmp_path: Path
 ) -> None:

@@ -32,6 +32,7 @@ from dockyard.hub import Hub
 from dockyard.repos.git_repo import BRANCH_PREFIX, PR_PREFIX, GitRepo
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Discussion, Repo
+from dockyard.webhooks import events as webhook_events
 
 PAGE_SIZE = 50
 OPEN_STATUSES = ("open", "draft")
@@ -43,9 +44,47 @@ class DiscussionNotFoundError(NotFoundError):
     default_message = "Discussion not found"
 
 
+_WEBHOOK_ACTIONS = {  # discussion action -> (the Hub's webhook action, about a comment)
+    "create": ("create", False),
+    "comment": ("create", True),
+    "title": ("update", False),
+    "status": ("update", False),
+    "merge": ("update", False),
+    "comment-edit": ("update", True),
+    "comment-hide": ("update", True),
+}
+
+
 def _notify(hub: Hub, repo_id: int, discussion_num: int, action: str, event_id: str | None = None) -> None:
     """Called after every discussion change is recorded (created, comment, title, status, merged,
-    comment edited or hidden, PR commit); webhooks hook in here."""
+    comment edited or hidden, PR commit): queue the webhook deliveries. A PR commit is already a
+    repo event (the commit pipeline emits it), so it adds none here."""
+    if action not in _WEBHOOK_ACTIONS:
+        return
+    hook_action, about_comment = _WEBHOOK_ACTIONS[action]
+    with hub.db.write() as session:
+        repo = session.get(Repo, repo_id)
+        discussion = session.scalar(
+            select(Discussion).where(Discussion.repo_id == repo_id, Discussion.num == discussion_num)
+        )
+        if repo is None or discussion is None:
+            return
+        comment = _comment_for_webhook(session, event_id) if about_comment else None
+        webhook_events.emit_discussion(session, repo, discussion, hook_action, comment=comment)
+    hub.jobs_enqueued()
+
+
+def _comment_for_webhook(session: Session, event_id: str | None) -> dict[str, Any] | None:
+    event = session.scalar(select(DiscussionEvent).where(DiscussionEvent.uid == event_id)) if event_id else None
+    if event is None:
+        return None
+    latest = event.data.get("latest") or {}
+    return {
+        "id": event.uid,
+        "author_id": event.author_id,
+        "hidden": bool(event.data.get("hidden")),
+        "content": latest.get("raw", ""),
+    }
 
 
 # -- permissions -----------------------------------------------------------------------------------
