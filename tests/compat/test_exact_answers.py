@@ -22,7 +22,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from tests.support.accounts import Identities
+from tests.support.accounts import Identities, issue_token
 from tests.support.server import LiveServer
 
 NOT_FOUND_HELP = (
@@ -202,11 +202,12 @@ def test_deleting_a_folder_with_delete_file(api: HfApi, repo: str) -> None:
 
 
 # -- organisations' default visibility -----------------------------------------------------------
-def test_an_organisations_repos_are_private_unless_said_otherwise(
-    server: LiveServer, api: HfApi, ids: Identities
-) -> None:
-    org = f"org-{uuid.uuid4().hex[:8]}"
-    server.cli("org", "create", org, "--owner", "alice")
+def test_an_organisations_repos_are_private_unless_said_otherwise(server: LiveServer, ids: Identities) -> None:
+    stamp = uuid.uuid4().hex[:8]
+    org, owner = f"org-{stamp}", f"founder-{stamp}"  # a new owner: alice's orgs stay as other tests expect
+    server.cli("user", "create", owner)
+    server.cli("org", "create", org, "--owner", owner)
+    api = HfApi(token=issue_token(server.data_dir, server.env, owner, "write"))
     api.create_repo(f"{org}/unsaid")
     api.create_repo(f"{org}/said-public", private=False)
     assert api.model_info(f"{org}/unsaid").private is True
@@ -221,7 +222,7 @@ def test_an_organisations_repos_are_private_unless_said_otherwise(
     assert api.model_info(f"{org}/now-public").private is False
     assert api.model_info(f"{org}/said-private").private is True
     assert server.cli("org", "set-default-visibility", org, "hidden", check=False).returncode != 0
-    assert server.cli("org", "set-default-visibility", "alice", "public", check=False).returncode != 0
+    assert server.cli("org", "set-default-visibility", owner, "public", check=False).returncode != 0
 
 
 def test_a_users_repos_stay_public_when_unsaid(api: HfApi, repo: str) -> None:
