@@ -590,6 +590,41 @@ def test_discussion_permission_matrix(
     assert mismatches == []
 
 
+@pytest.mark.parametrize("role", list(GATED_ROLES))
+def test_gated_repo_discussions_need_the_download_right(
+    server: LiveServer, gated_repo: str, gated_tokens: dict[str, str | None], role: str
+) -> None:
+    """On a gated repo everyone sees the threads, but only those granted access take part: the
+    others get the Hub's GatedRepo (401 anonymous, 403 signed in), read-only tokens a plain 403."""
+    thread = HfApi(token=gated_tokens["org admin"]).create_pull_request(gated_repo, "gated pull request")
+    base = f"/api/models/{gated_repo}/discussions"
+    routes = [
+        Route("discussions list", "see", "GET", base),
+        Route("discussion details", "see", "GET", f"{base}/{thread.num}?diff=1"),
+        Route("discussion create", "take part", "POST", base, body={"title": "t", "description": "d"}),
+        Route("discussion comment", "take part", "POST", f"{base}/{thread.num}/comment", body={"comment": "c"}),
+    ]
+    grant = GATED_ROLES[role]
+    mismatches = []
+    for route in routes:
+        response = _call(server, route, gated_tokens[role])
+        if route.level == "see" or (grant.downloads and grant.proposes):
+            expected = OK
+        else:
+            expected = FORBIDDEN if grant.downloads else GATED
+        got = (
+            FORBIDDEN
+            if response.status_code == 403 and response.headers.get("x-error-code") != "GatedRepo"
+            else (_gated_outcome(response))
+        )
+        if got != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {got}")
+        if route.name == "discussion details":
+            diff = response.json()["diff"]
+            assert (diff is None) == (not grant.downloads), f"{role} without a grant got the diff, or a grant none"
+    assert mismatches == []
+
+
 # -- issue 10 (lfsops): lfs-files/duplicate links gated content only for those who may download it ----
 def _lfs_files_duplicate_route(gated_repo: str, sink: str, oid: str) -> Route:
     body = {"target": {"type": "model", "name": sink}, "files": [{"sha256": oid, "filename": "reused.bin"}]}
