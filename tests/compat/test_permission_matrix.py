@@ -113,17 +113,17 @@ ROLES: dict[str, tuple[str, ...] | None] = {
 }
 
 
-@pytest.fixture(scope="module")
-def private_repo(ids: Identities) -> str:
+def _private_org_repo(ids: Identities, prefix: str, repo_type: str = "model") -> str:
     api = HfApi(token=ids.alice)
-    repo = f"acme/pm-{uuid.uuid4().hex[:8]}"
-    api.create_repo(repo, private=True)
-    api.upload_file(path_or_fileobj=SECRET, path_in_repo="secret.bin", repo_id=repo)
+    repo = f"acme/{prefix}-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo, repo_type=repo_type, private=True)
+    api.upload_file(path_or_fileobj=SECRET, path_in_repo="secret.bin", repo_id=repo, repo_type=repo_type)
     return repo
 
 
-@pytest.fixture(scope="module")
-def tokens(server: LiveServer, ids: Identities, private_repo: str) -> dict[str, str | None]:
+def _role_tokens(server: LiveServer, ids: Identities, repo_type: str, repo: str) -> dict[str, str | None]:
+    """One token per role of ``ROLES``, fine-grained scopes naming ``repo`` of ``repo_type``."""
+
     def fine(scope: str) -> str:
         return issue_token(server.data_dir, server.env, "alice", "fineGrained", [scope])
 
@@ -134,11 +134,21 @@ def tokens(server: LiveServer, ids: Identities, private_repo: str) -> dict[str, 
         "org write member": ids.dave,
         "org admin": ids.alice,
         "read token": ids.alice_read,
-        "fine-grained repo read": fine(f"model:{private_repo}:read"),
-        "fine-grained repo write": fine(f"model:{private_repo}:write"),
+        "fine-grained repo read": fine(f"{repo_type}:{repo}:read"),
+        "fine-grained repo write": fine(f"{repo_type}:{repo}:write"),
         "fine-grained org read": fine("org:acme:read"),
-        "fine-grained other repo": fine("model:acme/something-else:write"),
+        "fine-grained other repo": fine(f"{repo_type}:acme/something-else:write"),
     }
+
+
+@pytest.fixture(scope="module")
+def private_repo(ids: Identities) -> str:
+    return _private_org_repo(ids, "pm")
+
+
+@pytest.fixture(scope="module")
+def tokens(server: LiveServer, ids: Identities, private_repo: str) -> dict[str, str | None]:
+    return _role_tokens(server, ids, "model", private_repo)
 
 
 def _call(server: LiveServer, route: Route, token: str | None) -> httpx.Response:
@@ -407,30 +417,15 @@ KERNEL_ROLES: dict[str, tuple[str, ...] | None] = {
 
 @pytest.fixture(scope="module")
 def private_kernel(ids: Identities) -> str:
-    api = HfApi(token=ids.alice)
-    repo = f"acme/pk-{uuid.uuid4().hex[:8]}"
-    api.create_repo(repo, repo_type="kernel", private=True)
-    api.upload_file(path_or_fileobj=SECRET, path_in_repo="secret.bin", repo_id=repo, repo_type="kernel")
-    return repo
+    return _private_org_repo(ids, "pk", "kernel")
 
 
 @pytest.fixture(scope="module")
 def kernel_tokens(server: LiveServer, ids: Identities, private_kernel: str) -> dict[str, str | None]:
-    def fine(scope: str) -> str:
-        return issue_token(server.data_dir, server.env, "alice", "fineGrained", [scope])
-
+    same_name = issue_token(server.data_dir, server.env, "alice", "fineGrained", [f"model:{private_kernel}:write"])
     return {
-        "anonymous": None,
-        "outsider": ids.bob,
-        "org read member": ids.carol,
-        "org write member": ids.dave,
-        "org admin": ids.alice,
-        "read token": ids.alice_read,
-        "fine-grained repo read": fine(f"kernel:{private_kernel}:read"),
-        "fine-grained repo write": fine(f"kernel:{private_kernel}:write"),
-        "fine-grained org read": fine("org:acme:read"),
-        "fine-grained other repo": fine("kernel:acme/something-else:write"),
-        "fine-grained model scope of the same name": fine(f"model:{private_kernel}:write"),
+        **_role_tokens(server, ids, "kernel", private_kernel),
+        "fine-grained model scope of the same name": same_name,
     }
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import html
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from dockyard.api.deps import base_url, caller_of, hub_of
+from dockyard.api.deps import caller_of, hub_of
 from dockyard.api.errors import error_response
+from dockyard.api.pagination import next_link
 from dockyard.api.serialize import iso
 from dockyard.auth.identity import Caller
 from dockyard.collections import service, targets
@@ -131,7 +131,7 @@ def list_route(request: Request) -> JSONResponse:
     headers = {}
     remaining = None if limit is None else limit - len(page)
     if len(found) > page_size and (remaining is None or remaining > 0):
-        headers["Link"] = f'<{_next_url(request, offset + len(page), remaining)}>; rel="next"'
+        headers["Link"] = next_link(request, offset + len(page), remaining=remaining)
     return JSONResponse(page, headers=headers)
 
 
@@ -141,14 +141,6 @@ def _query_int(value: str | None, name: str) -> int | None:
     if not value.isdigit() or len(value) > 9:
         raise BadRequestError(f"'{name}' must be a non-negative integer")
     return int(value)
-
-
-def _next_url(request: Request, cursor: int, remaining: int | None) -> str:
-    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "limit")]
-    params.append(("cursor", str(cursor)))
-    if remaining is not None:
-        params.append(("limit", str(remaining)))
-    return f"{base_url(request)}{request.url.path}?{urlencode(params)}"
 
 
 @router.post("/api/collections")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 
-from dockyard.api.deps import base_url, caller_of, hub_of
+from dockyard.api.deps import caller_of, hub_of
+from dockyard.api.pagination import next_link
 from dockyard.api.repo_info import (
     DEFAULT_INFO,
     DEFAULT_LIST,
@@ -163,13 +163,5 @@ def list_repos_route(request: Request, repo_type: str) -> JSONResponse:
     headers = {}
     remaining = None if query.limit is None else query.limit - len(items)
     if has_more and (remaining is None or remaining > 0):
-        headers["Link"] = f'<{_next_url(request, query.offset + len(items), remaining)}>; rel="next"'
+        headers["Link"] = next_link(request, query.offset + len(items), remaining=remaining)
     return JSONResponse(items, headers=headers)
-
-
-def _next_url(request: Request, cursor: int, remaining: int | None) -> str:
-    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "limit")]
-    params.append(("cursor", str(cursor)))
-    if remaining is not None:
-        params.append(("limit", str(remaining)))
-    return f"{base_url(request)}{request.url.path}?{urlencode(params)}"

@@ -11,7 +11,6 @@ import base64
 import binascii
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import pygit2
 from fastapi import APIRouter, Request
@@ -20,7 +19,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from dockyard.api.deps import RepoToAdmin, RepoToDownload, RepoToWrite, base_url, caller_of, hub_of
+from dockyard.api.deps import RepoToAdmin, RepoToDownload, RepoToWrite, caller_of, hub_of
+from dockyard.api.pagination import next_link
 from dockyard.api.serialize import iso
 from dockyard.auth import access
 from dockyard.auth.access import Right
@@ -66,7 +66,7 @@ def list_lfs_files(request: Request, repo: RepoToWrite) -> JSONResponse:
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1][0]
-        headers["Link"] = _next_link(request, _encode_cursor(last.pushed_at, last.oid))
+        headers["Link"] = next_link(request, _encode_cursor(last.pushed_at, last.oid))
     return JSONResponse([_render(link, size) for link, size in rows], headers=headers)
 
 
@@ -109,12 +109,6 @@ def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     if moment.tzinfo is None or not is_sha256(oid):
         raise BadRequestError("Invalid cursor")
     return moment, oid
-
-
-def _next_link(request: Request, cursor: str) -> str:
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-    params.append(("cursor", cursor))
-    return f'<{base_url(request)}{request.scope["path"]}?{urlencode(params)}>; rel="next"'
 
 
 # -- permanent deletion ------------------------------------------------------------------------

@@ -158,6 +158,21 @@ FIELDS = {
     RepoType.KERNEL: KERNEL_FIELDS,
 }
 
+_COMMON_INFO = [  # the fields every repo type answers by default
+    "author",
+    "sha",
+    "lastModified",
+    "createdAt",
+    "private",
+    "gated",
+    "disabled",
+    "downloads",
+    "likes",
+    "tags",
+    "cardData",
+    "siblings",
+    "usedStorage",
+]
 DEFAULT_INFO = {
     RepoType.MODEL: [
         "author",
@@ -220,21 +235,7 @@ DEFAULT_INFO = {
         "host",
         "usedStorage",
     ],
-    RepoType.KERNEL: [
-        "author",
-        "sha",
-        "lastModified",
-        "createdAt",
-        "private",
-        "gated",
-        "disabled",
-        "downloads",
-        "likes",
-        "tags",
-        "cardData",
-        "siblings",
-        "usedStorage",
-    ],
+    RepoType.KERNEL: _COMMON_INFO,  # KernelInfo reads only fields every repo has
 }
 DEFAULT_LIST = {
     RepoType.MODEL: [

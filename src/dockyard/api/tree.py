@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from itertools import islice
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse
 
-from dockyard.api.deps import RepoToDownload, base_url, caller_of, hub_of
+from dockyard.api.deps import RepoToDownload, caller_of, hub_of
+from dockyard.api.pagination import next_link
 from dockyard.api.routing import parse_bool, repo_ref, unquote_param
 from dockyard.api.serialize import iso, tree_entry
 from dockyard.errors import BadRequestError
@@ -51,12 +51,6 @@ def _cursor(request: Request) -> int:
     if value < 0:
         raise BadRequestError("cursor must not be negative")
     return value
-
-
-def _next_link(request: Request, cursor: int) -> str:
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-    params.append(("cursor", str(cursor)))
-    return f'<{base_url(request)}{request.scope["path"]}?{urlencode(params)}>; rel="next"'
 
 
 def _xet_hashes(request: Request, entries: list[Entry]) -> dict[str, str]:
@@ -106,7 +100,7 @@ def _tree(request: Request, repo_type: str, repo_id: str, revision: str, path: s
     headers = {"X-Repo-Commit": commit_id}
     if len(entries) > page_size:
         entries = entries[:page_size]
-        headers["Link"] = _next_link(request, cursor + page_size)
+        headers["Link"] = next_link(request, cursor + page_size)
     return JSONResponse(_render_entries(request, git, commit_id, entries, expand), headers=headers)
 
 
@@ -178,7 +172,7 @@ def list_commits(request: Request, repo_type: str, repo_id: str, revision: str) 
     headers = {}
     if len(commits) > COMMITS_PAGE:
         commits = commits[:COMMITS_PAGE]
-        headers["Link"] = _next_link(request, cursor + COMMITS_PAGE)
+        headers["Link"] = next_link(request, cursor + COMMITS_PAGE)
     items = []
     for commit in commits:
         item: dict[str, Any] = {
