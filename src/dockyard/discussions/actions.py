@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from dockyard.auth.identity import Caller
 from dockyard.discussions import events
+from dockyard.discussions.models import DiscussionEvent
 from dockyard.discussions.service import (
     OPEN_STATUSES,
     _notify,
@@ -18,7 +21,7 @@ from dockyard.discussions.service import (
 )
 from dockyard.errors import BadRequestError, ForbiddenError, NotFoundError
 from dockyard.hub import Hub
-from dockyard.repos.models import Repo
+from dockyard.repos.models import Discussion, Repo
 
 
 def comment(hub: Hub, caller: Caller, repo: Repo, num: int, text: str) -> dict[str, Any]:
@@ -65,9 +68,7 @@ def edit_comment(hub: Hub, caller: Caller, repo: Repo, num: int, comment_id: str
     with hub.db.write() as session:
         editor = ensure_may_take_part(session, caller, repo)
         pull = get(session, repo, num)
-        event = events.find_comment(session, pull, comment_id)
-        if event is None:
-            raise NotFoundError(f"Comment {comment_id} not found in #{num}")
+        event = _comment(session, pull, comment_id, num)
         if event.author_id != editor.id:
             raise ForbiddenError("Only the author of a comment may edit it")
         if event.data.get("hidden"):
@@ -83,13 +84,18 @@ def hide_comment(hub: Hub, caller: Caller, repo: Repo, num: int, comment_id: str
     with hub.db.write() as session:
         moderator = ensure_writer(session, caller, repo)
         pull = get(session, repo, num)
-        event = events.find_comment(session, pull, comment_id)
-        if event is None:
-            raise NotFoundError(f"Comment {comment_id} not found in #{num}")
+        event = _comment(session, pull, comment_id, num)
         events.hide_comment(event, moderator)
         answer = events.render(event, moderator=True)
     _notify(hub, repo.id, num, "comment-hide", answer["id"])
     return answer
+
+
+def _comment(session: Session, pull: Discussion, comment_id: str, num: int) -> DiscussionEvent:
+    event = events.find_comment(session, pull, comment_id)
+    if event is None:
+        raise NotFoundError(f"Comment {comment_id} not found in #{num}")
+    return event
 
 
 def ensure_mergeable_status(status: str, num: int) -> None:
