@@ -10,6 +10,7 @@ need_packages=()
 command -v git >/dev/null || need_packages+=(git)
 command -v git-lfs >/dev/null || need_packages+=(git-lfs)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
+command -v chromium >/dev/null || need_packages+=(chromium)  # the browser tests drive Debian's Chromium
 if ((${#need_packages[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"

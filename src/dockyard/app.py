@@ -47,6 +47,8 @@ from dockyard.scanning import jobs as scanning_jobs
 from dockyard.settings import Settings
 from dockyard.signing import Signer
 from dockyard.storage.factory import open_blob_store
+from dockyard.web.router import install_web
+from dockyard.web.security import WebSecurityMiddleware
 from dockyard.webhooks import jobs as webhooks_jobs
 
 log = logging.getLogger(__name__)
@@ -125,8 +127,10 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router)
+    install_web(app)  # the pages last: their /{namespace}/{name} routes would shadow nothing above
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(RequestOriginMiddleware)
     app.add_middleware(BodyLimitMiddleware, default_limit=settings.max_request_body)
+    app.add_middleware(WebSecurityMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries X-Request-Id
     return app

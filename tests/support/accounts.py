@@ -9,6 +9,9 @@ from pathlib import Path
 from dockyard.accounts import service as accounts
 from dockyard.cli.common import open_hub
 
+# Every test user signs in to the web pages with this password.
+PASSWORD = "correct-horse-battery-staple"
+
 
 @dataclass(frozen=True)
 class Identities:
@@ -25,10 +28,12 @@ def create_identities(data_dir: Path, env: dict[str, str]) -> Identities:
     try:
         hub = open_hub(data_dir)
         with hub.db.write() as session:
-            alice = accounts.create_user(session, "alice", fullname="Alice Liddell", email="alice@example.org")
-            bob = accounts.create_user(session, "bob", fullname="Bob")
-            carol = accounts.create_user(session, "carol")
-            dave = accounts.create_user(session, "dave")
+            alice = accounts.create_user(
+                session, "alice", fullname="Alice Liddell", email="alice@example.org", password=PASSWORD
+            )
+            bob = accounts.create_user(session, "bob", fullname="Bob", password=PASSWORD)
+            carol = accounts.create_user(session, "carol", password=PASSWORD)
+            dave = accounts.create_user(session, "dave", password=PASSWORD)
             acme = accounts.create_org(session, "acme", owner=alice, fullname="Acme Research")
             # The tests create public acme repos by omitting `private` (organisations default to private).
             accounts.set_default_visibility(session, acme, private=False)

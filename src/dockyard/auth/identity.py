@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from dockyard.accounts import service as accounts
-from dockyard.accounts.models import AccessToken, Account
+from dockyard.accounts.models import AccessToken, Account, WebSession
 from dockyard.accounts.tokens import FINE_GRAINED, READ, WRITE
 from dockyard.auth.cache import SecurityCache, detached, read_epoch
 from dockyard.auth.scopes import Scope, load_scopes
@@ -27,6 +27,9 @@ class Caller:
     role: str | None = None
     scopes: list[Scope] | None = None
     cache: SecurityCache | None = None
+    # Set when the caller signed in with a browser session cookie instead of a token: such a
+    # caller acts with its user's full rights, like a write token.
+    web_session: WebSession | None = None
     _org_roles: dict[int, str | None] = field(default_factory=dict)
 
     def token_allows(self, level: str, *, repo_type: str, owner: str, full_id: str) -> bool:
