@@ -93,3 +93,6 @@ def csrf_of(html: str) -> str:
     marker = '<meta name="csrf-token" content="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+from tests.web.matrix import web_repos  # noqa: E402,F401 - the shared repos of the permission tests

@@ -7,12 +7,52 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from dockyard.web import errors
-from dockyard.web.pages import accounts, home
+from dockyard.web.pages import (
+    accounts,
+    admin,
+    collections,
+    community,
+    create,
+    edit,
+    files,
+    history,
+    home,
+    lists,
+    oauth,
+    org_settings,
+    profiles,
+    repo,
+    repo_settings,
+    search,
+    sso,
+    user_settings,
+)
 
 STATIC_PREFIX = "/-/static"
 
-# Every page module; a registry test checks each module under pages/ is listed here.
-PAGES = (accounts, home)
+# Every page module, in match order: fixed paths first, then the repo sub-pages
+# (/{repo}/tree/..., /{repo}/discussions, ...), then the repo pages themselves, and the
+# one-segment profile pages last. A registry test checks each module under pages/ is listed.
+PAGES = (
+    accounts,
+    oauth,
+    sso,
+    home,
+    lists,
+    search,
+    collections,
+    admin,
+    create,
+    user_settings,
+    org_settings,
+    files,
+    history,
+    community,
+    edit,
+    repo_settings,
+    repo,
+    profiles,
+)
 
 
 def install_web(app: FastAPI) -> None:

@@ -1,0 +1,7 @@
+"""(to be built: see issue 11)"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
