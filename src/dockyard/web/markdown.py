@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 from urllib.parse import quote, urlsplit
+from xml.etree import ElementTree
 
 import nh3
 from latex2mathml.converter import convert as tex_to_mathml
@@ -46,6 +47,74 @@ _ATTRIBUTES: dict[str, set[str]] = {
     "code": {"class"},
 }
 _FORMATTER = HtmlFormatter(nowrap=True)
+_MATHML_TAGS = frozenset(
+    [
+        "math",
+        "mrow",
+        "mi",
+        "mn",
+        "mo",
+        "mtext",
+        "mspace",
+        "ms",
+        "mfrac",
+        "msqrt",
+        "mroot",
+        "msub",
+        "msup",
+        "msubsup",
+        "munder",
+        "mover",
+        "munderover",
+        "mtable",
+        "mtr",
+        "mtd",
+        "mstyle",
+        "mpadded",
+        "mphantom",
+        "menclose",
+        "merror",
+        "semantics",
+        "annotation",
+        "mmultiscripts",
+        "mprescripts",
+        "none",
+    ]
+)
+_MATHML_ATTRIBUTES = frozenset(
+    [
+        "display",
+        "displaystyle",
+        "mathvariant",
+        "stretchy",
+        "fence",
+        "separator",
+        "lspace",
+        "rspace",
+        "accent",
+        "accentunder",
+        "columnalign",
+        "columnlines",
+        "columnspacing",
+        "rowspacing",
+        "rowlines",
+        "frame",
+        "linethickness",
+        "scriptlevel",
+        "width",
+        "height",
+        "depth",
+        "notation",
+        "minsize",
+        "maxsize",
+        "movablelimits",
+        "form",
+        "largeop",
+        "symmetric",
+        "encoding",
+        "xmlns",
+    ]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +192,22 @@ def render_markdown(text: str, *, links: LinkBase | None = None) -> Markup:
     return Markup(clean)
 
 
+def safe_mathml(tex: str, *, display: str) -> str | None:
+    """MathML for ``tex``, or None. latex2mathml copies ``\\text{...}`` verbatim into its output,
+    markup included, so its output is parsed as XML and rebuilt from MathML elements and plain
+    attributes only: text is re-escaped, anything else makes the formula fall back to code."""
+    try:
+        root = ElementTree.fromstring(tex_to_mathml(tex, display=display))
+    except Exception:  # latex2mathml raises many types on bad TeX; ParseError on smuggled markup
+        return None
+    for element in root.iter():
+        element.tag = element.tag.rsplit("}", 1)[-1]  # HTML parsers want plain names, no prefix
+        if element.tag not in _MATHML_TAGS or any(name not in _MATHML_ATTRIBUTES for name in element.attrib):
+            return None
+    root.set("xmlns", "http://www.w3.org/1998/Math/MathML")
+    return ElementTree.tostring(root, encoding="unicode", short_empty_elements=False)
+
+
 def _placeholder(nonce: str, index: int) -> str:
     return f"MATH{nonce}X{index}X"
 
@@ -147,9 +232,8 @@ class _Renderer(RendererHTML):
         return self._math(tokens[idx].content, display="block")
 
     def _math(self, tex: str, *, display: str) -> str:
-        try:
-            mathml = tex_to_mathml(tex, display=display)
-        except Exception:  # latex2mathml raises many types on bad TeX
+        mathml = safe_mathml(tex, display=display)
+        if mathml is None:
             return f'<code class="math-error">{escape(tex)}</code>'
         self.formulas.append(mathml)
         wrapper = "div" if display == "block" else "span"
