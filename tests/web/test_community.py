@@ -119,7 +119,9 @@ def test_lists_filter_by_status_type_and_author(browse: Browse, server: LiveServ
     assert client.get(f"/{repo}/discussions?status=nonsense").status_code == 400
 
 
-def test_a_writer_hides_a_comment_and_others_no_longer_read_it(browse: Browse, server: LiveServer, ids: Identities) -> None:
+def test_a_writer_hides_a_comment_and_others_no_longer_read_it(
+    browse: Browse, server: LiveServer, ids: Identities
+) -> None:
     from huggingface_hub import HfApi
 
     repo = _repo(server, ids.alice)
