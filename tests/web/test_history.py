@@ -111,3 +111,37 @@ def test_unknown_revisions_and_malformed_compares_are_pages_not_crashes(browse: 
     assert client.get(f"/{history.repo}/commit/{'0' * 40}").status_code == 404
     assert client.get(f"/{history.repo}/compare/main").status_code == 400
     assert client.get(f"/{history.repo}/commits/main?p=x").status_code == 400
+
+
+def test_dataset_history_and_the_first_commit_render(browse: Browse, server: LiveServer, ids: Identities) -> None:
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=server.url, token=ids.alice)
+    repo = f"alice/data-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo, repo_type="dataset")
+    api.upload_file(path_or_fileobj=b"a,b\n1,2\n", path_in_repo="rows.csv", repo_id=repo, repo_type="dataset")
+    client = browse(None)
+    listing = client.get(f"/datasets/{repo}/commits/main")
+    assert listing.status_code == 200
+    assert f'href="/datasets/{repo}/commit/' in listing.text
+    first = api.list_repo_commits(repo, repo_type="dataset")[-1].commit_id
+    initial = client.get(f"/datasets/{repo}/commit/{first}")  # no parent: everything is added
+    assert initial.status_code == 200
+    assert ".gitattributes" in initial.text
+    assert client.get(f"/{repo}/commits/main").status_code == 404  # not a model
+
+
+def test_a_long_diff_is_cut_with_a_note(browse: Browse, server: LiveServer, ids: Identities) -> None:
+    from huggingface_hub import HfApi
+
+    from dockyard.web.diffs import MAX_FILE_LINES
+
+    api = HfApi(endpoint=server.url, token=ids.alice)
+    repo = f"alice/long-diff-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo)
+    lines = "".join(f"line {n}\n" for n in range(MAX_FILE_LINES + 500)).encode()
+    head = api.upload_file(path_or_fileobj=lines, path_in_repo="big.txt", repo_id=repo).oid
+    html = browse(None).get(f"/{repo}/commit/{head}").text
+    assert "This file's diff is long" in html
+    assert html.count('class="diff-add"') == MAX_FILE_LINES - 1  # one row is the hunk header
+    assert f"+{MAX_FILE_LINES + 500}" in html  # the count still covers every line
