@@ -19,13 +19,14 @@ from starlette.responses import Response
 from dockyard.auth import access
 from dockyard.auth.access import Right
 from dockyard.auth.identity import Caller
-from dockyard.discussions import actions, merge, service
+from dockyard.discussions import actions, events, merge, service
 from dockyard.discussions.service import OPEN_STATUSES
-from dockyard.discussions.threeway import merge_base
+from dockyard.discussions.threeway import conflicting_files, merge_base
 from dockyard.errors import BadRequestError
 from dockyard.hub import Hub
-from dockyard.repos.git_repo import PR_PREFIX
-from dockyard.repos.models import Repo
+from dockyard.repos.git_repo import BRANCH_PREFIX
+from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.models import Discussion, Repo
 from dockyard.request_context import hub_of
 from dockyard.web import diffs
 from dockyard.web.csrf import VerifiedForm
@@ -137,36 +138,39 @@ class DiscussionView:
 
 
 def discussion_view(request: Request, page: RepoPage, num: int) -> DiscussionView:
+    """What the page shows, read as :func:`dockyard.discussions.service.details` reads it (events
+    rendered by the same function, hidden comments kept from non-moderators), but with the PR's
+    diff built by the bounded renderer instead of the API's whole unified patch."""
     hub, caller = hub_of(request), viewer_of(request).caller
-    details = service.details(hub, caller, page.repo, num, with_diff=True)
     with hub.db.read() as session:
         pull = service.get(session, page.repo, num)
+        details = service.summary(page.repo, pull)
+        writer = service.is_moderator(session, caller, page.repo)
+        timeline = [events.render(event, moderator=writer) for event in events.events_of(session, pull)]
         may_take_part = caller.user is not None and page.may_download and access.may_propose(session, caller, page.repo)
-        moderator = may_take_part and service.is_moderator(session, caller, page.repo)
         is_author = caller.user is not None and pull.author_id == caller.user.id
-    links = LinkBase(page.url, "main")
-    comments = {}
-    for event in details["events"]:
-        if event["type"] == "comment":
-            comments[event["id"]] = _comment(
-                event,
-                links,
-                caller_name=caller.user.name if caller.user else None,
-                may_take_part=may_take_part,
-                moderator=moderator,
-            )
-    is_open = details["status"] in OPEN_STATUSES
-    comparison = _pull_comparison(request, page, details) if details["isPullRequest"] else None
+        base_ref = pull.base_ref or BRANCH_PREFIX + DEFAULT_BRANCH
+    details["changes"] = {"base": base_ref}
+    moderator = may_take_part and writer
+    links = LinkBase(page.url, DEFAULT_BRANCH)
+    name = caller.user.name if caller.user else None
+    comments = {
+        event["id"]: _comment(event, links, caller_name=name, may_take_part=may_take_part, moderator=moderator)
+        for event in timeline
+        if event["type"] == events.COMMENT
+    }
+    is_open = pull.status in OPEN_STATUSES
+    comparison, conflicts = _pull_changes(request, page, pull, is_open) if pull.is_pull_request else (None, [])
     return DiscussionView(
         details=details,
-        timeline=details["events"],
+        timeline=timeline,
         comments=comments,
         may_take_part=may_take_part,
         may_moderate=moderator,
         may_change=may_take_part and (is_author or moderator),
-        may_merge=moderator and details["isPullRequest"] and is_open,
+        may_merge=moderator and pull.is_pull_request and is_open,
         comparison=comparison,
-        conflicts=details.get("filesWithConflicts", []),
+        conflicts=conflicts,
         is_open=is_open,
     )
 
@@ -191,17 +195,20 @@ def _comment(
     )
 
 
-def _pull_comparison(request: Request, page: RepoPage, details: dict[str, Any]) -> diffs.Comparison | None:
-    """The PR's files changed (its head against the merge base with its target), for those who
-    may download the repo's content; the service already answered whether they may."""
-    if details.get("diff") is None or not page.may_download:
-        return None
+def _pull_changes(
+    request: Request, page: RepoPage, pull: Discussion, is_open: bool
+) -> tuple[diffs.Comparison | None, list[str]]:
+    """The PR's files changed (its head against the merge base with its target: what merging
+    brings), only for those who may download the repo's content; and, while it is open, the
+    files that conflict with its target."""
     git = git_of(request, page)
-    head = git.ref_target(f"{PR_PREFIX}{details['num']}")
-    base = git.ref_target(details["changes"]["base"])
-    if head is None or base is None:
-        return None
-    return diffs.compare(hub_of(request), git, merge_base(git, base, head), head)
+    base, head = service.pull_base_and_head(git, pull)
+    if base is None or head is None:
+        return None, []
+    conflicts = conflicting_files(git, base, head) if is_open else []
+    if not page.may_download:
+        return None, conflicts
+    return diffs.compare(hub_of(request), git, merge_base(git, base, head), head), conflicts
 
 
 @repo_routes(router, "/discussions/{num:int}")
