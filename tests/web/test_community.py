@@ -174,3 +174,23 @@ def _csrf(html: str) -> str:
     from tests.web.conftest import csrf_of
 
     return csrf_of(html)
+
+
+def test_a_conflicting_pull_request_names_its_files_and_cannot_be_merged(
+    browse: Browse, server: LiveServer, ids: Identities
+) -> None:
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    repo = _repo(server, ids.alice)
+    api = HfApi(endpoint=server.url, token=ids.alice)
+    theirs = CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=b"# Card\n\ntheir line\n")
+    num = api.create_commit(repo, operations=[theirs], commit_message="Theirs", create_pr=True).pr_num
+    api.upload_file(path_or_fileobj=b"# Card\n\nour line\n", path_in_repo="README.md", repo_id=repo)
+    alice = browse("alice")
+    page = f"/{repo}/discussions/{num}"
+    html = alice.get(page).text
+    assert "has conflicts with its base: README.md" in html
+    assert '<button class="button" type="submit" disabled>Merge pull request</button>' in html
+    refused = alice.post(page + "/merge", data={"_csrf": _csrf(html)})
+    assert refused.status_code == 409
+    assert "conflicts in README.md" in refused.text
