@@ -10,6 +10,7 @@ diff lists every changed path but renders at most :data:`MAX_FILES` of them, eac
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,7 +79,8 @@ class FileDiff:
 
     @property
     def anchor(self) -> str:
-        return "file-" + "".join(c if c.isalnum() else "-" for c in self.path)
+        """A fragment id per path (a digest, so ``a-b`` and ``a_b`` never share one)."""
+        return "file-" + hashlib.sha1(self.path.encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 @dataclass
