@@ -52,6 +52,12 @@ class OAuthError(Exception):
         self.status = status
 
 
+class CodeReplayedError(OAuthError):
+    def __init__(self, code_id: int) -> None:
+        super().__init__("invalid_grant", "The code was already used")
+        self.code_id = code_id
+
+
 @dataclass(frozen=True, slots=True)
 class CreatedApp:
     app: OAuthApp
@@ -268,8 +274,7 @@ def exchange_code(session: Session, app: OAuthApp, code: str, redirect_uri: str,
     if row is None or row.app_id != app.id:
         raise OAuthError("invalid_grant", "The code is unknown, or was issued to another app")
     if row.used_at is not None:
-        _revoke_tokens_of_code(session, row.id)
-        raise OAuthError("invalid_grant", "The code was already used")
+        raise CodeReplayedError(row.id)
     if row.expires_at <= utcnow():
         raise OAuthError("invalid_grant", "The code has expired")
     if redirect_uri != row.redirect_uri:
@@ -282,7 +287,7 @@ def exchange_code(session: Session, app: OAuthApp, code: str, redirect_uri: str,
         update(OAuthCode).where(OAuthCode.id == row.id, OAuthCode.used_at.is_(None)).values(used_at=utcnow())
     )
     if not getattr(claimed, "rowcount", 0):  # a concurrent exchange won
-        raise OAuthError("invalid_grant", "The code was already used")
+        raise CodeReplayedError(row.id)
     value = new_secret("dyoa_")
     session.add(
         OAuthToken(
@@ -298,8 +303,9 @@ def exchange_code(session: Session, app: OAuthApp, code: str, redirect_uri: str,
     return Grant(access_token=value, scope=row.scope, user=row.user, nonce=row.nonce, expires_in=lifetime)
 
 
-def _revoke_tokens_of_code(session: Session, code_id: int) -> None:
-    """RFC 6749 §4.1.2: a replayed code revokes the tokens it produced (the code leaked)."""
+def revoke_tokens_of_code(session: Session, code_id: int) -> None:
+    """RFC 6749 §4.1.2: a replayed code revokes the tokens it produced (the code leaked). Called
+    in its own transaction, since the exchange that noticed the replay fails and rolls back."""
     live = OAuthToken.revoked_at.is_(None)
     session.execute(update(OAuthToken).where(OAuthToken.code_id == code_id, live).values(revoked_at=utcnow()))
 

@@ -184,6 +184,16 @@ def _exchange(request: Request, form: FormData) -> dict[str, Any]:
         raise oauth.OAuthError("unsupported_grant_type", "Only grant_type=authorization_code is supported")
     client_id, secret = _client_credentials(request, form)
     hub = hub_of(request)
+    try:
+        return _grant(request, form, client_id, secret)
+    except oauth.CodeReplayedError as exc:
+        with hub.db.write() as session:
+            oauth.revoke_tokens_of_code(session, exc.code_id)
+        raise
+
+
+def _grant(request: Request, form: FormData, client_id: str, secret: str | None) -> dict[str, Any]:
+    hub = hub_of(request)
     with hub.db.write() as session:
         app = oauth.authenticate_client(session, client_id, secret)
         verifier = str(form.get("code_verifier", "")) or None
