@@ -194,6 +194,7 @@ def _exchange(request: Request, form: FormData) -> dict[str, Any]:
 
 def _grant(request: Request, form: FormData, client_id: str, secret: str | None) -> dict[str, Any]:
     hub = hub_of(request)
+    key = signing_key(hub.db)  # before the transaction: its first use writes the key (SQLite: one writer)
     with hub.db.write() as session:
         app = oauth.authenticate_client(session, client_id, secret)
         verifier = str(form.get("code_verifier", "")) or None
@@ -208,7 +209,6 @@ def _grant(request: Request, form: FormData, client_id: str, secret: str | None)
         }
         if "openid" in grant.scope.split():
             claims = oauth.claims_of(grant.user, grant.scope, issuer)
-            key = signing_key(hub.db)
             answer["id_token"] = id_token(key, issuer=issuer, audience=app.client_id, claims=claims, nonce=grant.nonce)
     return answer
 
