@@ -8,16 +8,21 @@ import base64
 import hashlib
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import jwt
 import pytest
+from sqlalchemy import select, update
 
 from dockyard.accounts import service as accounts
 from dockyard.cli.common import open_hub
+from dockyard.db.base import utcnow
 from dockyard.oauth import service as oauth
+from dockyard.oauth.models import OAuthApp, OAuthCode, OAuthToken
 from tests.support.accounts import Identities
 from tests.support.server import LiveServer
 from tests.web.conftest import Browse, csrf_of
@@ -327,3 +332,38 @@ def test_secrets_codes_and_tokens_are_stored_hashed(
     database = (server.data_dir / "dockyard.sqlite3").read_bytes()
     for value in (secret, code, token):
         assert value.encode() not in database
+
+
+def _age_rows(server: LiveServer, model: Any, client_id: str) -> None:
+    """Move the app's rows of ``model`` past their expiry, as ten minutes (or eight hours) would."""
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in server.env.items() if k.startswith("DOCKYARD_")})
+    try:
+        hub = open_hub(server.data_dir)
+        with hub.db.write() as session:
+            app_id = select(OAuthApp.id).where(OAuthApp.client_id == client_id).scalar_subquery()
+            session.execute(
+                update(model).where(model.app_id == app_id).values(expires_at=utcnow() - timedelta(seconds=1))
+            )
+        hub.db.dispose()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_expired_codes_and_tokens_are_refused(
+    server: LiveServer, browse: Browse, confidential_app: tuple[str, str]
+) -> None:
+    client_id, secret = confidential_app
+    first, second = code_params(client_id), code_params(client_id)
+    alice = browse("alice")
+    live_code = code_of(authorize(alice, first), first["state"])
+    token = exchange(server, {"code": live_code, "redirect_uri": REDIRECT}, auth=(client_id, secret)).json()
+    stale_code = code_of(authorize(alice, second), second["state"])
+    _age_rows(server, OAuthCode, client_id)
+    _age_rows(server, OAuthToken, client_id)
+    late = exchange(server, {"code": stale_code, "redirect_uri": REDIRECT}, auth=(client_id, secret))
+    assert late.status_code == 400
+    assert late.json() == {"error": "invalid_grant", "error_description": "The code has expired"}
+    info = httpx.get(f"{server.url}/oauth/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert info.status_code == 401
