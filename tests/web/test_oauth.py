@@ -245,6 +245,9 @@ def test_confidential_clients_may_use_pkce_too(
         "http://app.example.org/callback",
         "https://app.example.org:8443/callback",
         "https://app.example.org/callback#frag",
+        "https://app.example.org/callback?code=planted",
+        "https://app.example.org/callback?x=1&state=planted",
+        "https://user@app.example.org/callback",
         "",
     ],
 )

@@ -66,7 +66,13 @@ def test_an_org_admin_registers_an_app_for_the_org(page: Any, ids: Identities) -
 def test_bad_redirect_uris_are_refused_with_a_message(browse: Browse) -> None:
     client = browse("carol")
     token = csrf_of(client.get("/settings/applications").text)
-    for uri in ("javascript:alert(1)", "ftp://x.example/cb", "https://x.example/cb#frag", "https://x.example/a b"):
+    for uri in (
+        "javascript:alert(1)",
+        "ftp://x.example/cb",
+        "https://x.example/cb#frag",
+        "https://x.example/a b",
+        "https://u:p@x.example/cb",
+    ):
         form = {"_csrf": token, "name": "Bad", "redirect_uris": uri, "client_type": "confidential"}
         response = client.post("/settings/applications", data=form)
         assert response.status_code == 400, uri

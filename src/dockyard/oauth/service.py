@@ -2,7 +2,8 @@
 
 Rules kept here, not in the pages:
 - a redirect URI must match one registered for the app: exactly, or, when the registered URI
-  has no query, the same scheme, host, port and path with a query added (what
+  has no query, the same scheme, host, port and path with a query added (but none of the
+  parameters this server answers with: ``code``, ``state``, ``error``...) (what
   ``huggingface_hub``'s ``attach_huggingface_oauth`` sends: ``.../callback?_target_url=...``).
   The browser is never sent anywhere else, so an app cannot be used as an open redirect;
 - public apps (no secret) must use PKCE S256; confidential apps may;
@@ -17,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -39,6 +40,8 @@ SCOPE_DESCRIPTIONS = {
 CODE_LIFETIME = timedelta(minutes=10)
 ACCESS_TOKEN_LIFETIME = timedelta(hours=8)
 MAX_REDIRECT_URIS = 10
+# The parameters this server adds to the redirect: a client-chosen query may not pre-set them.
+_RESPONSE_PARAMS = frozenset({"code", "state", "error", "error_description", "iss"})
 _FORBIDDEN_IN_URI = frozenset(" \t\r\n\"'<>;,\\`")
 
 
@@ -99,6 +102,8 @@ def check_redirect_uri(uri: str) -> str:
     parts = urlsplit(uri)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment or "#" in uri:
         raise BadRequestError(f"Redirect URI must be an absolute http(s) URL without a fragment: {uri[:200]!r}")
+    if parts.username is not None or parts.password is not None:
+        raise BadRequestError(f"Redirect URI must not carry a user name or password: {uri[:200]!r}")
     if any(ch in _FORBIDDEN_IN_URI for ch in uri) or len(uri) > 1000:
         raise BadRequestError(f"Redirect URI has characters that are not allowed: {uri[:200]!r}")
     return uri
@@ -187,9 +192,13 @@ def redirect_allowed(app: OAuthApp, uri: str) -> bool:
         reg = urlsplit(registered)
         got = urlsplit(uri)
         same_target = (got.scheme, got.netloc, got.path) == (reg.scheme, reg.netloc, reg.path)
-        if not reg.query and same_target and not got.fragment:
+        if not reg.query and same_target and not got.fragment and not _RESPONSE_PARAMS & _keys(got.query):
             return True
     return False
+
+
+def _keys(query: str) -> set[str]:
+    return {name for name, _ in parse_qsl(query, keep_blank_values=True)}
 
 
 def check_client(session: Session, client_id: str, redirect_uri: str) -> OAuthApp:
