@@ -17,7 +17,7 @@ from dockyard.accounts import service as accounts
 from dockyard.cli.common import open_hub
 from tests.support.accounts import PASSWORD, Identities
 from tests.support.backends import free_port
-from tests.support.browser import ScriptWatch
+from tests.support.browser import ScriptWatch, screenshots, serious_accessibility_violations
 from tests.support.server import LiveServer, start_server
 from tests.web.conftest import Browse
 from tests.web.test_oauth import register_app
@@ -148,3 +148,10 @@ def test_a_hostile_label_and_next_are_inert(page: Any, sso: SsoPair) -> None:
     page.goto(sso.hub.url + "/login?next=%22%3E%3Cscript%3Ewindow.__xss%3D1%3C/script%3E")
     page.get_by_role("link", name="Log in with Corp SSO").wait_for()
     assert not watch.ran()
+
+
+def test_the_login_page_with_sso_is_accessible_and_pictured(page: Any, sso: SsoPair) -> None:
+    page.goto(sso.hub.url + "/login")
+    page.get_by_role("link", name="Log in with Corp SSO").wait_for()
+    assert serious_accessibility_violations(page) == []
+    screenshots(page, "sso-login")

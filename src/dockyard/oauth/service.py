@@ -2,9 +2,9 @@
 
 Rules kept here, not in the pages:
 - a redirect URI must match one registered for the app: exactly, or, when the registered URI
-  has no query, the same scheme, host, port and path with a query added (but none of the
-  parameters this server answers with: ``code``, ``state``, ``error``...) (what
-  ``huggingface_hub``'s ``attach_huggingface_oauth`` sends: ``.../callback?_target_url=...``).
+  has no query, the same scheme, host, port and path with a query added, as
+  ``huggingface_hub``'s ``attach_huggingface_oauth`` sends (``.../callback?_target_url=...``);
+  that query may not pre-set the parameters this server answers with (``code``, ``state``...).
   The browser is never sent anywhere else, so an app cannot be used as an open redirect;
 - public apps (no secret) must use PKCE S256; confidential apps may;
 - a code is used once, within ten minutes; a second use revokes what the first one got;
