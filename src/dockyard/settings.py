@@ -122,6 +122,23 @@ class Settings(BaseSettings):
         description="A webhook is disabled after this many failed delivery attempts in a row.",
     )
 
+    # -- oauth (issue 11) --
+    sso_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect issuer URL of the organisation's provider; set it to offer SSO log-in.",
+    )
+    sso_client_id: str | None = Field(default=None, description="Client ID of Dockyard at the SSO provider.")
+    sso_client_secret: str | None = Field(default=None, description="Client secret of Dockyard at the SSO provider.")
+    sso_button_label: str = Field(default="SSO", description="Shown on the log-in page as 'Log in with <label>'.")
+    sso_auto_create: bool = Field(
+        default=True,
+        description="Create a Dockyard user on first SSO log-in (else only existing users may log in by SSO).",
+    )
+    sso_username_claim: str = Field(
+        default="preferred_username",
+        description="The id_token claim matched against Dockyard usernames at SSO log-in.",
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_proxies(cls, value: str) -> str:

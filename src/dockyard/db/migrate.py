@@ -72,6 +72,7 @@ def import_all_models() -> None:
     import dockyard.gating.models
     import dockyard.jobs.models
     import dockyard.lfs.models
+    import dockyard.oauth.models
     import dockyard.repos.intents
     import dockyard.repos.models
     import dockyard.scanning.models
