@@ -1,0 +1,221 @@
+"""The repo lists of the web pages: the Hub's query parameters (``pipeline_tag``, ``library``,
+``language``, ``license``, ``other``, ``search``, ``sort``, ``p``) turned into the API's listing
+query, and the facet counts beside the results.
+
+Everything is counted in SQL over the repos the viewer may see (:func:`dockyard.search.listing.
+build_query` applies ``visible_clause``), so a private repo never shows up in a count for an
+outsider. Counts are over the current results: choosing a facet narrows the others, as on the Hub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from dockyard.auth.identity import Caller
+from dockyard.identifiers import RepoType
+from dockyard.repos.models import Repo, RepoTag
+from dockyard.search.listing import ListQuery, build_query
+
+PAGE_SIZE = 30
+FACET_LIMIT = 12
+# The sorts offered on the pages, as the Hub names them in its URLs, and the listing's sort key.
+PAGE_SORTS = {
+    "trending": "trending",
+    "downloads": "downloads",
+    "likes": "likes",
+    "modified": "lastModified",
+    "created": "createdAt",
+}
+SORT_LABELS = {
+    "trending": "Trending",
+    "downloads": "Most downloads",
+    "likes": "Most likes",
+    "modified": "Recently updated",
+    "created": "Recently created",
+}
+SORT_ALIASES = {"updated": "modified", "lastModified": "modified", "createdAt": "created", "trendingScore": "trending"}
+DEFAULT_SORT = "trending"
+# Tag prefixes of the tag facets: ``language:en`` is the "en" of the languages facet.
+TAG_FACETS = {"language": "language:", "license": "license:"}
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """What a list page's URL asks for; every field is one query parameter."""
+
+    repo_type: RepoType
+    search: str = ""
+    pipeline_tag: str = ""
+    library: str = ""
+    language: str = ""
+    license: str = ""
+    other: tuple[str, ...] = ()
+    sort: str = DEFAULT_SORT
+    page: int = 0
+
+    @classmethod
+    def from_params(cls, repo_type: RepoType, params: Mapping[str, str], others: Sequence[str]) -> PageQuery:
+        """Unknown sorts fall back to trending and bad page numbers to the first page: a
+        hand-edited URL still shows a list."""
+        sort = params.get("sort", DEFAULT_SORT)
+        sort = SORT_ALIASES.get(sort, sort)
+        try:
+            page = max(0, int(params.get("p", "0")))
+        except ValueError:
+            page = 0
+        return cls(
+            repo_type=repo_type,
+            search=params.get("search", "").strip()[:200],
+            pipeline_tag=params.get("pipeline_tag", "").strip(),
+            library=params.get("library", "").strip(),
+            language=params.get("language", "").strip(),
+            license=params.get("license", "").strip(),
+            other=tuple(dict.fromkeys(o.strip() for o in others if o.strip())),
+            sort=sort if sort in PAGE_SORTS else DEFAULT_SORT,
+            page=min(page, 10_000),
+        )
+
+    def params(self, **changes: str | None) -> dict[str, str | list[str]]:
+        """This query's URL parameters, with ``changes`` applied (None removes one). Any change of
+        filter goes back to the first page."""
+        current: dict[str, str | list[str]] = {
+            "search": self.search,
+            "pipeline_tag": self.pipeline_tag,
+            "library": self.library,
+            "language": self.language,
+            "license": self.license,
+            "other": list(self.other),
+            "sort": self.sort if self.sort != DEFAULT_SORT else "",
+            "p": str(self.page) if self.page else "",
+        }
+        if any(key != "p" for key in changes):
+            current["p"] = ""
+        for key, value in changes.items():
+            current[key] = value or ""
+        return {key: value for key, value in current.items() if value}
+
+    def listing(self) -> ListQuery:
+        """The API listing's query for the same filters (``library`` is added separately)."""
+        tags = [f"{prefix}{value}" for key, prefix in TAG_FACETS.items() if (value := getattr(self, key))]
+        return ListQuery(
+            repo_type=self.repo_type,
+            search=self.search or None,
+            tags=tags + list(self.other),
+            pipeline_tag=self.pipeline_tag or None,
+            sort=PAGE_SORTS[self.sort],
+            offset=self.page * PAGE_SIZE,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    value: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    key: str  # the query parameter
+    title: str
+    values: list[FacetValue] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    repos: list[Repo]
+    total: int
+    facets: list[Facet]
+    has_next: bool
+
+
+def _filtered(query: PageQuery, caller: Caller) -> Select[Repo]:
+    statement = build_query(query.listing(), caller)
+    if query.library:
+        statement = statement.where(Repo.library_name == query.library)
+    return statement
+
+
+def list_page(session: Session, caller: Caller, query: PageQuery) -> Listing:
+    """One page of results, the number of results, and the facets over them."""
+    statement = _filtered(query, caller)
+    repos = list(session.scalars(statement.offset(query.page * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    ids = statement.with_only_columns(Repo.id).order_by(None).scalar_subquery()
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    return Listing(
+        repos=repos[:PAGE_SIZE],
+        total=total,
+        facets=facets(session, query, ids),
+        has_next=len(repos) > PAGE_SIZE,
+    )
+
+
+def facets(session: Session, query: PageQuery, ids: ColumnElement[int] | Select[tuple[int]]) -> list[Facet]:
+    """Tasks, libraries, languages, licenses and other tags of the repos ``ids``, most common first."""
+    tasks = _column_counts(session, Repo.pipeline_tag, ids)
+    libraries = _column_counts(session, Repo.library_name, ids)
+    languages = _prefix_counts(session, TAG_FACETS["language"], ids, limit=FACET_LIMIT * 4)
+    licenses = _prefix_counts(session, TAG_FACETS["license"], ids)
+    known = {value for value, _ in tasks + libraries + languages}
+    others = [(tag, n) for tag, n in _other_counts(session, ids) if tag not in known][:FACET_LIMIT]
+    return [
+        _facet("pipeline_tag", "Tasks", tasks, {query.pipeline_tag}),
+        _facet("library", "Libraries", libraries, {query.library}),
+        _facet("language", "Languages", languages[:FACET_LIMIT], {query.language}),
+        _facet("license", "Licenses", licenses, {query.license}),
+        _facet("other", "Other tags", others, set(query.other)),
+    ]
+
+
+def _facet(key: str, title: str, counts: list[tuple[str, int]], selected: set[str]) -> Facet:
+    values = [FacetValue(value, count, value in selected) for value, count in counts]
+    shown = {v.value for v in values}
+    # A chosen value stays listed (to be removed) even when it fell out of the top counts.
+    values += [FacetValue(value, 0, True) for value in sorted(selected - shown) if value]
+    return Facet(key, title, values)
+
+
+def _column_counts(
+    session: Session, column: InstrumentedAttribute[str | None], ids: ColumnElement[int] | Select[tuple[int]]
+) -> list[tuple[str, int]]:
+    count = func.count().label("n")
+    statement = (
+        select(column, count)
+        .where(Repo.id.in_(ids), column.is_not(None))
+        .group_by(column)
+        .order_by(count.desc(), column)
+        .limit(FACET_LIMIT)
+    )
+    return [(str(value), int(n)) for value, n in session.execute(statement)]
+
+
+def _tag_counts(
+    session: Session, condition: ColumnElement[bool], ids: ColumnElement[int] | Select[tuple[int]], limit: int
+) -> list[tuple[str, int]]:
+    count = func.count().label("n")
+    statement = (
+        select(RepoTag.tag, count)
+        .where(condition, RepoTag.repo_id.in_(ids))
+        .group_by(RepoTag.tag)
+        .order_by(count.desc(), RepoTag.tag)
+        .limit(limit)
+    )
+    return [(str(tag), int(n)) for tag, n in session.execute(statement)]
+
+
+def _prefix_counts(
+    session: Session, prefix: str, ids: ColumnElement[int] | Select[tuple[int]], *, limit: int = FACET_LIMIT
+) -> list[tuple[str, int]]:
+    """Tags starting with ``prefix``, as a range on the tag index (LIKE would not use it)."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    condition = and_(RepoTag.tag >= prefix, RepoTag.tag < upper)
+    return [(tag.removeprefix(prefix), n) for tag, n in _tag_counts(session, condition, ids, limit)]
+
+
+def _other_counts(session: Session, ids: ColumnElement[int] | Select[tuple[int]]) -> list[tuple[str, int]]:
+    """Plain tags (no ``key:`` prefix); the caller drops those another facet already shows."""
+    return _tag_counts(session, RepoTag.tag.not_like("%:%"), ids, FACET_LIMIT * 5)
