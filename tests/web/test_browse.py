@@ -178,7 +178,7 @@ def test_pages_go_forward_and_back(page: Any, server: LiveServer, ids: Identitie
     for number in range(31):
         api.create_repo(f"alice/{prefix}-{number:02d}")
     page.goto(f"/models?search={prefix}&sort=created")
-    expect(page.get_by_text("Showing 1–30 of 31")).to_be_visible()
+    expect(page.get_by_text("Showing 1\u201330 of 31")).to_be_visible()
     assert len(card_ids(page)) == 30
     page.get_by_role("link", name="Next").click()
     page.wait_for_url("**p=1**")
