@@ -323,3 +323,9 @@ def test_main_browse_pages_are_accessible_and_pictured(
         page.goto(url)
         assert serious_accessibility_violations(page) == [], name
         assert all(path.stat().st_size > 0 for path in screenshots(page, f"browse-{name}"))
+
+
+def test_author_narrows_a_list_to_one_namespace(browse: Browse, facet_repos: FacetRepos) -> None:
+    html = browse(None).get(f"/models?author=alice&search={facet_repos.prefix}").text
+    assert 'data-total="3"' in html
+    assert 'data-total="0"' in browse(None).get(f"/models?author=acme&search={facet_repos.prefix}").text

@@ -9,11 +9,14 @@ outsider. Counts are over the current results: choosing a facet narrows the othe
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from dockyard.auth.identity import Caller
 from dockyard.identifiers import RepoType
@@ -49,6 +52,7 @@ class PageQuery:
 
     repo_type: RepoType
     search: str = ""
+    author: str = ""
     pipeline_tag: str = ""
     library: str = ""
     language: str = ""
@@ -70,6 +74,7 @@ class PageQuery:
         return cls(
             repo_type=repo_type,
             search=params.get("search", "").strip()[:200],
+            author=params.get("author", "").strip()[:96],
             pipeline_tag=params.get("pipeline_tag", "").strip(),
             library=params.get("library", "").strip(),
             language=params.get("language", "").strip(),
@@ -84,6 +89,7 @@ class PageQuery:
         filter goes back to the first page."""
         current: dict[str, str | list[str]] = {
             "search": self.search,
+            "author": self.author,
             "pipeline_tag": self.pipeline_tag,
             "library": self.library,
             "language": self.language,
@@ -104,6 +110,7 @@ class PageQuery:
         return ListQuery(
             repo_type=self.repo_type,
             search=self.search or None,
+            author=self.author or None,
             tags=tags + list(self.other),
             pipeline_tag=self.pipeline_tag or None,
             sort=PAGE_SORTS[self.sort],
@@ -141,34 +148,80 @@ def _filtered(query: PageQuery, caller: Caller) -> Select[Repo]:
 
 
 def list_page(session: Session, caller: Caller, query: PageQuery) -> Listing:
-    """One page of results, the number of results, and the facets over them."""
+    """One page of results, with the number of results and the facets over them."""
     statement = _filtered(query, caller)
     repos = list(session.scalars(statement.offset(query.page * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    ids = statement.with_only_columns(Repo.id).order_by(None).scalar_subquery()
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    return Listing(
-        repos=repos[:PAGE_SIZE],
-        total=total,
-        facets=facets(session, query, ids),
-        has_next=len(repos) > PAGE_SIZE,
-    )
+    total, shown = summary(session, caller, query, statement)
+    return Listing(repos=repos[:PAGE_SIZE], total=total, facets=shown, has_next=len(repos) > PAGE_SIZE)
 
 
-def facets(session: Session, query: PageQuery, ids: ColumnElement[int] | Select[tuple[int]]) -> list[Facet]:
-    """Tasks, libraries, languages, licenses and other tags of the repos ``ids``, most common first."""
-    tasks = _column_counts(session, Repo.pipeline_tag, ids)
-    libraries = _column_counts(session, Repo.library_name, ids)
+# -- facet counts ------------------------------------------------------------------------------------
+# Counting 100k repos takes a few hundred milliseconds; the same counts serve every sort and page
+# of a filter, so they are kept half a minute per (filter, viewer). The key holds the viewer's
+# identity and token scopes: one viewer's counts (with their private repos) are never another's.
+SUMMARY_TTL = 30.0
+SUMMARY_ENTRIES = 512
+_summaries: OrderedDict[tuple[object, ...], tuple[float, int, list[Facet]]] = OrderedDict()
+_summaries_lock = threading.Lock()
+
+
+def _viewer_key(caller: Caller) -> tuple[object, ...]:
+    if caller.user is None:
+        return (None,)
+    scopes = None if caller.scopes is None else tuple(sorted(repr(s) for s in caller.scopes))
+    return (caller.user.id, caller.is_admin, scopes)
+
+
+def summary(session: Session, caller: Caller, query: PageQuery, statement: Select[Repo]) -> tuple[int, list[Facet]]:
+    """(number of results, facets) of ``statement``, from the cache while it is fresh."""
+    key = (*_viewer_key(caller), replace(query, sort=DEFAULT_SORT, page=0))
+    now = time.monotonic()
+    with _summaries_lock:
+        cached = _summaries.get(key)
+        if cached is not None and cached[0] > now:
+            _summaries.move_to_end(key)
+            return cached[1], cached[2]
+    total, shown = count_facets(session, query, statement)
+    with _summaries_lock:
+        _summaries[key] = (now + SUMMARY_TTL, total, shown)
+        while len(_summaries) > SUMMARY_ENTRIES:
+            _summaries.popitem(last=False)
+    return total, shown
+
+
+def count_facets(session: Session, query: PageQuery, statement: Select[Repo]) -> tuple[int, list[Facet]]:
+    """Tasks, libraries, languages, licenses and other tags of the repos ``statement`` selects,
+    most common first. Tasks, libraries and the total come from one pass over the facets index."""
+    unordered = statement.order_by(None)
+    pairs = session.execute(
+        unordered.with_only_columns(Repo.pipeline_tag, Repo.library_name, func.count()).group_by(
+            Repo.pipeline_tag, Repo.library_name
+        )
+    ).all()
+    total = sum(int(n) for _, _, n in pairs)
+    task_counts: Counter[str] = Counter()
+    library_counts: Counter[str] = Counter()
+    for task, library, n in pairs:
+        if task:
+            task_counts[str(task)] += int(n)
+        if library:
+            library_counts[str(library)] += int(n)
+    ids = unordered.with_only_columns(Repo.id)
     languages = _prefix_counts(session, TAG_FACETS["language"], ids, limit=FACET_LIMIT * 4)
     licenses = _prefix_counts(session, TAG_FACETS["license"], ids)
-    known = {value for value, _ in tasks + libraries + languages}
-    others = [(tag, n) for tag, n in _other_counts(session, ids) if tag not in known][:FACET_LIMIT]
-    return [
-        _facet("pipeline_tag", "Tasks", tasks, {query.pipeline_tag}),
-        _facet("library", "Libraries", libraries, {query.library}),
+    known = set(task_counts) | set(library_counts) | {value for value, _ in languages}
+    others = [(tag, n) for tag, n in _other_counts(session, ids, known) if tag not in known][:FACET_LIMIT]
+    return total, [
+        _facet("pipeline_tag", "Tasks", _top(task_counts), {query.pipeline_tag}),
+        _facet("library", "Libraries", _top(library_counts), {query.library}),
         _facet("language", "Languages", languages[:FACET_LIMIT], {query.language}),
         _facet("license", "Licenses", licenses, {query.license}),
         _facet("other", "Other tags", others, set(query.other)),
     ]
+
+
+def _top(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_LIMIT]
 
 
 def _facet(key: str, title: str, counts: list[tuple[str, int]], selected: set[str]) -> Facet:
@@ -179,27 +232,14 @@ def _facet(key: str, title: str, counts: list[tuple[str, int]], selected: set[st
     return Facet(key, title, values)
 
 
-def _column_counts(
-    session: Session, column: InstrumentedAttribute[str | None], ids: ColumnElement[int] | Select[tuple[int]]
-) -> list[tuple[str, int]]:
-    count = func.count().label("n")
-    statement = (
-        select(column, count)
-        .where(Repo.id.in_(ids), column.is_not(None))
-        .group_by(column)
-        .order_by(count.desc(), column)
-        .limit(FACET_LIMIT)
-    )
-    return [(str(value), int(n)) for value, n in session.execute(statement)]
-
-
 def _tag_counts(
-    session: Session, condition: ColumnElement[bool], ids: ColumnElement[int] | Select[tuple[int]], limit: int
+    session: Session, condition: ColumnElement[bool], ids: Select[int], limit: int
 ) -> list[tuple[str, int]]:
     count = func.count().label("n")
     statement = (
         select(RepoTag.tag, count)
-        .where(condition, RepoTag.repo_id.in_(ids))
+        # ``+ 0``: walk the tag index and probe the ids, not probe every id's tags (SQLite's default).
+        .where(condition, (RepoTag.repo_id + 0).in_(ids))
         .group_by(RepoTag.tag)
         .order_by(count.desc(), RepoTag.tag)
         .limit(limit)
@@ -208,7 +248,7 @@ def _tag_counts(
 
 
 def _prefix_counts(
-    session: Session, prefix: str, ids: ColumnElement[int] | Select[tuple[int]], *, limit: int = FACET_LIMIT
+    session: Session, prefix: str, ids: Select[int], *, limit: int = FACET_LIMIT
 ) -> list[tuple[str, int]]:
     """Tags starting with ``prefix``, as a range on the tag index (LIKE would not use it)."""
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
@@ -216,6 +256,7 @@ def _prefix_counts(
     return [(tag.removeprefix(prefix), n) for tag, n in _tag_counts(session, condition, ids, limit)]
 
 
-def _other_counts(session: Session, ids: ColumnElement[int] | Select[tuple[int]]) -> list[tuple[str, int]]:
-    """Plain tags (no ``key:`` prefix); the caller drops those another facet already shows."""
-    return _tag_counts(session, RepoTag.tag.not_like("%:%"), ids, FACET_LIMIT * 5)
+def _other_counts(session: Session, ids: Select[int], known: set[str]) -> list[tuple[str, int]]:
+    """Plain tags (no ``key:`` prefix) that no other facet shows."""
+    condition = and_(RepoTag.tag.not_like("%:%"), RepoTag.tag.not_in(sorted(known)))
+    return _tag_counts(session, condition, ids, FACET_LIMIT + len(known))
