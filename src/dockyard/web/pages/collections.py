@@ -108,7 +108,12 @@ def collection_list(request: Request, p: int = 0, sort: str = "lastModified") ->
     with hub_of(request).db.read() as session:
         found = list_collections(session, viewer_of(request).caller, query, limit=PAGE_SIZE + 1)
     return render(
-        request, "collections/list.html", collections=found[:PAGE_SIZE], page=page, has_next=len(found) > PAGE_SIZE
+        request,
+        "collections/list.html",
+        owner=None,
+        collections=found[:PAGE_SIZE],
+        page=page,
+        has_next=len(found) > PAGE_SIZE,
     )
 
 
@@ -196,6 +201,25 @@ async def add_item(request: Request, form: VerifiedForm) -> Response:
     except (BadRequestError, ConflictError) as exc:
         return await run_in_threadpool(_add_form, request, item, status=exc.status, error=exc.message)
     return see_other(target)
+
+
+# Registered after /collections/new and /collections/add, which it would otherwise swallow.
+@router.get("/collections/{namespace}")
+def namespace_collections(request: Request, namespace: str, p: int = 0) -> Response:
+    """One user's or organisation's collections (those the viewer may see), as on the Hub."""
+    page = max(0, min(p, 10_000))
+    with hub_of(request).db.read() as session:
+        owner = accounts.get_account(session, namespace)
+        query = CollectionQuery(owners=(owner.name,), offset=page * PAGE_SIZE)
+        found = list_collections(session, viewer_of(request).caller, query, limit=PAGE_SIZE + 1)
+    return render(
+        request,
+        "collections/list.html",
+        owner=owner,
+        collections=found[:PAGE_SIZE],
+        page=page,
+        has_next=len(found) > PAGE_SIZE,
+    )
 
 
 # -- one collection ----------------------------------------------------------------------------------
