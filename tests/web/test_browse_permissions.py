@@ -162,3 +162,18 @@ def test_anonymous_visitors_are_sent_to_log_in_before_collecting(browse: Browse,
     response = visit(browse, "anonymous", f"/collections/add?item=model/{web_repos.public}")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=/collections/add")
+
+
+def test_a_repo_made_private_leaves_the_counts_at_once(browse: Browse, server: LiveServer, ids: Identities) -> None:
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=server.url, token=ids.alice)
+    prefix = f"flip{uuid.uuid4().hex[:8]}"
+    for name in ("one", "two"):
+        api.create_repo(f"alice/{prefix}-{name}")
+    client = browse(None)
+    assert _total(client.get(f"/models?search={prefix}").text) == 2  # counted, and cached
+    api.update_repo_settings(f"alice/{prefix}-two", private=True)
+    html = client.get(f"/models?search={prefix}").text
+    assert _total(html) == 1
+    assert not _shown(html, f"alice/{prefix}-two")

@@ -15,9 +15,10 @@ from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from dockyard.accounts.models import Membership
 from dockyard.auth.identity import Caller
 from dockyard.identifiers import RepoType
 from dockyard.repos.models import Repo, RepoTag
@@ -157,24 +158,39 @@ def list_page(session: Session, caller: Caller, query: PageQuery) -> Listing:
 
 # -- facet counts ------------------------------------------------------------------------------------
 # Counting 100k repos takes a few hundred milliseconds; the same counts serve every sort and page
-# of a filter, so they are kept half a minute per (filter, viewer). The key holds the viewer's
-# identity and token scopes: one viewer's counts (with their private repos) are never another's.
+# of a filter, so they are kept half a minute per (filter, viewer). The key holds what decides the
+# visible set, so a cached count can never include a repo the viewer may no longer see: the
+# viewer's identity, admin flag, token scopes and organisations, and a fingerprint of the type's
+# private and disabled repos (a repo made private changes it at once).
 SUMMARY_TTL = 30.0
 SUMMARY_ENTRIES = 512
 _summaries: OrderedDict[tuple[object, ...], tuple[float, int, list[Facet]]] = OrderedDict()
 _summaries_lock = threading.Lock()
 
 
-def _viewer_key(caller: Caller) -> tuple[object, ...]:
+def _viewer_key(session: Session, caller: Caller) -> tuple[object, ...]:
     if caller.user is None:
         return (None,)
     scopes = None if caller.scopes is None else tuple(sorted(repr(s) for s in caller.scopes))
-    return (caller.user.id, caller.is_admin, scopes)
+    orgs = tuple(sorted(session.scalars(select(Membership.org_id).where(Membership.user_id == caller.user.id))))
+    return (caller.user.id, caller.is_admin, scopes, orgs)
+
+
+def _hidden_fingerprint(session: Session, repo_type: RepoType) -> tuple[object, ...]:
+    """How many repos of the type are private or disabled, and the sum of their ids: any change
+    to that set changes this (one pass over the facets index)."""
+    row = session.execute(
+        select(func.count(), func.coalesce(func.sum(Repo.id), 0)).where(
+            Repo.type == repo_type.value, or_(Repo.private.is_(True), Repo.disabled.is_(True))
+        )
+    ).one()
+    return tuple(row)
 
 
 def summary(session: Session, caller: Caller, query: PageQuery, statement: Select[Repo]) -> tuple[int, list[Facet]]:
     """(number of results, facets) of ``statement``, from the cache while it is fresh."""
-    key = (*_viewer_key(caller), replace(query, sort=DEFAULT_SORT, page=0))
+    fingerprint = _hidden_fingerprint(session, query.repo_type)
+    key = (*_viewer_key(session, caller), fingerprint, replace(query, sort=DEFAULT_SORT, page=0))
     now = time.monotonic()
     with _summaries_lock:
         cached = _summaries.get(key)
