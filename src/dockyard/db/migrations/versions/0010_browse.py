@@ -1,7 +1,7 @@
 """repos: a covering index for the facet counts of the list pages
 
-Revision ID: 0009_browse
-Revises: 0008_web_sessions
+Revision ID: 0010_browse
+Revises: 0009_oauth
 Create Date: 2026-12-06 18:30:00.000000
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0009_browse"
-down_revision = "0008_web_sessions"
+revision = "0010_browse"
+down_revision = "0009_oauth"
 branch_labels = None
 depends_on = None
 
