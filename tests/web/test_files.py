@@ -12,6 +12,7 @@ import pytest
 from tests.support.accounts import Identities
 from tests.support.browser import screenshots, serious_accessibility_violations
 from tests.support.server import LiveServer
+from tests.support.waiting import wait_until
 from tests.web.conftest import Browse
 from tests.web.files_fixtures import FilesRepo, make_files_repo, parquet_bytes, safetensors_bytes  # noqa: F401
 
@@ -210,3 +211,29 @@ def test_xet_and_lfs_stored_files_render(
     csv_page = client.get(f"/datasets/{repo_id}/blob/main/cities.csv").text
     assert "<td>Oslo</td>" in csv_page
     assert f">{badge}</span>" in csv_page
+
+
+EVIL_PICKLE = b"cposix\nsystem\n(S'true'\ntR."  # would run os.system("true") if loaded
+
+
+def test_a_dangerous_pickle_is_flagged_in_the_tree_and_viewer(
+    browse: Browse, server: LiveServer, ids: Identities, repo_name: str
+) -> None:
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=server.url, token=ids.alice)
+    api.create_repo(f"alice/{repo_name}")
+    api.upload_file(path_or_fileobj=EVIL_PICKLE, path_in_repo="evil.pkl", repo_id=f"alice/{repo_name}")
+    api.upload_file(path_or_fileobj=b"fine\n", path_in_repo="notes.txt", repo_id=f"alice/{repo_name}")
+    client = browse(None)
+
+    def flagged() -> bool:
+        return 'title="Security scan: unsafe">unsafe</span>' in client.get(f"/alice/{repo_name}/tree/main").text
+
+    assert wait_until(flagged, timeout=30)  # the scan runs as a job after the upload
+    tree = client.get(f"/alice/{repo_name}/tree/main").text
+    notes_row = tree[tree.index(">notes.txt<") :].split("</tr>", 1)[0]
+    assert "Security scan" not in notes_row  # text files need no verdict
+    viewer = client.get(f"/alice/{repo_name}/blob/main/evil.pkl").text
+    assert 'title="Security scan: unsafe">unsafe</span>' in viewer
+    assert "This file is binary" in viewer  # a pickle is never shown, only offered as a download
