@@ -15,6 +15,7 @@ from tests.support.server import LiveServer
 from tests.support.waiting import wait_until
 from tests.web.conftest import Browse
 from tests.web.files_fixtures import FilesRepo, make_files_repo, parquet_bytes, safetensors_bytes  # noqa: F401
+from tests.web.matrix import WebRepos
 
 
 def test_a_person_walks_from_the_tree_to_a_file_and_back(page: Any, files_repo: FilesRepo) -> None:
@@ -169,6 +170,8 @@ def test_a_long_text_file_is_shown_in_part(browse: Browse, server: LiveServer, i
         ("files-tree", "tree/main"),
         ("files-text", "blob/main/src/app.py"),
         ("files-safetensors", "blob/main/model.safetensors"),
+        ("files-table", "blob/main/data/cities.parquet"),
+        ("files-markdown", "blob/main/docs/guide.md"),
     ],
 )
 def test_file_pages_are_accessible_and_pictured(page: Any, files_repo: FilesRepo, name: str, path: str) -> None:
@@ -237,3 +240,10 @@ def test_a_dangerous_pickle_is_flagged_in_the_tree_and_viewer(
     viewer = client.get(f"/alice/{repo_name}/blob/main/evil.pkl").text
     assert 'title="Security scan: unsafe">unsafe</span>' in viewer
     assert "This file is binary" in viewer  # a pickle is never shown, only offered as a download
+
+
+def test_the_gated_banner_is_accessible(page: Any, web_repos: WebRepos) -> None:
+    page.goto(f"/{web_repos.gated}/blob/main/config.json")
+    assert page.get_by_role("heading", name="This file is in a gated repository").is_visible()
+    assert serious_accessibility_violations(page) == []
+    assert all(shot.stat().st_size > 0 for shot in screenshots(page, "files-gated"))
