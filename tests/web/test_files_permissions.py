@@ -62,13 +62,13 @@ def test_a_granted_user_reads_a_gated_file(browse: Browse, server: LiveServer, i
     api = HfApi(endpoint=server.url, token=ids.alice)
     repo_id = f"alice/gated-files-{uuid.uuid4().hex[:8]}"
     api.create_repo(repo_id)
-    api.upload_file(path_or_fileobj=b"secret = 42\n", path_in_repo="secret.py", repo_id=repo_id)
+    api.upload_file(path_or_fileobj=b"secret = 'kumquat-daybreak'\n", path_in_repo="secret.py", repo_id=repo_id)
     api.update_repo_settings(repo_id, gated="manual")
     bob = browse("bob")
     before = bob.get(f"/{repo_id}/blob/main/secret.py").text
     assert "gated-banner" in before
-    assert "42" not in before
+    assert "kumquat-daybreak" not in before
     api.grant_access(repo_id, "bob")
     after = bob.get(f"/{repo_id}/blob/main/secret.py").text
     assert "gated-banner" not in after
-    assert '<span class="mi">42</span>' in after
+    assert "kumquat-daybreak" in after
