@@ -54,11 +54,14 @@ ACTIVE_TYPES = frozenset({
 })  # fmt: skip
 
 
-def _content_headers(path: str) -> dict[str, str]:
+def _content_headers(path: str, *, download: bool = False) -> dict[str, str]:
+    """Type and disposition: active types always as attachments; any file with ``?download=true``
+    (the pages' Download links, as on the Hub)."""
     name = path.rsplit("/", 1)[-1]
     quoted = quote(name)
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    disposition = f"{'attachment' if media_type in ACTIVE_TYPES else 'inline'}; filename*=UTF-8''{quoted}"
+    attachment = download or media_type in ACTIVE_TYPES
+    disposition = f"{'attachment' if attachment else 'inline'}; filename*=UTF-8''{quoted}"
     if quoted == name:
         disposition += f'; filename="{name}"'
     if media_type.startswith("text/") or media_type == "application/json":
@@ -85,7 +88,8 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
         headers = {"X-Repo-Commit": commit_id, **ISOLATION_HEADERS}
         return error_response(error.status, error.message, error.code, headers)
     _count_download(request, kind, repo.id, git, commit_id, path)
-    headers = {"X-Repo-Commit": commit_id, **_content_headers(path)}
+    download = request.query_params.get("download", "").lower() in ("1", "true")
+    headers = {"X-Repo-Commit": commit_id, **_content_headers(path, download=download)}
     if lfs_oid is None:
         headers["ETag"] = f'"{entry.blob_id}"'
         data = b"" if head else git.read_blob(entry.blob_id)
