@@ -90,7 +90,9 @@ def test_the_audit_log_filters_by_actor_action_target_and_date(
     assert page.locator("table.audit-log tbody tr").count() == 1
 
 
-def test_storage_and_jobs_pages_show_the_state(browse: Browse, server: LiveServer, ids: Identities, site_admin: str, repo_name: str) -> None:
+def test_storage_and_jobs_pages_show_the_state(
+    browse: Browse, server: LiveServer, ids: Identities, site_admin: str, repo_name: str
+) -> None:
     api = HfApi(endpoint=server.url, token=ids.alice)
     api.create_repo(f"alice/{repo_name}")
     api.upload_file(path_or_fileobj=b"\0" * 2048, path_in_repo="w.bin", repo_id=f"alice/{repo_name}")

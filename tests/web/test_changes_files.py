@@ -30,7 +30,8 @@ def test_a_person_creates_a_repo_with_the_form(page: Any, server: LiveServer, id
     page.wait_for_url(f"**/alice/{repo_name}")
     info = _api(server, ids).model_info(f"alice/{repo_name}")
     assert info.private is False
-    assert info.card_data is not None and info.card_data.get("license") == "mit"
+    assert info.card_data is not None
+    assert info.card_data.get("license") == "mit"
 
 
 def test_a_private_dataset_in_an_org_is_created(page: Any, server: LiveServer, ids: Identities, repo_name: str) -> None:
@@ -110,7 +111,9 @@ def test_upload_with_the_file_input_as_a_pull_request(
     api.create_repo(f"alice/{repo_name}")
     log_in(page, "alice")
     page.goto(f"/alice/{repo_name}/upload/main")
-    page.get_by_label("Files", exact=True).set_input_files([{"name": "data.csv", "mimeType": "text/csv", "buffer": b"a,b\n1,2\n"}])
+    page.get_by_label("Files", exact=True).set_input_files(
+        [{"name": "data.csv", "mimeType": "text/csv", "buffer": b"a,b\n1,2\n"}]
+    )
     page.get_by_label("Open as a pull request").check()
     page.get_by_role("button", name="Commit changes to main").click()
     page.wait_for_url(f"**/alice/{repo_name}/discussions/1")
@@ -128,7 +131,9 @@ def test_an_outsider_can_only_propose_an_upload_as_a_pull_request(
     log_in(page, "bob")
     page.goto(f"/alice/{repo_name}/upload/main")
     assert page.get_by_label("Open as a pull request").is_disabled()
-    page.get_by_label("Files", exact=True).set_input_files([{"name": "bob.txt", "mimeType": "text/plain", "buffer": b"hi\n"}])
+    page.get_by_label("Files", exact=True).set_input_files(
+        [{"name": "bob.txt", "mimeType": "text/plain", "buffer": b"hi\n"}]
+    )
     page.get_by_role("button", name="Commit changes to main").click()
     page.wait_for_url(f"**/alice/{repo_name}/discussions/1")
     assert "bob.txt" in api.list_repo_files(f"alice/{repo_name}", revision="refs/pr/1")

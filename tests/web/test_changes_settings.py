@@ -119,7 +119,7 @@ def test_xss_in_webhook_urls_and_access_answers_is_inert(
 ) -> None:
     repo_id = f"alice/{repo_name}"
     _make(server, ids, repo_id)
-    hostile_url = "http://1.1.1.1:9/?x=\"><script>window.__xss=1</script><img src=x onerror=window.__xss=1>"
+    hostile_url = 'http://1.1.1.1:9/?x="><script>window.__xss=1</script><img src=x onerror=window.__xss=1>'
     with _client(server, ids.alice) as alice, _client(server, ids.bob) as bob:
         alice.put(f"/api/models/{repo_id}/settings", json={"gated": "manual"}).raise_for_status()
         answers = {f"q{i}": payload for i, payload in enumerate(XSS_PAYLOADS)}

@@ -156,7 +156,9 @@ def _gating(request: Request, page: RepoPage, data: FormData) -> str:
         raise BadRequestError("Gating must be off, auto or manual")
     with hub_of(request).db.write() as session:
         repo = session.get_one(Repo, page.repo.id)
-        repos.update_settings(session, viewer_of(request).caller, repo, private=None, gated=False if mode == "off" else mode)
+        repos.update_settings(
+            session, viewer_of(request).caller, repo, private=None, gated=False if mode == "off" else mode
+        )
     return _done(page, "gating")
 
 
