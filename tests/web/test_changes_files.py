@@ -67,6 +67,33 @@ def test_new_repo_page_sends_anonymous_visitors_to_log_in(browse: Browse) -> Non
     assert response.headers["location"] == "/login?next=/new"
 
 
+def test_an_anonymous_post_to_new_creates_nothing(browse: Browse, repo_name: str) -> None:
+    client = browse(None)
+    client.get("/login")
+    form = {"_csrf": client.cookies["dockyard_csrf"], "type": "model", "owner": "alice", "name": repo_name}
+    response = client.post("/new", data=form)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/new"
+    assert browse("alice").get(f"/alice/{repo_name}/settings").status_code == 404
+
+
+def test_the_plain_upload_form_refuses_a_binary_file_that_needs_lfs(
+    browse: Browse, server: LiveServer, ids: Identities, repo_name: str
+) -> None:
+    api = _api(server, ids)
+    api.create_repo(f"alice/{repo_name}")
+    client = browse("alice")
+    token = csrf_of(client.get(f"/alice/{repo_name}/upload/main").text)
+    response = client.post(
+        f"/alice/{repo_name}/upload/main",
+        data={"_csrf": token},
+        files={"files": ("weights.bin", b"\0\1\2", "application/octet-stream")},
+    )
+    assert response.status_code == 400
+    assert "upload it with JavaScript enabled" in response.text
+    assert "weights.bin" not in api.list_repo_files(f"alice/{repo_name}")
+
+
 def _drop(page: Any, files: list[tuple[str, bytes]]) -> None:
     """Drop files on the drop zone, as a drag from the desktop does (a DataTransfer of Files)."""
     payload = [{"name": name, "data": list(data)} for name, data in files]
@@ -164,6 +191,8 @@ def test_a_readme_is_edited_with_a_preview_and_committed(
     api.upload_file(path_or_fileobj=b"# Old title\n", path_in_repo="README.md", repo_id=f"alice/{repo_name}")
     log_in(page, "alice")
     page.goto(f"/alice/{repo_name}/edit/main/README.md")
+    assert serious_accessibility_violations(page) == []
+    screenshots(page, "changes-edit")
     assert page.get_by_label("Content").input_value() == "# Old title\n"
     page.get_by_label("Content").fill("# New title\n\nSome **bold** words.\n")
     page.get_by_role("button", name="Preview").click()
@@ -223,3 +252,14 @@ def test_xss_in_commit_messages_and_file_text_is_inert(
     assert page.locator(".editor-preview").is_visible()
     assert page.get_by_label("Commit message").input_value() == XSS_PAYLOADS[0]
     assert not watch.ran()
+
+
+def test_the_upload_page_ships_less_than_100_kb_of_javascript(page: Any, server: LiveServer, ids: Identities) -> None:
+    scripts: list[int] = []
+    page.on("response", lambda r: scripts.append(len(r.body())) if r.request.resource_type == "script" else None)
+    log_in(page, "alice")
+    scripts.clear()
+    _api(server, ids).create_repo("alice/js-budget", exist_ok=True)
+    page.goto("/alice/js-budget/upload/main", wait_until="networkidle")
+    assert len(scripts) >= 2  # app.js and upload.js
+    assert sum(scripts) < 100 * 1024

@@ -108,6 +108,8 @@ def _read_form(data: FormData) -> NewRepoForm:
 
 @router.post("/new")
 async def create_repo(request: Request, data: VerifiedForm) -> Response:
+    if not await run_in_threadpool(lambda: viewer_of(request).signed_in):
+        return see_other(login_url("/new"))
     form = _read_form(data)
     try:
         target = await run_in_threadpool(_create, request, form)
