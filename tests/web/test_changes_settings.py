@@ -3,15 +3,19 @@ queue, webhooks and their delivery log, rename, and delete by typing the name.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from huggingface_hub import HfApi
 
-from tests.support.accounts import Identities
-from tests.support.browser import XSS_PAYLOADS, ScriptWatch, screenshots, serious_accessibility_violations
-from tests.support.server import LiveServer
+from tests.support.accounts import Identities, create_identities
+from tests.support.backends import free_port
+from tests.support.browser import DESKTOP, XSS_PAYLOADS, ScriptWatch, screenshots, serious_accessibility_violations
+from tests.support.server import EMBEDDED, LiveServer, start_server
 from tests.support.waiting import wait_until
+from tests.support.webhook_receiver import Receiver, running_receiver
 from tests.web.conftest import Browse, csrf_of, log_in
 
 
@@ -90,28 +94,57 @@ def test_a_repo_is_renamed_and_then_deleted_by_typing_its_name(
     assert not api.repo_exists(f"alice/{repo_name}-renamed")
 
 
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def hooks_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Identities]]:
+    """A server of its own that may deliver to 127.0.0.1, where this module's receiver listens (the
+    shared one refuses local targets, and a test must not reach outside the machine)."""
+    extra = {"DOCKYARD_WEBHOOK_ALLOWED_TARGETS": "127.0.0.1/32"}
+    live = start_server(tmp_path_factory.mktemp("web-hooks"), free_port(), extra, backend=EMBEDDED, processes=1)
+    try:
+        yield live, create_identities(live.data_dir, live.env)
+    finally:
+        live.stop()
+
+
 def test_a_webhook_is_added_and_its_delivery_log_shown(
-    page: Any, server: LiveServer, ids: Identities, repo_name: str
+    browser: Any, hooks_server: tuple[LiveServer, Identities], receiver: Receiver, repo_name: str
 ) -> None:
+    server, ids = hooks_server
     repo_id = f"alice/{repo_name}"
     api = _make(server, ids, repo_id)
-    log_in(page, "alice")
-    page.goto(f"/{repo_id}/settings")
-    page.get_by_label("Target URL").fill("http://127.0.0.1:9/hook")  # a local address: refused
-    page.get_by_role("button", name="Add webhook").click()
-    assert "does not deliver to" in page.get_by_role("alert").inner_text()
-    page.get_by_label("Target URL").fill("http://1.1.1.1:9/hook")
-    page.get_by_role("button", name="Add webhook").click()
-    assert page.get_by_role("status").inner_text() == "Webhook saved."
-    assert page.get_by_role("heading", name="http://1.1.1.1:9/hook").is_visible()
-    api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo_id)
+    context = browser.new_context(base_url=server.url, viewport=DESKTOP)
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        log_in(page, "alice")
+        page.goto(f"/{repo_id}/settings")
+        page.get_by_label("Target URL").fill("http://10.1.2.3/hook")  # a private address: refused
+        page.get_by_role("button", name="Add webhook").click()
+        assert "does not deliver to" in page.get_by_role("alert").inner_text()
+        page.get_by_label("Target URL").fill(f"{receiver.url}/{repo_name}")
+        page.get_by_role("button", name="Add webhook").click()
+        assert page.get_by_role("status").inner_text() == "Webhook saved."
+        assert page.get_by_role("heading", name=f"{receiver.url}/{repo_name}").is_visible()
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo_id)
+        assert wait_until(lambda: len(receiver.at(f"/{repo_name}")) >= 1, timeout=30)
 
-    def logged() -> bool:
-        page.reload()
-        return page.locator("table.delivery-log tbody tr").count() >= 1
+        def delivered() -> bool:
+            page.reload()
+            row = page.locator("table.delivery-log tbody tr").first
+            return row.count() == 1 and row.locator("td").nth(1).inner_text() == "delivered"
 
-    assert wait_until(logged)
-    assert page.locator("table.delivery-log tbody tr").first.locator("td").first.inner_text() == "repo.content.update"
+        assert wait_until(delivered, timeout=30)
+        cells = page.locator("table.delivery-log tbody tr").first.locator("td")
+        assert cells.first.inner_text() == "repo.content.update"
+        assert cells.nth(2).inner_text() == "200"
+    finally:
+        context.close()
 
 
 def test_xss_in_webhook_urls_and_access_answers_is_inert(
