@@ -183,6 +183,25 @@ def test_upload_without_javascript_commits_small_files(
     assert "plain.txt" in api.list_repo_files(f"alice/{repo_name}")
 
 
+def test_files_are_uploaded_into_the_folder_the_url_names(
+    page: Any, browse: Browse, server: LiveServer, ids: Identities, repo_name: str
+) -> None:
+    api = _api(server, ids)
+    api.create_repo(f"alice/{repo_name}")
+    log_in(page, "alice")
+    page.goto(f"/alice/{repo_name}/upload/main/data/raw")
+    _drop(page, [("a.bin", b"\0binary\0")])
+    page.get_by_role("button", name="Commit changes to main").click()
+    page.wait_for_url(f"**/alice/{repo_name}/tree/main/data/raw")
+    client = browse("alice")
+    token = csrf_of(client.get(f"/alice/{repo_name}/upload/main/docs").text)
+    plain = client.post(
+        f"/alice/{repo_name}/upload/main/docs", data={"_csrf": token}, files={"files": ("../b.txt", b"b\n")}
+    )
+    assert plain.headers["location"] == f"/alice/{repo_name}/tree/main/docs"
+    assert {"data/raw/a.bin", "docs/b.txt"} <= set(api.list_repo_files(f"alice/{repo_name}"))
+
+
 def test_a_readme_is_edited_with_a_preview_and_committed(
     page: Any, server: LiveServer, ids: Identities, repo_name: str
 ) -> None:

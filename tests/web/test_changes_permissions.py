@@ -101,3 +101,10 @@ def test_delete_of_someone_elses_repo_is_a_404_when_it_is_private(browse: Browse
     response = client.post(f"/{web_repos.private}/settings/delete", data={"_csrf": token, "confirm": web_repos.private})
     assert response.status_code == 404
     assert browse("alice").get(f"/{web_repos.private}/settings").status_code == 200
+
+
+def test_a_repo_named_like_a_change_page_keeps_its_own_url(browse: Browse, server: LiveServer, ids: Identities) -> None:
+    """``/alice/settings`` is the repo ``alice/settings``, never the settings of a repo ``alice``."""
+    HfApi(endpoint=server.url, token=ids.alice).create_repo("alice/settings", exist_ok=True)
+    assert browse("alice").get("/alice/settings/settings").status_code == 200
+    assert "Delete this repository" not in browse("alice").get("/alice/settings").text

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
@@ -50,10 +51,27 @@ def repo_kind(request: Request) -> RepoType:
     return RepoType.MODEL
 
 
+class NamespacedRepoConvertor(Convertor[str]):
+    """``namespace/name`` only. Every repo's page URL has both parts (one-segment ids like ``gpt2``
+    are aliases of a namespaced repo), and allowing one segment here would let ``/alice/settings``
+    read as the settings of a repo ``alice`` instead of the page of the repo ``alice/settings``."""
+
+    regex = r"[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("namespaced_repo", NamespacedRepoConvertor())
+
+
 def add_repo_route(router: APIRouter, suffix: str, endpoint: Callable[..., object], methods: list[str]) -> None:
-    """Register ``{prefix}/{repo_id}{suffix}`` for every repo type, prefixed types first."""
+    """Register ``{prefix}/{namespace}/{name}{suffix}`` for every repo type, prefixed types first."""
     for kind in RepoType.routing_order():
-        router.add_api_route(f"{kind.route_prefix}/{{repo_id:repo}}{suffix}", endpoint, methods=methods)
+        router.add_api_route(f"{kind.route_prefix}/{{repo_id:namespaced_repo}}{suffix}", endpoint, methods=methods)
 
 
 def quoted(path: str) -> str:
@@ -95,13 +113,20 @@ def commit_changes(
     return create_commit(hub, change.page.repo, caller, revision, message, create_pr=create_pr)
 
 
-def after_commit(change: ChangePage, result: CommitResult, revision: str, path: str = "") -> str:
+def after_commit(change: ChangePage, result: CommitResult, revision: str, path: str = "", *, folder: str = "") -> str:
     """The page to show next: the new pull request, or the file or folder just committed."""
     if result.pr_num is not None:
         return f"{change.page.url}/discussions/{result.pr_num}"
     if path:
         return f"{change.page.url}/blob/{quote(revision, safe='')}/{quoted(path)}"
-    return f"{change.page.url}/tree/{quote(revision, safe='')}"
+    tree = f"{change.page.url}/tree/{quote(revision, safe='')}"
+    return f"{tree}/{quoted(folder)}" if folder else tree
+
+
+def clean_folder(folder: str) -> str:
+    """A folder named in the URL (``/upload/main/sub/dir``): a valid repo path, or the root."""
+    folder = folder.strip("/")
+    return validate_repo_path(folder) if folder else ""
 
 
 def _signed_in_or_login(request: Request, repo_id: str) -> Response | None:
@@ -173,12 +198,14 @@ def edit_page(request: Request, repo_id: str, revision: str, file_path: str) -> 
     return _editor(request, change, revision, form, creating=False)
 
 
-def new_file_page(request: Request, repo_id: str, revision: str) -> Response:
+def new_file_page(request: Request, repo_id: str, revision: str, folder: str = "") -> Response:
     redirect = _signed_in_or_login(request, repo_id)
     if redirect is not None:
         return redirect
     change = open_for_change(request, repo_id)
-    form = EditorForm(path=request.query_params.get("filename", ""), content="", create_pr=not change.direct)
+    prefix = f"{clean_folder(folder)}/" if clean_folder(folder) else ""
+    name = prefix + request.query_params.get("filename", "")
+    form = EditorForm(path=name, content="", create_pr=not change.direct)
     return _editor(request, change, revision, form, creating=True)
 
 
@@ -186,7 +213,8 @@ async def save_edit(request: Request, repo_id: str, revision: str, file_path: st
     return await run_in_threadpool(_save, request, repo_id, revision, data, file_path)
 
 
-async def save_new(request: Request, repo_id: str, revision: str, data: VerifiedForm) -> Response:
+async def save_new(request: Request, repo_id: str, revision: str, data: VerifiedForm, folder: str = "") -> Response:
+    del folder  # the form names the whole path
     return await run_in_threadpool(_save, request, repo_id, revision, data, None)
 
 
@@ -227,15 +255,17 @@ def _preview(change: ChangePage, revision: str, form: EditorForm) -> str:
 
 
 # -- upload ------------------------------------------------------------------------------------------
-def upload_page(request: Request, repo_id: str, revision: str) -> Response:
+def upload_page(request: Request, repo_id: str, revision: str, folder: str = "") -> Response:
     redirect = _signed_in_or_login(request, repo_id)
     if redirect is not None:
         return redirect
     change = open_for_change(request, repo_id)
-    return _upload(request, change, revision, error=None)
+    return _upload(request, change, revision, clean_folder(folder), error=None)
 
 
-def _upload(request: Request, change: ChangePage, revision: str, *, error: str | None, status: int = 200) -> Response:
+def _upload(
+    request: Request, change: ChangePage, revision: str, folder: str, *, error: str | None, status: int = 200
+) -> Response:
     kind = RepoType(change.page.repo.type)
     return render(
         request,
@@ -245,6 +275,7 @@ def _upload(request: Request, change: ChangePage, revision: str, *, error: str |
         tab="files",
         direct=change.direct,
         revision=revision,
+        folder=folder,
         error=error,
         api_type=kind.plural,
         lfs_prefix=kind.route_prefix,
@@ -252,31 +283,38 @@ def _upload(request: Request, change: ChangePage, revision: str, *, error: str |
     )
 
 
-async def upload_files(request: Request, repo_id: str, revision: str, data: VerifiedForm) -> Response:
+async def upload_files(request: Request, repo_id: str, revision: str, data: VerifiedForm, folder: str = "") -> Response:
     """The form without its script: small regular files, read here and committed in one commit."""
+    folder = clean_folder(folder)
     files = [item for item in data.getlist("files") if isinstance(item, UploadFile) and item.filename]
     if not files or len(files) > MAX_FORM_FILES:
         change = await run_in_threadpool(open_for_change, request, repo_id)
         error = f"Choose between 1 and {MAX_FORM_FILES} files to upload"
-        return await run_in_threadpool(_upload, request, change, revision, error=error, status=400)
+        return await run_in_threadpool(_upload, request, change, revision, folder, error=error, status=400)
     limit = hub_of(request).settings.regular_file_limit
     contents = [(str(item.filename), await item.read(limit + 1)) for item in files]
-    return await run_in_threadpool(_commit_uploads, request, repo_id, revision, data, contents)
+    return await run_in_threadpool(_commit_uploads, request, repo_id, revision, folder, data, contents)
 
 
 def _commit_uploads(
-    request: Request, repo_id: str, revision: str, data: FormData, contents: list[tuple[str, bytes]]
+    request: Request, repo_id: str, revision: str, folder: str, data: FormData, contents: list[tuple[str, bytes]]
 ) -> Response:
     change = open_for_change(request, repo_id)
     try:
-        operations = _regular_files(request, change, revision, contents)
+        operations = _regular_files(request, change, revision, [(_join(folder, n), c) for n, c in contents])
         summary = _text(data, "summary").strip() or f"Upload {len(operations)} file{'s' if len(operations) > 1 else ''}"
         message = CommitRequest(summary=summary, description=_text(data, "description").strip(), operations=operations)
         create_pr = _text(data, "create_pr") == "on" or not change.direct
         result = commit_changes(request, change, revision, message, create_pr=create_pr)
     except DockyardError as exc:
-        return _upload(request, change, revision, error=exc.message, status=exc.status)
-    return see_other(after_commit(change, result, revision))
+        return _upload(request, change, revision, folder, error=exc.message, status=exc.status)
+    return see_other(after_commit(change, result, revision, folder=folder))
+
+
+def _join(folder: str, name: str) -> str:
+    """The uploaded file's name (never a path the browser made up) inside ``folder``."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{folder}/{base}" if folder else base
 
 
 def _regular_files(
@@ -288,16 +326,17 @@ def _regular_files(
     head = git.resolve(revision).commit_id
     operations: list[Operation] = []
     for name, content in contents:
-        path = validate_repo_path(name.replace("\\", "/").rsplit("/", 1)[-1])
+        path = validate_repo_path(name)
         if goes_to_lfs(git, head, path, len(content), regular_file_limit=hub.settings.regular_file_limit):
             raise BadRequestError(f"{path} is a large file: upload it with JavaScript enabled (it goes to LFS)")
         operations.append(AddFile(path, content))
     return operations
 
 
-add_repo_route(router, "/upload/{revision}", upload_page, ["GET"])
-add_repo_route(router, "/upload/{revision}", upload_files, ["POST"])
-add_repo_route(router, "/new/{revision}", new_file_page, ["GET"])
-add_repo_route(router, "/new/{revision}", save_new, ["POST"])
+for _suffix in ("", "/{folder:path}"):
+    add_repo_route(router, "/upload/{revision}" + _suffix, upload_page, ["GET"])
+    add_repo_route(router, "/upload/{revision}" + _suffix, upload_files, ["POST"])
+    add_repo_route(router, "/new/{revision}" + _suffix, new_file_page, ["GET"])
+    add_repo_route(router, "/new/{revision}" + _suffix, save_new, ["POST"])
 add_repo_route(router, "/edit/{revision}/{file_path:path}", edit_page, ["GET"])
 add_repo_route(router, "/edit/{revision}/{file_path:path}", save_edit, ["POST"])

@@ -110,7 +110,8 @@ async function submit(event) {
     const files = await Promise.all(chosen.map(async (file) => {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const oid = hex(await crypto.subtle.digest("SHA-256", bytes));
-      return { path: file.webkitRelativePath || file.name, bytes, oid };
+      const name = file.webkitRelativePath || file.name;
+      return { path: d.folder ? `${d.folder}/${name}` : name, bytes, oid };
     }));
     const pre = await api(`/api/${d.apiType}/${d.repoId}/preupload/${rev}${query}`, {
       files: files.map((f) => ({ path: f.path, size: f.bytes.length, sample: base64(f.bytes.subarray(0, 512)) })),
@@ -130,7 +131,8 @@ async function submit(event) {
     const body = lines.map((line) => JSON.stringify(line)).join("\n");
     const done = await api(`/api/${d.apiType}/${d.repoId}/commit/${rev}${query}`, body, "application/x-ndjson");
     say("Committed.");
-    window.location.assign(done.pullRequestUrl ? new URL(done.pullRequestUrl).pathname : `${d.repoUrl}/tree/${rev}`);
+    const tree = `${d.repoUrl}/tree/${rev}${d.folder ? `/${d.folder}` : ""}`;
+    window.location.assign(done.pullRequestUrl ? new URL(done.pullRequestUrl).pathname : tree);
   } catch (error) {
     say(`Upload failed: ${error.message}`);
     button.disabled = false;
