@@ -13,11 +13,13 @@ from typing import Any
 
 import yaml
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from dockyard.accounts import service as accounts
+from dockyard.accounts.models import Account
 from dockyard.auth.access import Right
 from dockyard.errors import BadRequestError, DockyardError
 from dockyard.gating import service as gating
@@ -254,7 +256,7 @@ def _webhook_toggle(request: Request, page: RepoPage, data: FormData) -> str:
     return _done(page, "webhook")
 
 
-def _viewer_account(request: Request, session: Any) -> Any:
+def _viewer_account(request: Request, session: Session) -> Account:
     viewer = viewer_of(request)
     assert viewer.user is not None
     return accounts.get_user(session, viewer.user.name)
