@@ -282,3 +282,21 @@ def test_the_upload_page_ships_less_than_100_kb_of_javascript(page: Any, server:
     page.goto("/alice/js-budget/upload/main", wait_until="networkidle")
     assert len(scripts) >= 2  # app.js and upload.js
     assert sum(scripts) < 100 * 1024
+
+
+def test_a_dataset_takes_a_browser_lfs_upload_through_its_own_urls(
+    page: Any, server: LiveServer, ids: Identities, repo_name: str
+) -> None:
+    api = _api(server, ids)
+    api.create_repo(f"acme/{repo_name}", repo_type="dataset", private=False)
+    rows = os.urandom(20_000)
+    log_in(page, "dave")  # a write member of acme
+    page.goto(f"/datasets/acme/{repo_name}/upload/main")
+    _drop(page, [("train.parquet", rows)])
+    page.get_by_role("button", name="Commit changes to main").click()
+    page.wait_for_url(f"**/datasets/acme/{repo_name}/tree/main")
+    stored = hf_hub_download(f"acme/{repo_name}", "train.parquet", repo_type="dataset", endpoint=server.url)
+    with open(stored, "rb") as handle:
+        assert handle.read() == rows
+    info = api.dataset_info(f"acme/{repo_name}", files_metadata=True)
+    assert next(f for f in info.siblings or [] if f.rfilename == "train.parquet").lfs is not None
