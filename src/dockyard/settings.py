@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -120,6 +121,18 @@ class Settings(BaseSettings):
         default=20,
         ge=1,
         description="A webhook is disabled after this many failed delivery attempts in a row.",
+    )
+
+    # -- accounts (issue 11) --
+    signup_policy: Literal["open", "invite", "admin"] = Field(
+        default="invite",
+        description="Who may create an account at /join: anyone (open), holders of an invite link "
+        "(invite, the default) or nobody: admins create accounts with `dockyard user create` (admin).",
+    )
+    avatar_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest profile picture a user may upload (PNG, JPEG, WebP or GIF).",
     )
 
     @field_validator("trusted_proxies")
