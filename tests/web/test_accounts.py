@@ -241,7 +241,7 @@ def test_an_org_invite_link_makes_the_person_who_opens_it_a_member(
     page.goto(f"/organizations/{org}/settings/members")
     page.get_by_label("Role given by the link").select_option("write")
     page.get_by_role("button", name="Create invite link").click()
-    link = page.get_by_label("Invite link").input_value()
+    link = page.get_by_label("Invite link", exact=True).input_value()
     assert serious_accessibility_violations(page) == []
     screenshots(page, "accounts-org-members")
     joiner = new_user(server)
