@@ -25,7 +25,7 @@ def test_org_settings_only_for_its_admins(browse: Browse, ids: Identities, viewe
         assert "Create invite link" not in answer.text
 
 
-@pytest.mark.parametrize("viewer", ("bob", "carol", "dave"))
+@pytest.mark.parametrize("viewer", ["bob", "carol", "dave"])
 def test_org_settings_forms_refuse_non_admins(browse: Browse, ids: Identities, viewer: str) -> None:
     client = browse(viewer)
     token = csrf_of(client.get("/").text)
@@ -39,7 +39,7 @@ def test_org_settings_forms_refuse_non_admins(browse: Browse, ids: Identities, v
     assert '<option value="read" selected>' in members  # carol is still a read member
 
 
-@pytest.mark.parametrize("url", ("/settings/profile", "/settings/password", "/settings/sessions", "/settings/tokens"))
+@pytest.mark.parametrize("url", ["/settings/profile", "/settings/password", "/settings/sessions", "/settings/tokens"])
 @pytest.mark.parametrize("viewer", VIEWERS)
 def test_own_settings_need_a_sign_in_and_show_only_the_viewer(
     browse: Browse, ids: Identities, viewer: str, url: str

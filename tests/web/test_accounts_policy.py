@@ -94,7 +94,8 @@ def test_the_demo_prints_a_login_that_works(tmp_path: Path) -> None:
     again = subprocess.run(command, env=server_env({}), capture_output=True, text=True, check=True).stdout
     username = re.search(r"username: (\S+)", first)
     password = re.search(r"password: (\S+)", first)
-    assert username is not None and password is not None
+    assert username is not None
+    assert password is not None
     assert f"password: {password[1]}" in again  # re-running prints the same login
     assert "/login" in first
     live = start_server(data, free_port(), {})
