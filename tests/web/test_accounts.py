@@ -11,6 +11,7 @@ import httpx
 import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
+from playwright.sync_api import expect
 
 from tests.support.accounts import PASSWORD, Identities
 from tests.support.browser import XSS_PAYLOADS, ScriptWatch, screenshots, serious_accessibility_violations
@@ -106,6 +107,10 @@ def test_a_token_made_in_the_page_works_from_huggingface_hub_until_revoked(page:
     page.get_by_role("button", name="Create token").click()
     value = page.get_by_label("New token value").input_value()
     assert value.startswith("dy_")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copy")).to_have_attribute("data-copied", "true")
+    assert page.evaluate("() => navigator.clipboard.readText()") == value
     assert serious_accessibility_violations(page) == []
     screenshots(page, "accounts-tokens")
     api = HfApi(endpoint=server.url, token=value)
