@@ -340,3 +340,16 @@ def test_the_login_page_is_accessible_and_pictured(page: Any) -> None:
     page.goto("/login")
     assert serious_accessibility_violations(page) == []
     screenshots(page, "accounts-login")
+
+
+def test_hostile_member_names_are_inert_on_the_members_page(page: Any, server: LiveServer, ids: Identities) -> None:
+    org = f"o-{uuid.uuid4().hex[:8]}"
+    server.cli("org", "create", org, "--owner", "alice", "--fullname", "".join(XSS_PAYLOADS))
+    hostile = new_user(server, fullname="".join(XSS_PAYLOADS))
+    server.cli("org", "add-member", org, hostile, "--role", "read")
+    log_in(page, "alice")
+    watch = ScriptWatch(page)
+    page.goto(f"/organizations/{org}/settings/members")
+    assert page.get_by_label(f"Role of {hostile}", exact=True).input_value() == "read"
+    page.goto(f"/organizations/{org}/settings")
+    assert not watch.ran()

@@ -20,6 +20,7 @@ from dockyard.accounts import service as accounts
 from dockyard.accounts.models import AccessToken, Account, WebSession
 from dockyard.accounts.signup import MIN_PASSWORD, SignupError, change_password, check_email
 from dockyard.accounts.tokens import FINE_GRAINED
+from dockyard.auth import throttle
 from dockyard.auth.scopes import ENTITY_TYPES, LEVELS, Scope, load_scopes
 from dockyard.errors import BadRequestError, DockyardError
 from dockyard.identifiers import RepoType
@@ -162,11 +163,21 @@ async def save_password(request: Request, form: VerifiedForm) -> Response:
 
 
 def _change_password(request: Request, viewer: Viewer, current: str, new: str, confirm: str) -> None:
+    """Wrong current passwords count against the client like failed logins, so a stolen cookie
+    cannot be used to guess the password."""
     assert viewer.user is not None
+    hub = hub_of(request)
+    client = request.client.host if request.client else None
+    throttle.check(hub.db, client)
     keep = viewer.session.id if viewer.session is not None else None
-    with hub_of(request).db.write() as session:
-        user = accounts.get_user(session, viewer.user.name)
-        change_password(session, user, current=current, new=new, confirm=confirm, keep_session=keep)
+    try:
+        with hub.db.write() as session:
+            user = accounts.get_user(session, viewer.user.name)
+            change_password(session, user, current=current, new=new, confirm=confirm, keep_session=keep)
+    except SignupError as error:
+        if error.field == "current":
+            throttle.note_failure(hub.db, client)
+        raise
 
 
 # -- sessions -------------------------------------------------------------------------------------
