@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -137,6 +138,18 @@ class Settings(BaseSettings):
     sso_username_claim: str = Field(
         default="preferred_username",
         description="The id_token claim matched against Dockyard usernames at SSO log-in.",
+    )
+
+    # -- accounts (issue 11) --
+    signup_policy: Literal["open", "invite", "admin"] = Field(
+        default="invite",
+        description="Who may create an account at /join: anyone (open), holders of an invite link "
+        "(invite, the default) or nobody: admins create accounts with `dockyard user create` (admin).",
+    )
+    avatar_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest profile picture a user may upload (PNG, JPEG, WebP or GIF).",
     )
 
     @field_validator("trusted_proxies")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from dockyard.accounts import service as accounts
 from dockyard.accounts.models import AccessToken
+from dockyard.accounts.passwords import hash_password, verify_password
 from dockyard.auth.identity import Caller
 from dockyard.cli.common import DataDirOption, open_hub
 from dockyard.hub import Hub
@@ -60,9 +62,11 @@ def demo(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
 ) -> None:
-    """Create the demo user, a write token and demo repos (idempotent); print how to connect."""
+    """Create the demo user (with a password), a write token and demo repos (idempotent); print
+    how to connect with the clients and the browser login."""
     hub = open_hub(data_dir)
     token = _ensure_user_and_token(hub)
+    password = _ensure_password(hub)
     caller = _caller(hub)
     _publish_minilm(hub, caller)
     _publish_reviews(hub, caller)
@@ -71,6 +75,10 @@ def demo(
     typer.echo(f"  export HF_ENDPOINT=http://{host}:{port}")
     typer.echo(f"  export HF_TOKEN={token}")
     typer.echo("Demo repos: sentence-transformers/all-MiniLM-L6-v2 (model), demo/movie-reviews (dataset)")
+    typer.echo("")
+    typer.echo(f"Open http://{host}:{port}/login in a browser and log in as:")
+    typer.echo(f"  username: {DEMO_USER}")
+    typer.echo(f"  password: {password}")
 
 
 def _ensure_user_and_token(hub: Hub) -> str:
@@ -89,6 +97,19 @@ def _ensure_user_and_token(hub: Hub) -> str:
             token_file.write_text(issued.value + "\n")
             token_file.chmod(0o600)
     return token_file.read_text().strip()
+
+
+def _ensure_password(hub: Hub) -> str:
+    """The demo user's web password: made once, kept in the data dir (0600) so re-running the demo
+    prints the same login."""
+    password_file = hub.settings.resolved_data_dir() / "demo-password.txt"
+    with hub.db.write() as session:
+        user = accounts.get_user(session, DEMO_USER)
+        if not password_file.exists() or not verify_password(user.password_hash, password_file.read_text().strip()):
+            password_file.write_text(secrets.token_urlsafe(12) + "\n")
+            password_file.chmod(0o600)
+            user.password_hash = hash_password(password_file.read_text().strip())
+    return password_file.read_text().strip()
 
 
 def _caller(hub: Hub) -> Caller:

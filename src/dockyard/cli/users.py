@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
+from dockyard.accounts import invites, password_reset, sessions
 from dockyard.accounts import service as accounts
+from dockyard.accounts.passwords import hash_password
+from dockyard.accounts.signup import check_password
 from dockyard.auth.scopes import load_scopes, parse_scope
 from dockyard.cli.common import DataDirOption, open_hub
 from dockyard.errors import DockyardError
@@ -170,3 +173,66 @@ def remove_member(org: str, name: str, data_dir: DataDirOption = None) -> None:
             typer.echo(f"{name} is no longer a member of {org}")
     except DockyardError as error:
         _fail(error)
+
+
+def _public_base(hub_url: str | None) -> str:
+    return (hub_url or "http://127.0.0.1:8000").rstrip("/")
+
+
+@user_app.command("invite")
+def invite(
+    org: Annotated[str | None, typer.Option("--org", help="Invite into this organisation (with --role)")] = None,
+    role: Annotated[str, typer.Option("--role", help="read, write or admin (org invites)")] = "read",
+    uses: Annotated[int, typer.Option("--uses", help="How many people may use the link")] = 1,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print an invite link: to sign up when DOCKYARD_SIGNUP_POLICY=invite, or to join --org."""
+    hub = open_hub(data_dir)
+    try:
+        with hub.db.write() as session:
+            org_account = accounts.get_account(session, org) if org else None
+            issued = invites.create_invite(session, org=org_account, role=role, max_uses=uses, actor="cli")
+    except DockyardError as error:
+        _fail(error)
+        return
+    base = _public_base(hub.settings.public_url)
+    if org:
+        typer.echo(f"invite to {org} as {role} ({uses} use(s), valid 7 days):")
+        typer.echo(f"{base}/organizations/{org}/invite/{issued.secret}")
+    else:
+        typer.echo(f"sign-up invite ({uses} use(s), valid 7 days):")
+        typer.echo(f"{base}/join?invite={issued.secret}")
+
+
+@user_app.command("reset-link")
+def reset_link(name: str, data_dir: DataDirOption = None) -> None:
+    """Print a one-time link (valid 1 hour) with which user NAME sets a new password."""
+    hub = open_hub(data_dir)
+    try:
+        with hub.db.write() as session:
+            secret = password_reset.create_reset(session, accounts.get_user(session, name), actor="cli")
+    except DockyardError as error:
+        _fail(error)
+        return
+    typer.echo(f"password-reset link for {name} (one use, valid 1 hour):")
+    typer.echo(f"{_public_base(hub.settings.public_url)}/reset/{secret}")
+
+
+@user_app.command("set-password")
+def set_password(
+    name: str,
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, confirmation_prompt=True)],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Set user NAME's password (at least 8 characters) and sign them out everywhere."""
+    hub = open_hub(data_dir)
+    try:
+        check_password(password, password)
+        with hub.db.write() as session:
+            user = accounts.get_user(session, name)
+            user.password_hash = hash_password(password)
+            sessions.revoke_all_sessions(session, user)
+    except DockyardError as error:
+        _fail(error)
+        return
+    typer.echo(f"password of {name} set")

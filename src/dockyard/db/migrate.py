@@ -64,6 +64,7 @@ def _file_lock(path: Path) -> Iterator[None]:
 def import_all_models() -> None:
     """Every module that declares tables, so Base.metadata is complete."""
     import dockyard.accounts.models
+    import dockyard.accounts.self_service_models
     import dockyard.audit.models
     import dockyard.auth.models
     import dockyard.collections.models
