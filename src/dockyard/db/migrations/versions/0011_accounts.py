@@ -1,7 +1,7 @@
 """invites, password_resets, avatars: self-service accounts in the browser
 
-Revision ID: 0009_accounts
-Revises: 0008_web_sessions
+Revision ID: 0011_accounts
+Revises: 0010_browse
 Create Date: 2026-12-06 18:30:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from dockyard.db.base import UTCDateTime
 
-revision = "0009_accounts"
-down_revision = "0008_web_sessions"
+revision = "0011_accounts"
+down_revision = "0010_browse"
 branch_labels = None
 depends_on = None
 
