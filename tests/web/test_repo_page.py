@@ -49,7 +49,9 @@ See [the notes](docs/notes.md).
 """
 
 
-def _model(server: LiveServer, token: str, repo_id: str, card: str, *, gated: str | None = None, repo_type: str = "model") -> None:
+def _model(
+    server: LiveServer, token: str, repo_id: str, card: str, *, gated: str | None = None, repo_type: str = "model"
+) -> None:
     api = HfApi(endpoint=server.url, token=token)
     api.create_repo(repo_id, repo_type=repo_type)
     api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo_id, repo_type=repo_type)
@@ -68,11 +70,13 @@ def test_the_card_is_rendered_with_its_metadata_as_data_and_chips(browse: Browse
     html = browse(None).get(f"/{demo}").text
     body = html[html.index('class="markdown card-markdown"') :]
     assert "<math" in body  # TeX became MathML on the server
-    assert 'class="highlight"' in body and "greet" in body
+    assert 'class="highlight"' in body
+    assert "greet" in body
     assert f'src="/{demo}/resolve/main/images/diagram.png"' in body
     assert f'href="/{demo}/blob/main/docs/notes.md"' in body
     assert "pipeline_tag" not in body.split("</article>")[0]  # the front matter is not in the body
-    assert "<code>model-index</code>" in html and "<code>license</code>" in html  # ...it is data
+    assert "<code>model-index</code>" in html
+    assert "<code>license</code>" in html
     for chip in (
         "/models?pipeline_tag=text-classification",
         "/models?library=transformers",
@@ -115,7 +119,8 @@ def test_the_like_form_works_without_javascript(browse: Browse, demo: str) -> No
     token = re.search(r'name="_csrf" value="([^"]+)"', client.get(f"/{demo}").text)
     assert token is not None
     liked = client.post(f"/{demo}/like", data={"_csrf": token.group(1), "action": "like"})
-    assert liked.status_code == 303 and liked.headers["location"] == f"/{demo}"
+    assert liked.status_code == 303
+    assert liked.headers["location"] == f"/{demo}"
     assert 'aria-pressed="true"' in client.get(f"/{demo}").text
     client.post(f"/{demo}/like", data={"_csrf": token.group(1), "action": "unlike"})
     assert 'aria-pressed="false"' in client.get(f"/{demo}").text
@@ -156,7 +161,8 @@ def test_gated_access_is_requested_in_the_browser_and_granted_by_the_owner(
     page.get_by_role("button", name="Agree and access repository").click()
     expect(page.locator(".gate-state")).to_contain_text("pending")
     pending = httpx.get(
-        f"{server.url}/api/models/{repo_id}/user-access-request/pending", headers={"Authorization": f"Bearer {ids.alice}"}
+        f"{server.url}/api/models/{repo_id}/user-access-request/pending",
+        headers={"Authorization": f"Bearer {ids.alice}"},
     ).json()
     assert [(r["user"]["user"], r["fields"]["Company"], r["fields"]["I agree to the licence"]) for r in pending] == [
         ("dave", "Dave's Garage", True)
@@ -206,7 +212,9 @@ def test_models_fine_tuned_from_this_one_are_listed_when_visible(
         assert (f"{repo_name}-secret" in html) is (viewer == "alice")
 
 
-def test_downloads_last_month_are_counted_and_charted(browse: Browse, server: LiveServer, ids: Identities, demo: str) -> None:
+def test_downloads_last_month_are_counted_and_charted(
+    browse: Browse, server: LiveServer, ids: Identities, demo: str
+) -> None:
     HfApi(endpoint=server.url, token=ids.alice).upload_file(
         path_or_fileobj=b"{}", path_in_repo="config.json", repo_id=demo
     )
@@ -215,12 +223,17 @@ def test_downloads_last_month_are_counted_and_charted(browse: Browse, server: Li
     client = browse(None)
     assert wait_until(lambda: 'class="side-figure">3</p>' in client.get(f"/{demo}").text)
     html = client.get(f"/{demo}").text
-    assert html.count('class="chart-bar"') == 1 and ": 3</title>" in html
+    assert html.count('class="chart-bar"') == 1
+    assert ": 3</title>" in html
 
 
 @pytest.mark.parametrize(
     ("repo_type", "prefix", "snippet"),
-    [("dataset", "/datasets", "load_dataset"), ("space", "/spaces", "git clone"), ("kernel", "/kernels", "--repo-type kernel")],
+    [
+        ("dataset", "/datasets", "load_dataset"),
+        ("space", "/spaces", "git clone"),
+        ("kernel", "/kernels", "--repo-type kernel"),
+    ],
 )
 def test_dataset_space_and_kernel_pages_render(
     browse: Browse, server: LiveServer, ids: Identities, repo_name: str, repo_type: str, prefix: str, snippet: str
@@ -233,7 +246,8 @@ def test_dataset_space_and_kernel_pages_render(
     assert created.status_code == 200, created.text
     response = browse(None).get(f"{prefix}/alice/{repo_name}")
     assert response.status_code == 200
-    assert f"alice/{repo_name}" in response.text and snippet in response.text
+    assert f"alice/{repo_name}" in response.text
+    assert snippet in response.text
     assert browse(None).get(f"/alice/{repo_name}").status_code == 404  # no model of that name
 
 
@@ -241,24 +255,37 @@ def test_model_dataset_and_gated_pages_are_accessible_and_pictured(
     page: Any, server: LiveServer, ids: Identities, demo: str, repo_name: str, web_repos: Any
 ) -> None:
     dataset = f"alice/{repo_name}-data"
-    _model(server, ids.alice, dataset, "---\nlicense: cc-by-4.0\ntask_categories:\n- text-classification\n---\n# Data\n", repo_type="dataset")
+    _model(
+        server,
+        ids.alice,
+        dataset,
+        "---\nlicense: cc-by-4.0\ntask_categories:\n- text-classification\n---\n# Data\n",
+        repo_type="dataset",
+    )
     log_in(page, "bob")
-    for name, url in (("repo-model", f"/{demo}"), ("repo-dataset", f"/datasets/{dataset}"), ("repo-gated", f"/{web_repos.gated}")):
+    for name, url in (
+        ("repo-model", f"/{demo}"),
+        ("repo-dataset", f"/datasets/{dataset}"),
+        ("repo-gated", f"/{web_repos.gated}"),
+    ):
         page.goto(url)
         assert serious_accessibility_violations(page) == [], name
         assert all(path.stat().st_size > 0 for path in screenshots(page, name))
 
 
-def test_xss_in_the_readme_and_its_front_matter_is_inert(page: Any, server: LiveServer, ids: Identities, repo_name: str) -> None:
+def test_xss_in_the_readme_and_its_front_matter_is_inert(
+    page: Any, server: LiveServer, ids: Identities, repo_name: str
+) -> None:
     repo_id = f"alice/{repo_name}"
     quoted = "\n".join(f"- {json.dumps(payload)}" for payload in XSS_PAYLOADS)
-    card = f"---\ntags:\n{quoted}\ntitle: {json.dumps(XSS_PAYLOADS[1])}\nnested:\n  key: {json.dumps(XSS_PAYLOADS[2])}\n---\n"
+    title, nested = json.dumps(XSS_PAYLOADS[1]), json.dumps(XSS_PAYLOADS[2])
+    card = f"---\ntags:\n{quoted}\ntitle: {title}\nnested:\n  key: {nested}\n---\n"
     card += "\n\n".join(XSS_PAYLOADS) + "\n"
     _model(server, ids.alice, repo_id, card)
     watch = ScriptWatch(page)
     log_in(page, "bob")
     page.goto(f"/{repo_id}")
     page.locator("details.front-matter summary").click()
-    assert "href=\"javascript:" not in page.locator(".card-markdown").inner_html()
+    assert 'href="javascript:' not in page.locator(".card-markdown").inner_html()
     expect(page.locator(".front-matter")).to_contain_text("onerror")  # shown as text, not markup
     assert not watch.ran()

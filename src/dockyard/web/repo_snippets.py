@@ -48,7 +48,9 @@ def snippets_for(
     return found
 
 
-def _model_library_snippets(repo_id: str, base_url: str, pipeline_tag: str | None, library: str | None) -> list[Snippet]:
+def _model_library_snippets(
+    repo_id: str, base_url: str, pipeline_tag: str | None, library: str | None
+) -> list[Snippet]:
     setup = f'import os\nos.environ["HF_ENDPOINT"] = "{base_url}"\n'
     found: list[Snippet] = []
     if library == "sentence-transformers":
@@ -60,10 +62,7 @@ def _model_library_snippets(repo_id: str, base_url: str, pipeline_tag: str | Non
         found.append(Snippet("sentence-transformers", "python", code))
     if library in (None, "transformers", "sentence-transformers"):
         if pipeline_tag:
-            code = (
-                f"{setup}from transformers import pipeline\n\n"
-                f'pipe = pipeline("{pipeline_tag}", model="{repo_id}")'
-            )
+            code = f'{setup}from transformers import pipeline\n\npipe = pipeline("{pipeline_tag}", model="{repo_id}")'
             found.append(Snippet("transformers pipeline", "python", code))
         auto = _AUTO_CLASSES.get(pipeline_tag or "", "AutoModel")
         code = (

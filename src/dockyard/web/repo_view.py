@@ -158,7 +158,9 @@ def build_repo_view(request: Request, page: RepoPage) -> RepoView:
         datasets=[RepoLink(d, f"/datasets/{d}") for d in as_list(card.data.get("datasets"))],
         security=security,
         gate=_gate(repo, status) if repo.gated else None,
-        snippets=snippets_for(kind, repo.full_id, base_url=base_url(request), pipeline_tag=pipeline_tag, library=library),
+        snippets=snippets_for(
+            kind, repo.full_id, base_url=base_url(request), pipeline_tag=pipeline_tag, library=library
+        ),
         collection_url=f"/collections/add?{urlencode({'item': f'{kind.value}/{repo.full_id}'})}",
     )
 
@@ -221,7 +223,9 @@ def _chips(kind: RepoType, data: dict[str, Any]) -> list[Chip]:
     return chips
 
 
-def _facts(kind: RepoType, data: dict[str, Any], pipeline_tag: str | None, library: str | None) -> list[tuple[str, list[Chip]]]:
+def _facts(
+    kind: RepoType, data: dict[str, Any], pipeline_tag: str | None, library: str | None
+) -> list[tuple[str, list[Chip]]]:
     """The sidebar's task, library, license and languages, linked to the filtered list."""
     facts: list[tuple[str, list[Chip]]] = []
     if pipeline_tag:
@@ -285,8 +289,10 @@ def _gate(repo: Repo, status: str | None) -> Gate:
     return Gate(
         mode=repo.gated or "",
         status=status,
-        heading=_text(data.get("extra_gated_heading")) or f"You need to agree to share your contact information to access {repo.full_id}",
-        prompt=_text(data.get("extra_gated_prompt")) or "The owners of this repository ask you to answer a few questions before you can download its files.",
+        heading=_text(data.get("extra_gated_heading"))
+        or f"You need to agree to share your contact information to access {repo.full_id}",
+        prompt=_text(data.get("extra_gated_prompt"))
+        or "The owners of this repository ask you to answer a few questions before you can download its files.",
         button=_text(data.get("extra_gated_button_content")) or "Agree and access repository",
         fields=fields,
     )

@@ -32,7 +32,15 @@ def show_repo(request: Request, kind: RepoType, repo_id: str, *, gate_error: str
     page = load_repo(request, kind, repo_id)
     view = build_repo_view(request, page)
     title = f"{page.repo.full_id} · Dockyard"
-    return render(request, "repo/page.html", status=400 if gate_error else 200, view=view, page=page, title=title, gate_error=gate_error)
+    return render(
+        request,
+        "repo/page.html",
+        status=400 if gate_error else 200,
+        view=view,
+        page=page,
+        title=title,
+        gate_error=gate_error,
+    )
 
 
 def toggle_like(request: Request, kind: RepoType, repo_id: str, form: FormData) -> Response:
