@@ -5,9 +5,11 @@ and the "Use this model" snippets. The page handler only renders what this retur
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
@@ -23,6 +25,7 @@ from dockyard.gating.models import AccessRequest
 from dockyard.gating.service import required_fields
 from dockyard.identifiers import RepoType
 from dockyard.repos.cards import as_list, parse_card
+from dockyard.repos.git_repo import FileEntry
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Like, Repo, RepoDownloadDay, RepoTag
 from dockyard.request_context import base_url, hub_of
@@ -33,6 +36,9 @@ from dockyard.web.repo_snippets import Snippet, snippets_for
 from dockyard.web.viewer import viewer_of
 
 CHART_DAYS = 30
+CACHE_SIZE = 512
+K = TypeVar("K")
+V = TypeVar("V")
 FINETUNES_SHOWN = 5
 _CHART_WIDTH, _CHART_HEIGHT = 300, 48
 
@@ -132,12 +138,11 @@ def build_repo_view(request: Request, page: RepoPage) -> RepoView:
     repo, kind = page.repo, RepoType(page.repo.type)
     git = hub.git.open(repo.uid)
     commit_id = _default_commit(git)
-    readme = git.read_file(commit_id, "README.md") if commit_id else None
-    card = _card_view(kind, page.url, readme)
+    card = _card(git, kind, page.url, commit_id)
     with hub.db.read() as session:
         liked = caller.user is not None and session.get(Like, (caller.user.id, repo.id)) is not None
         finetunes, finetune_count = _finetunes(session, caller, repo)
-        security = scanning.repo_security_status(session, hub, repo, commit_id) if commit_id else None
+        security = _security_status(session, hub, repo, commit_id) if commit_id else None
         status = _request_status(session, repo, caller.user.id) if caller.user is not None and repo.gated else None
         downloads = _downloads(session, repo)
         likes = session.scalar(select(Repo.likes).where(Repo.id == repo.id)) or 0
@@ -181,6 +186,18 @@ def _first(value: Any) -> str | None:
 
 
 # -- the card -------------------------------------------------------------------------------------
+def _card(git: Any, kind: RepoType, repo_url: str, commit_id: str | None) -> CardView:
+    entry = git.entry(commit_id, "README.md") if commit_id else None
+    if not isinstance(entry, FileEntry):
+        return _card_view(kind, repo_url, None)
+    key = (repo_url, kind.value, entry.blob_id)
+    card = _CARDS.get(key)
+    if card is None:
+        card = _card_view(kind, repo_url, git.read_blob(entry.blob_id))
+        _CARDS.keep(key, card)
+    return card
+
+
 def _card_view(kind: RepoType, repo_url: str, readme: bytes | None) -> CardView:
     if readme is None:
         return CardView(html=None, rows=[], chips=[], errors=[], data={})
@@ -275,6 +292,47 @@ def _finetunes(session: Session, caller: Any, repo: Repo) -> tuple[list[RepoLink
     count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     found = session.scalars(base.order_by(Repo.downloads.desc(), Repo.id).limit(FINETUNES_SHOWN))
     return [RepoLink(r.full_id, f"/{r.full_id}") for r in found], count
+
+
+class _Kept(Generic[K, V]):
+    """A small least-recently-used map shared by the request threads of one process."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def keep(self, key: K, value: V) -> None:
+        with self._lock:
+            self._kept[key] = value
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+
+
+# Walking a commit's tree for its scan status is most of the page's time in a repo of 1,000
+# files. A commit's files never change and a final scan result is stored once per content, so
+# once every scan of a commit is done its answer stays the same (until a new scanner version,
+# which comes with a restart). Answers with scans still queued are never kept.
+_FINAL_SCANS: _Kept[tuple[str, str], dict[str, Any]] = _Kept(CACHE_SIZE)
+# A card is a pure function of the README's bytes and the repo's URL: keyed by both.
+_CARDS: _Kept[tuple[str, str, str], CardView] = _Kept(CACHE_SIZE)
+
+
+def _security_status(session: Session, hub: Any, repo: Repo, commit_id: str) -> dict[str, Any]:
+    key = (repo.uid, commit_id)
+    status = _FINAL_SCANS.get(key)
+    if status is None:
+        status = scanning.repo_security_status(session, hub, repo, commit_id)
+        if status.get("scansDone"):
+            _FINAL_SCANS.keep(key, status)
+    return status
 
 
 def _request_status(session: Session, repo: Repo, user_id: int) -> str | None:
