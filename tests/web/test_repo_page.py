@@ -4,7 +4,9 @@ and the gated request form, in a real browser where it is interaction and over h
 from __future__ import annotations
 
 import json
+import math
 import re
+import struct
 from typing import Any
 
 import httpx
@@ -289,3 +291,29 @@ def test_xss_in_the_readme_and_its_front_matter_is_inert(
     assert 'href="javascript:' not in page.locator(".card-markdown").inner_html()
     expect(page.locator(".front-matter")).to_contain_text("onerror")  # shown as text, not markup
     assert not watch.ran()
+
+
+def _safetensors(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
+    sizes = {"F32": 4, "BF16": 2, "I64": 8}
+    header: dict[str, Any] = {}
+    offset = 0
+    for name, (dtype, shape) in tensors.items():
+        length = sizes[dtype] * math.prod(shape)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + length]}
+        offset += length
+    encoded = json.dumps(header).encode()
+    return struct.pack("<Q", len(encoded)) + encoded + b"\0" * offset
+
+
+def test_parameters_by_dtype_come_from_the_safetensors_headers(
+    browse: Browse, server: LiveServer, ids: Identities, demo: str
+) -> None:
+    weights = _safetensors({"a": ("F32", [1000, 1500]), "b": ("BF16", [2000]), "c": ("F32", [10])})
+    HfApi(endpoint=server.url, token=ids.alice).upload_file(
+        path_or_fileobj=weights, path_in_repo="model.safetensors", repo_id=demo
+    )
+    html = browse(None).get(f"/{demo}").text
+    section = html[html.index('id="params-heading"') :]
+    assert "1.5M params" in section  # 1,500,000 + 2,000 + 10
+    assert "<td><code>F32</code></td><td>1.5M</td>" in section
+    assert "<td><code>BF16</code></td><td>2k</td>" in section
