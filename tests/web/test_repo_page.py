@@ -317,3 +317,16 @@ def test_parameters_by_dtype_come_from_the_safetensors_headers(
     assert "1.5M params" in section  # 1,500,000 + 2,000 + 10
     assert "<td><code>F32</code></td><td>1.5M</td>" in section
     assert "<td><code>BF16</code></td><td>2k</td>" in section
+
+
+def test_the_security_scan_badge_names_a_dangerous_pickle(
+    browse: Browse, server: LiveServer, ids: Identities, demo: str
+) -> None:
+    client = browse(None)
+    assert "no issue found" in client.get(f"/{demo}").text
+    evil = b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03."
+    HfApi(endpoint=server.url, token=ids.alice).upload_file(path_or_fileobj=evil, path_in_repo="evil.pkl", repo_id=demo)
+    assert wait_until(lambda: "1 file with issues" in client.get(f"/{demo}").text, timeout=30)
+    section = client.get(f"/{demo}").text.split('id="security-heading"')[1]
+    assert "<code>evil.pkl</code>" in section
+    assert "unsafe" in section
