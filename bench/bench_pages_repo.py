@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 REPO_ID = "alice/big-model"
+WARM_ID = "alice/warm-up"
 TARGET_P50_MS = 50.0
 CARD = """---
 license: apache-2.0
@@ -68,6 +69,8 @@ def build_repo(url: str, token: str, files: int, commits: int) -> float:
     started = time.perf_counter()
     api = HfApi(endpoint=url, token=token)
     api.create_repo(REPO_ID)
+    api.create_repo(WARM_ID)  # a small repo whose page warms the process (templates, imports)
+    api.upload_file(path_or_fileobj=CARD.encode(), path_in_repo="README.md", repo_id=WARM_ID)
     operations = [
         CommitOperationAdd("README.md", CARD.encode()),
         CommitOperationAdd("config.json", b'{"model_type": "bert"}'),
@@ -80,9 +83,28 @@ def build_repo(url: str, token: str, files: int, commits: int) -> float:
     return time.perf_counter() - started
 
 
-def time_page(url: str, runs: int) -> list[float]:
+def wait_for_scans(url: str, token: str) -> float:
+    """The scan jobs of every commit run in the server's worker; time the page once they are done
+    (a busy worker would be timed too, and the page keeps scan answers only once final)."""
+    started = time.perf_counter()
+    headers = {"Authorization": f"Bearer {token}"}
+    while True:
+        info = httpx.get(f"{url}/api/models/{REPO_ID}", params={"securityStatus": "true"}, headers=headers).json()
+        if info["securityRepoStatus"]["scansDone"]:
+            return time.perf_counter() - started
+        time.sleep(0.5)
+
+
+def time_page(url: str, runs: int) -> tuple[float, list[float]]:
+    """The first GET of the big repo in a warm process (its card not rendered yet, its tree not
+    walked yet for the scan badges), then ``runs`` GETs after a warm-up."""
     timings = []
     with httpx.Client(base_url=url, headers={"Accept": "text/html"}) as client:
+        for _ in range(5):
+            client.get(f"/{WARM_ID}").raise_for_status()
+        started = time.perf_counter()
+        client.get(f"/{REPO_ID}").raise_for_status()
+        first = (time.perf_counter() - started) * 1000
         for _ in range(10):  # warm-up: imports, caches, connections
             client.get(f"/{REPO_ID}").raise_for_status()
         for _ in range(runs):
@@ -90,7 +112,7 @@ def time_page(url: str, runs: int) -> list[float]:
             response = client.get(f"/{REPO_ID}")
             timings.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
-    return timings
+    return first, timings
 
 
 def main() -> int:
@@ -107,18 +129,22 @@ def main() -> int:
     try:
         ids = create_identities(server.data_dir, server.env)
         build_seconds = build_repo(server.url, ids.alice, args.files, args.commits)
-        timings = time_page(server.url, args.runs)
+        scan_seconds = wait_for_scans(server.url, ids.alice)
+        first, timings = time_page(server.url, args.runs)
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     p50 = statistics.median(timings)
     p95 = statistics.quantiles(timings, n=20)[-1]
-    command = f"PYTHONPATH=src:. python bench/bench_pages_repo.py --files {args.files} --commits {args.commits} --runs {args.runs}"
+    options = f"--files {args.files} --commits {args.commits} --runs {args.runs}"
+    command = f"PYTHONPATH=src:. python bench/bench_pages_repo.py {options}"
     print(f"repo page, {args.files} files, {args.commits} commits, {args.runs} GETs (built in {build_seconds:.0f} s)")
+    print(f"scans of the last commit done {scan_seconds:.0f} s after it")
     print(f"{'measure':<22}{'value':>10}{'target':>12}")
     print(f"{'p50 (ms)':<22}{p50:>10.1f}{'< 50':>12}")
     print(f"{'p95 (ms)':<22}{p95:>10.1f}{'':>12}")
     print(f"{'max (ms)':<22}{max(timings):>10.1f}{'':>12}")
+    print(f"{'first GET (ms)':<22}{first:>10.1f}{'':>12}")
     print(f"command: {command}  (cpus: {os.cpu_count()})")
     return 0 if p50 < TARGET_P50_MS else 1
 
