@@ -330,3 +330,14 @@ def test_the_security_scan_badge_names_a_dangerous_pickle(
     section = client.get(f"/{demo}").text.split('id="security-heading"')[1]
     assert "<code>evil.pkl</code>" in section
     assert "unsafe" in section
+
+
+def test_card_names_that_are_no_repo_ids_are_not_links(
+    browse: Browse, server: LiveServer, ids: Identities, repo_name: str
+) -> None:
+    repo_id = f"alice/{repo_name}"
+    _model(server, ids.alice, repo_id, "---\nbase_model: /evil.example\ndatasets:\n- /evil.example/x\n---\nHi.\n")
+    html = browse(None).get(f"/{repo_id}").text
+    sidebar = html[html.index("<aside") : html.index("</aside>")]
+    assert "evil.example" in sidebar  # shown as text...
+    assert 'href="//evil.example' not in html  # ...never as an off-site link

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from dockyard.auth.access import Viewer as AccessViewer
 from dockyard.auth.access import visible_clause
 from dockyard.db.base import utcnow
-from dockyard.errors import RevisionNotFoundError
+from dockyard.errors import InvalidNameError, RevisionNotFoundError
 from dockyard.gating.models import AccessRequest
 from dockyard.gating.service import required_fields
-from dockyard.identifiers import RepoType
+from dockyard.identifiers import RepoId, RepoType
 from dockyard.repos.cards import as_list, parse_card
 from dockyard.repos.git_repo import FileEntry
 from dockyard.repos.git_storage import DEFAULT_BRANCH
@@ -107,8 +107,20 @@ class Params:
 
 @dataclass(frozen=True, slots=True)
 class RepoLink:
+    """A repo named by a card; ``href`` is None when the name is no valid repo id (shown as text)."""
+
     repo_id: str
-    href: str
+    href: str | None
+
+
+def _repo_link(prefix: str, repo_id: str) -> RepoLink:
+    """Card values are untrusted: only a valid id becomes a link (``/evil.example`` would
+    otherwise become the off-site ``//evil.example``)."""
+    try:
+        RepoId.parse(repo_id)
+    except InvalidNameError:
+        return RepoLink(repo_id, None)
+    return RepoLink(repo_id, f"{prefix}/{repo_id}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +169,10 @@ def build_repo_view(request: Request, page: RepoPage) -> RepoView:
         liked=liked,
         params=_params(repo.safetensors),
         facts=_facts(kind, card.data, pipeline_tag, library),
-        base_models=[RepoLink(b, f"/{b}") for b in as_list(card.data.get("base_model"))],
+        base_models=[_repo_link("", b) for b in as_list(card.data.get("base_model"))],
         finetunes=finetunes,
         finetune_count=finetune_count,
-        datasets=[RepoLink(d, f"/datasets/{d}") for d in as_list(card.data.get("datasets"))],
+        datasets=[_repo_link("/datasets", d) for d in as_list(card.data.get("datasets"))],
         security=security,
         gate=_gate(repo, status) if repo.gated else None,
         snippets=snippets_for(
