@@ -97,6 +97,7 @@ def test_use_this_model_snippets_are_filled_for_the_repo(browse: Browse, server:
     assert f"AutoModelForSequenceClassification.from_pretrained(&#34;{demo}&#34;)" in html
     assert f"hf download {demo}" in html
     assert f"git clone {server.url}/{demo}" in html
+    assert f'data-copy="HF_ENDPOINT={server.url} hf download {demo}"' in html  # a copy button per snippet
     assert f"/collections/add?item=model%2F{demo.replace('/', '%2F')}" in html
 
 
