@@ -34,6 +34,7 @@ from dockyard.api.request_id import RequestIdMiddleware
 from dockyard.api.routing import EncodedSlashMiddleware
 from dockyard.db.database import Database
 from dockyard.db.server_state import get_signing_keys
+from dockyard.errors import DockyardError
 from dockyard.git_http import routes as git_http
 from dockyard.hub import Hub
 from dockyard.jobs.registry import JOBS, JobRegistry
@@ -48,7 +49,7 @@ from dockyard.settings import Settings
 from dockyard.signing import Signer
 from dockyard.storage.factory import open_blob_store
 from dockyard.web.router import install_web
-from dockyard.web.security import WebSecurityMiddleware
+from dockyard.web.security import WebSecurityMiddleware, storage_origin
 from dockyard.webhooks import jobs as webhooks_jobs
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,15 @@ def build_hub(settings: Settings) -> Hub:
         blobs=open_blob_store(settings.resolved_storage_url()),
         signer=Signer(keys),
     )
+
+
+def _presigned_origin(hub: Hub) -> str | None:
+    """Where presigned blob URLs point (S3), for the pages' Content-Security-Policy. Signing a
+    URL makes no request; a store that cannot sign (no credentials yet) just adds no origin."""
+    try:
+        return storage_origin(hub.blobs.presigned_get_url("csp-origin-probe", filename=None, expires_in=60))
+    except DockyardError:
+        return None
 
 
 def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
@@ -131,6 +141,6 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(RequestOriginMiddleware)
     app.add_middleware(BodyLimitMiddleware, default_limit=settings.max_request_body)
-    app.add_middleware(WebSecurityMiddleware)
+    app.add_middleware(WebSecurityMiddleware, storage_origin=_presigned_origin(hub))
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries X-Request-Id
     return app

@@ -152,6 +152,19 @@ class TreeView:
         where = self.where
         return history_url(where.page.url, where.revision, where.path) if where.path else commits_url(where)
 
+    @property
+    def upload_url(self) -> str:
+        """The upload page for this folder (committed directly, or proposed as a pull request)."""
+        return _change_url(self.where, "upload", self.where.path)
+
+    @property
+    def new_file_url(self) -> str:
+        return _change_url(self.where, "new", self.where.path)
+
+
+def _change_url(where: Location, action: str, path: str) -> str:
+    return f"{where.page.url}/{action}/{_rev(where.revision)}" + (f"/{quote(path)}" if path else "")
+
 
 def tree_view(request: Request, page: RepoPage, revision: str, path: str, cursor: int) -> TreeView:
     hub = hub_of(request)
@@ -220,6 +233,10 @@ class BlobView:
     @property
     def here(self) -> str:
         return blob_url(self.where.page.url, self.where.revision, self.where.path)
+
+    @property
+    def edit_url(self) -> str:
+        return _change_url(self.where, "edit", self.where.path)
 
 
 def blob_view(request: Request, page: RepoPage, revision: str, path: str, *, plain: bool) -> BlobView | str:

@@ -16,22 +16,38 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.request_context import SAFE_METHODS, SESSION_COOKIE
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; form-action 'self'"
-)
-_PAGE_HEADERS = (
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-)
+
+def content_security_policy(storage_origin: str | None = None) -> str:
+    """The policy of every page. ``storage_origin``: where presigned blob URLs point (S3), so
+    that images shown from /resolve/ (a redirect there) and browser uploads may reach it."""
+    extra = f" {storage_origin}" if storage_origin else ""
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{extra}; "
+        f"font-src 'self'; connect-src 'self'{extra}; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def storage_origin(presigned_url: str | None) -> str | None:
+    """The scheme://host[:port] of a presigned URL (None for stores that serve through the hub)."""
+    if not presigned_url:
+        return None
+    parts = urlsplit(presigned_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 class WebSecurityMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, storage_origin: str | None = None) -> None:
         self.app = app
+        self.page_headers = (
+            (b"content-security-policy", content_security_policy(storage_origin).encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"x-frame-options", b"DENY"),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,7 +69,7 @@ class WebSecurityMiddleware:
                 content_type = next((v for k, v in response_headers if k.lower() == b"content-type"), b"")
                 if content_type.startswith(b"text/html"):
                     present = {k.lower() for k, _ in response_headers}
-                    response_headers.extend(h for h in _PAGE_HEADERS if h[0] not in present)
+                    response_headers.extend(h for h in self.page_headers if h[0] not in present)
                     message = {**message, "headers": response_headers}
             await send(message)
 

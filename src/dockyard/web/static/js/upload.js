@@ -3,6 +3,14 @@
 // still posts small files to the page itself.
 import { csrfToken } from "/-/static/js/app.js";
 
+// crypto.subtle exists only in secure contexts (HTTPS, or loopback): plain-HTTP hubs on another
+// address hash with our own implementation, loaded only then.
+async function digest(bytes) {
+  if (globalThis.crypto?.subtle) return crypto.subtle.digest("SHA-256", bytes);
+  const { sha256 } = await import("/-/static/js/sha256.js");
+  return sha256(bytes);
+}
+
 const form = document.querySelector("form[data-module='upload']");
 const input = document.getElementById("upload-files");
 const zone = document.getElementById("upload-dropzone");
@@ -109,7 +117,7 @@ async function submit(event) {
     say("Hashing files…");
     const files = await Promise.all(chosen.map(async (file) => {
       const bytes = new Uint8Array(await file.arrayBuffer());
-      const oid = hex(await crypto.subtle.digest("SHA-256", bytes));
+      const oid = hex(await digest(bytes));
       const name = file.webkitRelativePath || file.name;
       return { path: d.folder ? `${d.folder}/${name}` : name, bytes, oid };
     }));
