@@ -28,3 +28,6 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["TRANSFORMERS_VERBOSITY"] = "error"
 os.environ.pop("HF_TOKEN", None)
 os.environ.pop("HF_HUB_OFFLINE", None)
+
+# The shared live server (after the environment above: the fixtures import Dockyard).
+from tests.support.live_fixtures import backend, ids, server  # noqa: E402,F401

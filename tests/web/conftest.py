@@ -3,33 +3,16 @@ browser context (no cookies) per test."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.accounts import PASSWORD, Identities, create_identities
+from tests.support.accounts import PASSWORD, Identities
 from tests.support.browser import DESKTOP, chromium
-from tests.support.server import EMBEDDED, LiveServer, start_server
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir: Path = tmp_path_factory.mktemp("dockyard-web")
-    live = start_server(data_dir, int(os.environ["DOCKYARD_TEST_PORT"]), {}, backend=EMBEDDED)
-    try:
-        yield live
-    finally:
-        live.stop()
-
-
-@pytest.fixture(scope="session")
-def ids(server: LiveServer) -> Identities:
-    return create_identities(server.data_dir, server.env)
+from tests.support.server import LiveServer
 
 
 @pytest.fixture(scope="session")

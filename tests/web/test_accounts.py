@@ -131,7 +131,8 @@ def test_a_token_made_in_the_page_works_from_huggingface_hub_until_revoked(page:
 def test_a_fine_grained_token_is_limited_to_the_ticked_scopes(page: Any, server: LiveServer, ids: Identities) -> None:
     log_in(page, "alice")
     page.goto("/settings/tokens")
-    page.get_by_label("Token name").fill("acme reader")
+    name = f"acme reader {uuid.uuid4().hex[:8]}"
+    page.get_by_label("Token name").fill(name)
     page.get_by_label("Fine-grained: only the repos and organisations ticked below").check()
     page.get_by_role("checkbox", name="Read All repos of acme").check()
     page.get_by_role("button", name="Create token").click()
@@ -141,7 +142,8 @@ def test_a_fine_grained_token_is_limited_to_the_ticked_scopes(page: Any, server:
     assert token["fineGrained"]["scoped"] == [
         {"entity": {"type": "org", "name": "acme"}, "permissions": ["repo.content.read"]}
     ]
-    assert page.get_by_text("read · org acme").is_visible()
+    listed = page.locator("li.settings-item", has_text=name)
+    assert listed.get_by_text("read · org acme").is_visible()
 
 
 def test_a_fine_grained_token_needs_a_ticked_scope(page: Any, server: LiveServer) -> None:

@@ -69,7 +69,7 @@ def test_scope_picker_offers_only_the_viewers_own_repos(
     browse: Browse, web_repos: WebRepos, viewer: str, row: str, offered_to: set[str]
 ) -> None:
     repo_id = getattr(web_repos, row)
-    html = visit(browse, viewer, "/settings/tokens").text
+    html = visit(browse, viewer, f"/settings/tokens?repos={repo_id.split('/')[1]}").text
     assert (f'value="model:{repo_id}:read"' in html) == (viewer in offered_to)
 
 

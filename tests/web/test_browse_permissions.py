@@ -131,7 +131,8 @@ def test_private_collections_are_left_out_of_lists(
         slug = getattr(collections, key)
         if viewer not in allowed:
             assert f"/collections/{slug}" not in html, (key, viewer, url)
-        elif url.startswith("/search") or url.rsplit("/", 1)[-1] == slug.split("/")[0]:
+        elif url.startswith("/search") or url == f"/collections/{slug.split('/')[0]}":
+            # (a profile shows only its newest collections: on a busy hub, not necessarily these)
             assert f"/collections/{slug}" in html, (key, viewer, url)
 
 

@@ -236,18 +236,19 @@ class ScopeTarget:
     label: str
 
 
-def scope_targets(session: Session, user: Account) -> list[ScopeTarget]:
+def scope_targets(session: Session, user: Account, search: str = "") -> list[ScopeTarget]:
     """What a fine-grained token of ``user`` may be scoped to: their namespace, their orgs, and
-    the repos owned by either (only repos the user can see, by construction)."""
+    the repos owned by either (only repos the user can see, by construction); the repos are the
+    first MAX_SCOPE_REPOS whose id contains ``search``, so any repo can be found."""
     orgs = [m.org for m in accounts.memberships_of(session, user)]
     targets = [ScopeTarget("user", user.name, f"All repos of {user.name}")]
     targets += [
         ScopeTarget("org", org.name, f"All repos of {org.name}") for org in sorted(orgs, key=lambda o: o.name_lower)
     ]
-    owner_ids = [user.id, *(org.id for org in orgs)]
-    repos = session.scalars(
-        select(Repo).where(Repo.owner_id.in_(owner_ids)).order_by(Repo.full_id_lower).limit(MAX_SCOPE_REPOS)
-    )
+    query = select(Repo).where(Repo.owner_id.in_([user.id, *(org.id for org in orgs)]))
+    if search:
+        query = query.where(Repo.full_id_lower.contains(search.lower(), autoescape=True))
+    repos = session.scalars(query.order_by(Repo.full_id_lower).limit(MAX_SCOPE_REPOS))
     for repo in repos:
         kind = RepoType(repo.type)
         prefix = "" if kind is RepoType.MODEL else f"{kind.value} "
@@ -255,15 +256,28 @@ def scope_targets(session: Session, user: Account) -> list[ScopeTarget]:
     return targets
 
 
-def parse_scope_choices(values: list[str], allowed: list[ScopeTarget]) -> list[Scope]:
-    """``TYPE:NAME:LEVEL`` checkbox values, kept only for targets the picker offered; ticking
-    both read and write on one target means write."""
-    offered = {(t.entity_type, t.name) for t in allowed}
+def _may_scope(session: Session, user: Account, entity_type: str, name: str) -> bool:
+    """The picker's rule, checked for each ticked box: the user's namespace, one of their orgs,
+    or a repo owned by either."""
+    orgs = {m.org.name_lower: m.org.id for m in accounts.memberships_of(session, user)}
+    if entity_type == "user":
+        return name.lower() == user.name_lower
+    if entity_type == "org":
+        return name.lower() in orgs
+    owners = [user.id, *orgs.values()]
+    kind = RepoType(entity_type)
+    found = select(Repo.id).where(Repo.type == kind.value, Repo.full_id_lower == name.lower())
+    return session.scalar(found.where(Repo.owner_id.in_(owners))) is not None
+
+
+def parse_scope_choices(session: Session, user: Account, values: list[str]) -> list[Scope]:
+    """``TYPE:NAME:LEVEL`` checkbox values, each one a target the picker may offer ``user``;
+    ticking both read and write on one target means write."""
     chosen: dict[tuple[str, str], str] = {}
     for value in values:
         entity_type, _, rest = value.partition(":")
         name, _, level = rest.rpartition(":")
-        if entity_type not in ENTITY_TYPES or level not in LEVELS or (entity_type, name) not in offered:
+        if entity_type not in ENTITY_TYPES or level not in LEVELS or not _may_scope(session, user, entity_type, name):
             raise BadRequestError(f"Unknown scope {value!r}")
         if chosen.get((entity_type, name)) != "write":
             chosen[(entity_type, name)] = level
@@ -282,10 +296,11 @@ def _render_tokens(
     request: Request, viewer: Viewer, *, created: accounts.IssuedToken | None, error: str | None, status: int = 200
 ) -> Response:
     assert viewer.user is not None
+    search = request.query_params.get("repos", "")[:96]
     with hub_of(request).db.read() as session:
         user = accounts.get_user(session, viewer.user.name)
         tokens = [t for t in accounts.list_tokens(session, user) if t.revoked_at is None]
-        targets = scope_targets(session, user)
+        targets = scope_targets(session, user, search)
     return render(
         request,
         "settings/tokens.html",
@@ -293,6 +308,7 @@ def _render_tokens(
         tab="tokens",
         tokens=list(reversed(tokens)),
         targets=targets,
+        repo_search=search,
         created=created,
         error=error,
         scopes_of=_scope_labels,
@@ -325,7 +341,7 @@ def _issue(request: Request, viewer: Viewer, role: str, name: str, chosen: list[
         raise BadRequestError("Give the token a name, to recognise it in this list later")
     with hub_of(request).db.write() as session:
         user = accounts.get_user(session, viewer.user.name)
-        scopes = parse_scope_choices(chosen, scope_targets(session, user)) if role == FINE_GRAINED else []
+        scopes = parse_scope_choices(session, user, chosen) if role == FINE_GRAINED else []
         if role == FINE_GRAINED and not scopes:
             raise BadRequestError("A fine-grained token needs at least one permission: tick one below")
         return accounts.issue_token(session, user, role=role, display_name=name, scopes=scopes or None)
