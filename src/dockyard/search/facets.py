@@ -144,10 +144,17 @@ class Listing:
 
 
 def _filtered(session: Session, query: PageQuery, caller: Caller, *, matches: int | None = None) -> Select[Repo]:
-    """The listing's statement for ``query``, with the search planned here (see :func:`_searched`);
-    the results are those of :func:`dockyard.search.listing.build_query` exactly."""
+    """The listing's statement for ``query``, planned for its use: ``matches`` None is a count
+    (every match is visited), else a page of that many matches. The results are exactly those of
+    :func:`dockyard.search.listing.build_query`; only the way there differs."""
     listing = query.listing()
-    statement = build_query(replace(listing, search=None), caller)
+    counting = matches is None
+    statement = build_query(replace(listing, search=None, tags=[] if counting else listing.tags), caller)
+    if counting:
+        # A count starts from the repos holding each tag (the tag index), rather than testing
+        # every repo of the type for them, as a page walking its sort index does.
+        for tag in listing.tags:
+            statement = statement.where(Repo.id.in_(select(RepoTag.repo_id).where(RepoTag.tag == tag)))
     if query.library:
         statement = statement.where(Repo.library_name == query.library)
     if listing.search:
