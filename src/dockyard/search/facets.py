@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import Connection, Engine, Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from dockyard.auth.cache import read_epoch
 from dockyard.auth.identity import Caller
 from dockyard.identifiers import RepoType
 from dockyard.repos.models import Repo, RepoTag
@@ -233,8 +234,8 @@ def _searched(session: Session, statement: Select[Repo], search: str, matches: i
 # after that, while the results themselves are always live.
 #
 # Privacy does not wait: every use first checks that no repo counted as public has since become
-# private or disabled (a fingerprint of the hidden repos with ids up to the newest id counted, read
-# along ``ix_repos_hidden``); if one has, the counts are recounted at once.
+# private or disabled (the security epoch, and a fingerprint of the hidden repos with ids up to the
+# newest id counted, read along ``ix_repos_hidden``); if one may have, they are recounted at once.
 SUMMARY_TTL = 30.0
 SUMMARY_ENTRIES = 512
 ID_DRIVEN_MAX = 20_000  # up to this many results, their tags are read through the primary key
@@ -266,6 +267,7 @@ class _Snapshot:
     fresh_until: float
     newest_id: int  # the newest repo id when counted: newer repos were not counted
     hidden: tuple[int, ...]  # :func:`_hidden` up to newest_id when counted
+    epoch: str  # the security epoch when counted (bumped by every repo made private or moved)
     refreshing: bool = False
 
 
@@ -290,12 +292,12 @@ def _hidden(session: Session, repo_type: RepoType, up_to: int | None) -> tuple[i
 def _count_public(session: Session, key: PageQuery) -> tuple[_Snapshot, bool]:
     """Fresh public counts of ``key``'s filter, and whether they may be kept: not when a repo
     was hidden or shown while counting (then what was counted as public is uncertain)."""
-    before = _hidden(session, key.repo_type, None)
+    epoch, before = read_epoch(session), _hidden(session, key.repo_type, None)
     counts = count_repos(session, _filtered(session, key, ANONYMOUS))
     newest = int(session.scalar(select(func.max(Repo.id))) or 0)
     hidden = _hidden(session, key.repo_type, newest)
-    keep = _hidden(session, key.repo_type, None) == before
-    return _Snapshot(counts, time.monotonic() + SUMMARY_TTL, newest, hidden), keep
+    keep = _hidden(session, key.repo_type, None) == before and read_epoch(session) == epoch
+    return _Snapshot(counts, time.monotonic() + SUMMARY_TTL, newest, hidden, epoch), keep
 
 
 def _store(key: PageQuery, snapshot: _Snapshot) -> None:
@@ -330,12 +332,19 @@ def _recount_later(bind: Engine | Connection, key: PageQuery) -> None:
     threading.Thread(target=recount, name="facet-recount", daemon=True).start()
 
 
+def _still_private_safe(session: Session, cached: _Snapshot, repo_type: RepoType) -> bool:
+    """No repo counted as public has been hidden since: the security epoch has not moved (every
+    service that makes a repo private bumps it) and the hidden repos counted are the same (which
+    also catches a change made straight in the database)."""
+    return read_epoch(session) == cached.epoch and _hidden(session, repo_type, cached.newest_id) == cached.hidden
+
+
 def public_counts(session: Session, query: PageQuery) -> Counts:
     """The counts of the public repos matching ``query``'s filter (any sort, any page)."""
     key = replace(query, sort=DEFAULT_SORT, page=0)
     with _public_lock:
         cached = _public.get(key)
-    if cached is not None and _hidden(session, key.repo_type, cached.newest_id) == cached.hidden:
+    if cached is not None and _still_private_safe(session, cached, key.repo_type):
         if cached.fresh_until <= time.monotonic():
             _recount_later(session.get_bind(), key)
         return cached.counts
