@@ -37,7 +37,8 @@ REPOS = 240
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """A hub with owner ``ls-owner`` (a few of whose repos are private) and ``ls-other``."""
+    """A hub with owners ``ls-owner`` and ``ls-other``: models and a few datasets, some private,
+    some disabled."""
     root: Path = tmp_path_factory.mktemp("listspeed")
     settings = Settings(data_dir=root / "data")
     settings.resolved_data_dir().mkdir(parents=True)
@@ -53,7 +54,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
             name = f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{index}"
             full_id = f"{owner.name}/{name}"
             repo = Repo(
-                uid=uuid.uuid4().hex, type="model", owner_id=owner.id, name=name, full_id=full_id,
+                uid=uuid.uuid4().hex, type="dataset" if index % 9 == 4 else "model", owner_id=owner.id, name=name,
+                full_id=full_id,
                 full_id_lower=full_id.lower(), private=index % 7 == 0, disabled=index % 53 == 1,
                 downloads=rng.randint(0, 1000), likes=rng.randint(0, 50), trending_score=rng.random(),
                 pipeline_tag=rng.choice(TASKS), library_name=rng.choice(["transformers", "gguf", None]),
@@ -119,12 +121,12 @@ def _as_counter(total: int, counts: facets.Counts) -> Counter[str]:
     return found
 
 
-@pytest.mark.parametrize("id_driven_max", [0, 10**9], ids=["tag-index walk", "per result"])
-def test_both_tag_plans_count_exactly(hub: Hub, id_driven_max: int) -> None:
-    query = PageQuery(RepoType.MODEL, pipeline_tag="fill-mask")
+@pytest.mark.parametrize("plan", ["results", "complement", "walk", None])
+@pytest.mark.parametrize("query", [PageQuery(RepoType.MODEL, pipeline_tag="fill-mask"), PageQuery(RepoType.MODEL)])
+def test_every_tag_plan_counts_exactly(hub: Hub, query: PageQuery, plan: facets.TagPlan | None) -> None:
     caller = _owner(hub)
     with hub.db.read() as session:
-        counts = count_repos(session, facets._filtered(session, query, caller), id_driven_max=id_driven_max)
+        counts = count_repos(session, facets._filtered(session, query, caller), tag_plan=plan)
     assert counts.total > 0
     assert _as_counter(counts.total, counts) == _direct(hub, caller, query)
 

@@ -16,8 +16,9 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
-from sqlalchemy import Connection, Engine, Select, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from dockyard.auth.cache import read_epoch
@@ -238,7 +239,7 @@ def _searched(session: Session, statement: Select[Repo], search: str, matches: i
 # newest id counted, read along ``ix_repos_hidden``); if one may have, they are recounted at once.
 SUMMARY_TTL = 30.0
 SUMMARY_ENTRIES = 512
-ID_DRIVEN_MAX = 20_000  # up to this many results, their tags are read through the primary key
+ID_DRIVEN_MAX = 20_000  # up to this many repos, their tags are read through the primary key
 ANONYMOUS = Caller()
 
 
@@ -363,10 +364,13 @@ def summary(session: Session, caller: Caller, query: PageQuery) -> tuple[int, li
     return counts.total, facets_of(query, counts)
 
 
-def count_repos(session: Session, statement: Select[Repo], *, id_driven_max: int = ID_DRIVEN_MAX) -> Counts:
+TagPlan = Literal["results", "complement", "walk"]
+
+
+def count_repos(session: Session, statement: Select[Repo], *, tag_plan: TagPlan | None = None) -> Counts:
     """Tasks, libraries and tags of the repos ``statement`` selects. Tasks, libraries and the total
-    come from one pass over the facets index; the tags from one pass over ``repo_tags``, read per
-    result through its primary key when the results are few, else along the tag index."""
+    come from one pass over the facets index; the tags from ``repo_tags`` by the cheapest of
+    :func:`_tag_counts`'s plans (``tag_plan`` forces one)."""
     unordered = statement.order_by(None)
     pairs = session.execute(
         unordered.with_only_columns(Repo.pipeline_tag, Repo.library_name, func.count()).group_by(
@@ -379,14 +383,35 @@ def count_repos(session: Session, statement: Select[Repo], *, id_driven_max: int
             counts.tasks[str(task)] += int(n)
         if library:
             counts.libraries[str(library)] += int(n)
-    if counts.total == 0:
-        return counts
-    ids = unordered.with_only_columns(Repo.id)
-    # ``+ 0`` hides the primary key, so SQLite walks the tag index and probes the ids (a large set).
-    holder = RepoTag.repo_id if counts.total <= id_driven_max else RepoTag.repo_id + 0
-    rows = session.execute(select(RepoTag.tag, func.count()).where(holder.in_(ids)).group_by(RepoTag.tag))
-    counts.tags.update({str(tag): int(n) for tag, n in rows})
+    if counts.total:
+        counts.tags.update(_tag_counts(session, unordered.with_only_columns(Repo.id), counts.total, tag_plan))
     return counts
+
+
+def _tag_counts(session: Session, ids: Select[int], total: int, plan: TagPlan | None) -> Counter[str]:
+    """Tags of the ``total`` repos ``ids`` selects. Few results: their tags through the primary
+    key. Nearly every repo (the unfiltered list of a hub's main type): every tag, less those of
+    the few other repos (foreign keys keep ``repo_tags`` free of orphans). Otherwise: walk the
+    tag index and probe the ids."""
+    if plan is None and total <= ID_DRIVEN_MAX:
+        plan = "results"
+    elif plan is None:
+        everyone = int(session.scalar(select(func.count(Repo.id))) or 0)
+        plan = "complement" if everyone - total <= ID_DRIVEN_MAX else "walk"
+    if plan == "complement":
+        every_tag = _grouped(session, None)
+        others = select(Repo.id).where(Repo.id.not_in(ids))
+        return every_tag - _grouped(session, RepoTag.repo_id.in_(others))
+    # ``+ 0`` hides the primary key, so SQLite walks the tag index and probes the ids (a large set).
+    holder = RepoTag.repo_id if plan == "results" else RepoTag.repo_id + 0
+    return _grouped(session, holder.in_(ids))
+
+
+def _grouped(session: Session, condition: ColumnElement[bool] | None) -> Counter[str]:
+    statement = select(RepoTag.tag, func.count()).group_by(RepoTag.tag)
+    if condition is not None:
+        statement = statement.where(condition)
+    return Counter({str(tag): int(n) for tag, n in session.execute(statement)})
 
 
 def facets_of(query: PageQuery, counts: Counts) -> list[Facet]:
