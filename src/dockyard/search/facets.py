@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, func, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from dockyard.auth.cache import read_epoch
@@ -309,7 +309,7 @@ def _store(key: PageQuery, snapshot: _Snapshot) -> None:
             _public.popitem(last=False)
 
 
-def _recount_later(bind: Engine | Connection, key: PageQuery) -> None:
+def _recount_later(bind: Engine, key: PageQuery) -> None:
     """Recount ``key`` in a background thread, once at a time per key; the stale counts are
     served meanwhile (their privacy was checked by the caller)."""
     with _public_lock:
@@ -346,9 +346,12 @@ def public_counts(session: Session, query: PageQuery) -> Counts:
     with _public_lock:
         cached = _public.get(key)
     if cached is not None and _still_private_safe(session, cached, key.repo_type):
-        if cached.fresh_until <= time.monotonic():
-            _recount_later(session.get_bind(), key)
-        return cached.counts
+        bind = session.get_bind()
+        if cached.fresh_until > time.monotonic():
+            return cached.counts
+        if isinstance(bind, Engine):  # a connection cannot be shared with another thread
+            _recount_later(bind, key)
+            return cached.counts
     snapshot, keep = _count_public(session, key)
     if keep:
         _store(key, snapshot)
