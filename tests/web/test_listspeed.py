@@ -11,10 +11,11 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from dockyard.accounts.models import Account
 from dockyard.app import build_hub
@@ -29,6 +30,7 @@ from dockyard.search.index import trigrams
 from dockyard.search.listing import build_query
 from dockyard.search.models import RepoSearchGram
 from dockyard.settings import Settings
+from tests.support.waiting import wait_until
 
 WORDS = ["llama", "mistral", "phi", "gemma", "bert"]
 TASKS = ["fill-mask", "text-generation", "text-classification"]
@@ -169,3 +171,36 @@ def test_a_repo_made_private_leaves_the_shared_counts_at_once(hub: Hub) -> None:
     finally:
         with hub.db.write() as session:
             session.execute(update(Repo).where(Repo.id == hidden).values(private=False))
+
+
+def test_stale_public_counts_are_served_while_recounted_then_replaced(hub: Hub) -> None:
+    """After their half minute, shared counts still answer at once (no page waits for a recount)
+    while a background thread recounts them; a public repo added meanwhile shows up after."""
+    query = PageQuery(RepoType.MODEL, pipeline_tag="text-generation", language="en")
+    key = replace(query, sort=facets.DEFAULT_SORT, page=0)
+    with hub.db.read() as session:
+        before = facets.public_counts(session, query).total
+    with hub.db.write() as session:
+        owner = session.scalars(select(Account).where(Account.name == "ls-other")).one()
+        name = f"fresh-{uuid.uuid4().hex[:6]}"
+        added = Repo(
+            uid=uuid.uuid4().hex, type="model", owner_id=owner.id, name=name, full_id=f"ls-other/{name}",
+            full_id_lower=f"ls-other/{name}", pipeline_tag="text-generation",
+        )  # fmt: skip
+        session.add(added)
+        session.flush()
+        session.add(RepoTag(repo_id=added.id, tag="language:en"))
+    try:
+        with hub.db.read() as session:
+            assert facets.public_counts(session, query).total == before  # fresh: the cached counts
+            facets._public[key] = replace(facets._public[key], fresh_until=0.0)
+            assert facets.public_counts(session, query).total == before  # stale, served at once
+
+        def recounted() -> bool:
+            snapshot = facets._public.get(key)
+            return snapshot is not None and not snapshot.refreshing and snapshot.counts.total == before + 1
+
+        assert wait_until(recounted)
+    finally:
+        with hub.db.write() as session:
+            session.execute(delete(Repo).where(Repo.full_id_lower == f"ls-other/{name}"))
