@@ -177,7 +177,7 @@ def test_stale_public_counts_are_served_while_recounted_then_replaced(hub: Hub) 
     """After their half minute, shared counts still answer at once (no page waits for a recount)
     while a background thread recounts them; a public repo added meanwhile shows up after."""
     query = PageQuery(RepoType.MODEL, pipeline_tag="text-generation", language="en")
-    key = replace(query, sort=facets.DEFAULT_SORT, page=0)
+    key = (str(hub.db.engine.url), replace(query, sort=facets.DEFAULT_SORT, page=0))
     with hub.db.read() as session:
         before = facets.public_counts(session, query).total
     with hub.db.write() as session:

@@ -272,7 +272,8 @@ class _Snapshot:
     refreshing: bool = False
 
 
-_public: OrderedDict[PageQuery, _Snapshot] = OrderedDict()
+# Keyed by database too: several hubs may share a process (tests, the CLI).
+_public: OrderedDict[tuple[str, PageQuery], _Snapshot] = OrderedDict()
 _public_lock = threading.Lock()
 
 
@@ -301,7 +302,7 @@ def _count_public(session: Session, key: PageQuery) -> tuple[_Snapshot, bool]:
     return _Snapshot(counts, time.monotonic() + SUMMARY_TTL, newest, hidden, epoch), keep
 
 
-def _store(key: PageQuery, snapshot: _Snapshot) -> None:
+def _store(key: tuple[str, PageQuery], snapshot: _Snapshot) -> None:
     with _public_lock:
         _public[key] = snapshot
         _public.move_to_end(key)
@@ -309,7 +310,7 @@ def _store(key: PageQuery, snapshot: _Snapshot) -> None:
             _public.popitem(last=False)
 
 
-def _recount_later(bind: Engine, key: PageQuery) -> None:
+def _recount_later(bind: Engine, key: tuple[str, PageQuery]) -> None:
     """Recount ``key`` in a background thread, once at a time per key; the stale counts are
     served meanwhile (their privacy was checked by the caller)."""
     with _public_lock:
@@ -322,7 +323,7 @@ def _recount_later(bind: Engine, key: PageQuery) -> None:
         found: _Snapshot | None = None
         try:
             with Session(bind=bind) as session:
-                snapshot, keep = _count_public(session, key)
+                snapshot, keep = _count_public(session, key[1])
                 found = snapshot if keep else None
         finally:  # on failure the next request counts synchronously
             with _public_lock:
@@ -342,17 +343,17 @@ def _still_private_safe(session: Session, cached: _Snapshot, repo_type: RepoType
 
 def public_counts(session: Session, query: PageQuery) -> Counts:
     """The counts of the public repos matching ``query``'s filter (any sort, any page)."""
-    key = replace(query, sort=DEFAULT_SORT, page=0)
+    bind = session.get_bind()
+    key = (str(bind.engine.url), replace(query, sort=DEFAULT_SORT, page=0))
     with _public_lock:
         cached = _public.get(key)
-    if cached is not None and _still_private_safe(session, cached, key.repo_type):
-        bind = session.get_bind()
+    if cached is not None and _still_private_safe(session, cached, query.repo_type):
         if cached.fresh_until > time.monotonic():
             return cached.counts
         if isinstance(bind, Engine):  # a connection cannot be shared with another thread
             _recount_later(bind, key)
             return cached.counts
-    snapshot, keep = _count_public(session, key)
+    snapshot, keep = _count_public(session, key[1])
     if keep:
         _store(key, snapshot)
     return snapshot.counts
