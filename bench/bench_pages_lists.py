@@ -3,8 +3,9 @@
 Fills a fresh hub's SQLite database with N model rows straight through the models (the same fill
 as ``search_scale.py``: tasks, licenses, languages, likes, downloads; one repo in 50 private),
 starts a real server and times page renders over HTTP on loopback, as a browser asks for them.
-"first" is the first render of a URL, which counts the facets; the next renders of the same
-filter (any sort or page) reuse those counts for half a minute (``search/facets.py``).
+"first" is the first render of a URL, which counts the facets of its filter; the next renders of
+the same filter (any sort or page, any viewer) reuse the public repos' counts, recounted in the
+background every half minute (``search/facets.py``).
 
     python bench/bench_pages_lists.py [--repos 100000] [--runs 20]
 """

@@ -30,3 +30,7 @@ FACETS_INDEX = Index(
     Repo.disabled,
     Repo.owner_id,
 )
+
+# The list pages check before serving shared counts that no counted repo has since become hidden:
+# this index finds a type's private and disabled repos (and sums their ids) without the table.
+HIDDEN_INDEX = Index("ix_repos_hidden", Repo.type, Repo.private, Repo.disabled, Repo.id)
