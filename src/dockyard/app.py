@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from dockyard.api import (
     admin,
+    buckets,
     collections,
     commit,
     discussions,
@@ -133,6 +134,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         collections,
         discussions,
         webhooks,
+        buckets,
         info,
     )
     for module in routers:

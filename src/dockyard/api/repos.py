@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
+from dockyard.api import buckets
 from dockyard.api.deps import RepoToAdmin, RepoToDownload, RepoToWrite, base_url, caller_of, hub_of
 from dockyard.api.errors import error_response
 from dockyard.api.routing import repo_ref
@@ -116,6 +117,9 @@ def delete_repo(request: Request, body: DeleteRepoBody) -> dict[str, Any]:
 
 @router.post("/api/repos/move")
 def move_repo(request: Request, body: MoveRepoBody) -> dict[str, Any]:
+    if body.type == "bucket":  # buckets are not repos: their own domain moves them
+        buckets.move(request, body.from_repo, body.to_repo)
+        return {}
     hub = hub_of(request)
     caller = caller_of(request)
     target = RepoId.parse(body.to_repo)

@@ -1,6 +1,6 @@
 """Fine-grained tokens: a token limited to chosen repos, organisations or the user's namespace.
 
-A scope names an entity — ``user:<name>``, ``org:<name>``, ``model|dataset|space|kernel:<ns>/<name>`` —
+A scope names an entity — ``user:<name>``, ``org:<name>``, ``model|dataset|space|kernel|bucket:<ns>/<name>`` —
 and grants ``read`` or ``write`` (write implies read). Read and write role tokens have no scopes:
 they carry everything their user may do. Public content is readable with any token.
 """
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from dockyard.errors import BadRequestError
 from dockyard.identifiers import RepoType
 
-ENTITY_TYPES = ("user", "org", *(t.value for t in RepoType))
+# Buckets are not repos (no RepoType) but take fine-grained scopes the same way: ``bucket:NS/NAME:LEVEL``.
+ENTITY_TYPES = ("user", "org", *(t.value for t in RepoType), "bucket")
 LEVELS = ("read", "write")
 _HUB_PERMISSIONS = {"read": ["repo.content.read"], "write": ["repo.content.read", "repo.write"]}
 

@@ -67,6 +67,7 @@ def import_all_models() -> None:
     import dockyard.accounts.self_service_models
     import dockyard.audit.models
     import dockyard.auth.models
+    import dockyard.buckets.models
     import dockyard.collections.models
     import dockyard.db.server_state
     import dockyard.discussions.models

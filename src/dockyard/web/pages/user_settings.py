@@ -264,6 +264,8 @@ def _may_scope(session: Session, user: Account, entity_type: str, name: str) -> 
         return name.lower() == user.name_lower
     if entity_type == "org":
         return name.lower() in orgs
+    if entity_type not in {t.value for t in RepoType}:  # bucket scopes are not offered by this picker yet
+        return False
     owners = [user.id, *orgs.values()]
     kind = RepoType(entity_type)
     found = select(Repo.id).where(Repo.type == kind.value, Repo.full_id_lower == name.lower())
