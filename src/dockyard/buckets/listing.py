@@ -5,6 +5,9 @@ Files are rows ordered by path, so a page is an indexed range scan (the unique i
 and then *skips* past that directory (``dir/`` sorts before ``dir0``: ``/`` is one code point
 below ``0``), so a directory of a million files costs one query, not a million rows.
 
+Entries come in the order of the paths they stand for, a folder sorting as ``name/`` (git's tree
+order, which the Hub's repo trees follow): ``logs.json`` comes before the folder ``logs``.
+
 The cursor names where the next page starts: after a path (``g``) or at a key (``e``).
 """
 
