@@ -257,3 +257,10 @@ def test_tree_pages_and_skips_large_folders(server: LiveServer, api: HfApi, ids:
 def test_encoded_prefix(server: LiveServer, ids: Identities, filled: str) -> None:
     response = _get(server, f"/api/buckets/{filled}/tree/logs%2Fdeep", ids.alice)
     assert [e["path"] for e in response.json()] == ["logs/deep/3.txt"]
+    nul_prefix = _get(server, f"/api/buckets/{filled}/tree/a%00b", ids.alice)
+    nul_path = httpx.post(
+        f"{server.url}/api/buckets/{filled}/paths-info",
+        json={"paths": ["a\x00b"]},
+        headers={"Authorization": f"Bearer {ids.alice}"},
+    )
+    assert (nul_prefix.status_code, nul_path.status_code) == (400, 400)

@@ -139,7 +139,8 @@ def list_route(request: Request, namespace: str, search: str | None = None, curs
     limit = _limit(request, LIST_PAGE)
     with hub_of(request).db.read() as session:
         owner = accounts.get_account(session, service.resolve_namespace(caller, namespace))
-        rows = service.list_buckets(session, caller, owner, search=search, after=cursor, limit=limit + 1)
+        after = listing.check_path(cursor) if cursor is not None else None
+        rows = service.list_buckets(session, caller, owner, search=search, after=after, limit=limit + 1)
         items = [_info_json(bucket) for bucket in rows[:limit]]
     headers = {"Link": next_link(request, rows[limit - 1].full_id_lower)} if len(rows) > limit else {}
     return JSONResponse(items, headers=headers)
@@ -195,7 +196,7 @@ def tree_route(request: Request, namespace: str, name: str) -> JSONResponse:
 
 @router.get("/api/buckets/{namespace}/{name}/tree/{prefix:path}")
 def tree_prefix_route(request: Request, namespace: str, name: str, prefix: str) -> JSONResponse:
-    return _tree(request, BucketId(namespace, name), unquote_param(prefix))
+    return _tree(request, BucketId(namespace, name), listing.check_path(unquote_param(prefix)))
 
 
 def _tree(request: Request, bucket_id: BucketId, prefix: str) -> JSONResponse:
@@ -225,6 +226,8 @@ async def paths_info_route(request: Request, namespace: str, name: str) -> JSONR
         raise BadRequestError("paths must be a list of strings")
     if len(paths) > MAX_PATHS:
         raise BadRequestError(f"At most {MAX_PATHS} paths per request")
+    for path in paths:
+        listing.check_path(path)
     return await run_in_threadpool(_paths_info, request, BucketId(namespace, name), paths)
 
 

@@ -61,14 +61,31 @@ def decode_cursor(cursor: str) -> Position:
         raise BadRequestError("Invalid cursor") from None
     if not text or text[0] not in "eg":
         raise BadRequestError("Invalid cursor")
-    return Position(text[1:], inclusive=text[0] == "e")
+    return Position(check_path(text[1:]), inclusive=text[0] == "e")
 
 
 def _range(prefix: str) -> ColumnElement[bool]:
     """Paths starting with ``prefix``, as a range the index serves (LIKE ignores case in SQLite)."""
     if not prefix:
         return BucketFile.path.is_not(None)
-    return and_(BucketFile.path >= prefix, BucketFile.path < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    return and_(BucketFile.path >= prefix, BucketFile.path < _upper_bound(prefix))
+
+
+def _upper_bound(prefix: str) -> str:
+    """The smallest string above every string that starts with ``prefix``."""
+    last = ord(prefix[-1]) + 1
+    if 0xD800 <= last < 0xE000:  # surrogates are not characters: the next one is U+E000
+        last = 0xE000
+    if last > 0x10FFFF:
+        raise BadRequestError("Invalid prefix")
+    return prefix[:-1] + chr(last)
+
+
+def check_path(path: str) -> str:
+    """Untrusted paths and prefixes: a NUL byte is refused here, not by the database (a 500)."""
+    if "\x00" in path:
+        raise BadRequestError("Paths cannot contain NUL characters")
+    return path
 
 
 def _from(position: Position | None) -> ColumnElement[bool]:
