@@ -21,8 +21,9 @@ def test_whoami_reports_user_orgs_and_token_role(ids: Identities) -> None:
     assert me["name"] == "alice"
     assert me["fullname"] == "Alice Liddell"
     assert me["auth"]["accessToken"]["role"] == "write"
-    assert [(org["name"], org["fullname"], org["roleInOrg"]) for org in me["orgs"]] == [
-        ("acme", "Acme Research", "admin")
+    # (other tests on the shared server may make alice admin of more orgs)
+    assert ("acme", "Acme Research", "admin") in [
+        (org["name"], org["fullname"], org["roleInOrg"]) for org in me["orgs"]
     ]
 
 
