@@ -79,5 +79,6 @@ def import_all_models() -> None:
     import dockyard.repos.models
     import dockyard.scanning.models
     import dockyard.search.models
+    import dockyard.viewer.models
     import dockyard.webhooks.models
     import dockyard.xet.models  # noqa: F401
