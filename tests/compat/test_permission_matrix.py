@@ -766,6 +766,8 @@ def _bucket_routes(bucket: str) -> list[Route]:
         Route("bucket tree prefix", "read", "GET", f"/api/buckets/{bucket}/tree/{BUCKET_SECRET_PATH}"),
         Route("bucket paths-info", "read", "POST", f"/api/buckets/{bucket}/paths-info",
               body={"paths": [BUCKET_SECRET_PATH]}),
+        Route("page: bucket", "read", "GET", f"/buckets/{bucket}"),
+        Route("page: bucket folder", "read", "GET", f"/buckets/{bucket}/tree/some-folder"),
         Route("bucket settings", "admin", "PUT", f"/api/buckets/{bucket}/settings", body={"private": True}),
         Route("bucket move", "move", "POST", "/api/repos/move",
               body={"fromRepo": bucket, "toRepo": bucket, "type": "bucket"}),
