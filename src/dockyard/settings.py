@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     max_anonymous_body: int = Field(
         default=64 * 1024,
         description=(
-            "Largest body of the small routes anyone may call: ask-access, Xet telemetry, the sign-in, join and reset forms."
+            "Largest body of the small routes anyone may call: ask-access, Xet telemetry, "
+            "the sign-in, join and reset forms."
         ),
     )
     max_query_body: int = Field(
