@@ -43,7 +43,10 @@ class BucketFile(Base):
     round-trips exactly; ``uploaded_at`` is when this server recorded the path."""
 
     __tablename__ = "bucket_files"
-    __table_args__ = (UniqueConstraint("bucket_id", "path", name="uq_bucket_files_bucket_path"),)
+    __table_args__ = (
+        UniqueConstraint("bucket_id", "path", name="uq_bucket_files_bucket_path"),
+        Index("ix_bucket_files_bucket_xet_hash", "bucket_id", "xet_hash"),  # copies and CAS reads by hash
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bucket_id: Mapped[int] = mapped_column(ForeignKey("buckets.id", ondelete="CASCADE"))
