@@ -314,3 +314,44 @@ def test_http_errors_are_hub_shaped(server: LiveServer, api: HfApi) -> None:
     assert (answer.status_code, answer.headers["x-error-code"]) == (404, "RepoNotFound")
     with pytest.raises(HfHubHTTPError):
         api.get_bucket_file_metadata(f"alice/no-such-{uuid.uuid4().hex[:6]}", "x")
+
+
+# -- the dedup boundary ----------------------------------------------------------------------------
+def _bucket_cas(server: LiveServer, token: str, bucket: str, kind: str) -> tuple[str, dict[str, str]]:
+    answer = httpx.get(f"{server.url}/api/buckets/{bucket}/xet-{kind}-token", headers=_auth(token))
+    assert answer.status_code == 200, answer.text
+    return answer.json()["casUrl"], _auth(answer.json()["accessToken"])
+
+
+def test_private_bucket_content_is_neither_deduplicated_nor_reconstructed_for_outsiders(
+    server: LiveServer, api: HfApi, ids: Identities
+) -> None:
+    from dockyard.xet.chunking import iter_chunks
+    from dockyard.xet.hashes import MerkleHash, chunk_hash
+    from tests.compat.test_xet import _shard_reading
+
+    private, bobs = f"alice/pd-{uuid.uuid4().hex[:8]}", f"bob/pd-{uuid.uuid4().hex[:8]}"
+    api.create_bucket(private, private=True)
+    HfApi(token=ids.bob).create_bucket(bobs)
+    secret = os.urandom(2 * 1024 * 1024)
+    api.batch_bucket_files(private, add=[(secret, "secret.bin")])
+    file_hash = _tree(api, private)["secret.bin"].xet_hash
+    first_chunk = chunk_hash(next(iter_chunks(secret))).hex()
+
+    cas, as_alice = _bucket_cas(server, ids.alice, private, "read")
+    _, as_bob = _bucket_cas(server, ids.bob, bobs, "write")
+    _, as_alice_elsewhere = _bucket_cas(server, ids.alice, bobs, "read")  # a public bucket's grant
+    assert httpx.get(f"{cas}/v1/chunks/default/{first_chunk}", headers=as_alice).status_code == 200
+    assert httpx.get(f"{cas}/v1/chunks/default/{first_chunk}", headers=as_bob).status_code == 404
+    assert httpx.get(f"{cas}/v1/reconstructions/{file_hash}", headers=as_alice).status_code == 200
+    assert httpx.get(f"{cas}/v1/reconstructions/{file_hash}", headers=as_bob).status_code == 404
+    # A grant reconstructs only what its own bucket holds, whoever its user is.
+    assert httpx.get(f"{cas}/v2/reconstructions/{file_hash}", headers=as_alice_elsewhere).status_code == 404
+
+    xorb = httpx.get(f"{cas}/v1/reconstructions/{file_hash}", headers=as_alice).json()["terms"][0]["hash"]
+    stolen = _shard_reading(MerkleHash.from_hex(xorb), list(iter_chunks(secret)))
+    assert httpx.post(f"{cas}/v1/shards", content=stolen, headers=as_bob).status_code == 404
+
+    # Made public, the same content is offered to bob's bucket: dedup works across buckets.
+    api.update_bucket_settings(private, private=False)
+    assert httpx.get(f"{cas}/v1/chunks/default/{first_chunk}", headers=as_bob).status_code == 200
