@@ -6,8 +6,10 @@ claim is about what is stored."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,9 +17,10 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import BucketBatchError, BucketNotFoundError, HfHubHTTPError
 
-from tests.support.accounts import Identities, issue_token
+from tests.support.accounts import Identities, create_identities, issue_token
+from tests.support.backends import Backend, free_port
 from tests.support.buckets import audit_details, file_row, xorb_count
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, start_server
 
 
 @pytest.fixture
@@ -355,3 +358,28 @@ def test_private_bucket_content_is_neither_deduplicated_nor_reconstructed_for_ou
     # Made public, the same content is offered to bob's bucket: dedup works across buckets.
     api.update_bucket_settings(private, private=False)
     assert httpx.get(f"{cas}/v1/chunks/default/{first_chunk}", headers=as_bob).status_code == 200
+
+
+# -- garbage collection --------------------------------------------------------------------------
+@pytest.fixture
+def own_server(tmp_path: Path, backend: Backend) -> Iterator[tuple[LiveServer, str]]:
+    """GC with no grace period would race the other tests' uploads: a server of its own."""
+    live = start_server(tmp_path / "data", free_port(), backend=backend)
+    try:
+        yield live, create_identities(live.data_dir, live.env).alice
+    finally:
+        live.stop()
+
+
+def test_gc_keeps_what_bucket_files_name(own_server: tuple[LiveServer, str]) -> None:
+    server, token = own_server
+    api = HfApi(endpoint=server.url, token=token)
+    bucket = f"alice/gc-{uuid.uuid4().hex[:8]}"
+    api.create_bucket(bucket)
+    data = os.urandom(300_000)
+    api.batch_bucket_files(bucket, add=[(data, "kept.bin")])
+    report = json.loads(server.cli("gc", "--grace-seconds", "0").stdout)
+    assert report["xet_files_removed"] == 0
+    answer = httpx.get(f"{server.url}/buckets/{bucket}/resolve/kept.bin", headers=_auth(token))
+    assert answer.status_code == 200
+    assert answer.content == data
