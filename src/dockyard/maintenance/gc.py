@@ -26,7 +26,7 @@ from functools import partial
 
 import pygit2
 from pygit2.enums import ObjectType
-from sqlalchemy import delete, select, union
+from sqlalchemy import CompoundSelect, delete, select, union
 
 from dockyard.buckets.models import BucketFile
 from dockyard.db.base import utcnow
@@ -167,7 +167,7 @@ def _sweep_objects(hub: Hub, referenced: set[str], cutoff, report: GcReport) -> 
 
 def _sweep_xet(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-untyped-def]
     with hub.db.write() as session:
-        named = union(  # bucket files name Xet files directly, with no LFS object
+        named: CompoundSelect[tuple[str | None]] = union(  # bucket files name Xet files directly, with no LFS object
             select(LfsObject.xet_hash).where(LfsObject.xet_hash.is_not(None)), select(BucketFile.xet_hash)
         )
         files = session.execute(delete(XetFile).where(XetFile.created_at < cutoff, XetFile.file_hash.not_in(named)))
