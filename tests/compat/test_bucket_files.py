@@ -279,6 +279,15 @@ def test_copy_repo_to_bucket_stores_no_new_xorbs(
     assert xorb_count(server) == before
     api.download_bucket_files(bucket, [("from-repo.safetensors", tmp_path / "m")])
     assert (tmp_path / "m").read_bytes() == weights.read_bytes()
+    # addFile takes a hash the caller may download elsewhere (here: alice's public repo) as well,
+    # into a bucket that never held it.
+    xet_hash = _tree(api, bucket)["from-repo.safetensors"].xet_hash
+    fresh = f"alice/bf-{uuid.uuid4().hex[:10]}"
+    api.create_bucket(fresh)
+    line = f'{{"type": "addFile", "path": "again.safetensors", "xetHash": "{xet_hash}", "mtime": 5}}\n'.encode()
+    assert _batch(server, fresh, api.token, line).json() == {"failed": []}
+    assert _tree(api, fresh)["again.safetensors"].size == weights.stat().st_size
+    assert xorb_count(server) == before
 
 
 def test_copy_from_a_repo_the_caller_cannot_download_fails(

@@ -1,5 +1,7 @@
-"""Putting files in a bucket, making an organisation and reading the audit log, straight in the
-hub's database: the Xet batch that writes bucket files over HTTP is a later slice."""
+"""Putting files in a bucket, making an organisation and reading the audit log and the CAS's rows,
+straight in the hub's database. Tests that need real content upload it with the client
+(``HfApi.batch_bucket_files``); ``add_files`` puts rows in place for listing tests that need many
+files or exact values, their hashes naming no stored content."""
 
 from __future__ import annotations
 
