@@ -86,11 +86,13 @@ def test_overwrite_and_delete(api: HfApi, bucket: str, tmp_path: Path) -> None:
     assert api.bucket_info(bucket).total_files == 1
 
 
-def test_empty_file(api: HfApi, bucket: str, tmp_path: Path) -> None:
+def test_empty_file(server: LiveServer, api: HfApi, bucket: str, tmp_path: Path) -> None:
     api.batch_bucket_files(bucket, add=[(b"", "empty.txt")])
     assert _tree(api, bucket)["empty.txt"].size == 0
     api.download_bucket_files(bucket, [("empty.txt", tmp_path / "e")])
     assert (tmp_path / "e").read_bytes() == b""
+    plain = httpx.get(f"{server.url}/buckets/{bucket}/resolve/empty.txt", headers=_auth(api.token))
+    assert (plain.status_code, plain.content, plain.headers["content-length"]) == (200, b"", "0")
 
 
 # -- resolve ---------------------------------------------------------------------------------------
