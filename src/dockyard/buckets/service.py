@@ -16,8 +16,8 @@ from dockyard.auth import permissions
 from dockyard.auth.access import Right, Viewer
 from dockyard.auth.cache import bump_epoch
 from dockyard.auth.identity import Caller
-from dockyard.buckets import access
-from dockyard.buckets.models import Bucket, BucketFile
+from dockyard.buckets import access, folders
+from dockyard.buckets.models import Bucket, BucketFile, parent_of
 from dockyard.db.base import utcnow
 from dockyard.errors import AuthenticationRequiredError, RepoExistsError
 from dockyard.identifiers import validate_account_name, validate_repo_name
@@ -152,13 +152,15 @@ def add_file(
 ) -> BucketFile:
     """Point ``path`` at new content, replacing any previous reference (nothing is versioned)."""
     row = session.scalar(select(BucketFile).where(BucketFile.bucket_id == bucket.id, BucketFile.path == path))
+    now = utcnow()
+    folders.record_upload(session, bucket.id, path, now, new_file=row is None)
     if row is None:
-        row = BucketFile(bucket_id=bucket.id, path=path, size=0)
+        row = BucketFile(bucket_id=bucket.id, path=path, parent=parent_of(path), size=0)
         session.add(row)
         bucket.total_files += 1
     bucket.size += size - row.size
     row.xet_hash, row.size, row.mtime, row.content_type = xet_hash, size, mtime, content_type
-    row.uploaded_at = bucket.updated_at = utcnow()
+    row.uploaded_at = bucket.updated_at = now
     session.flush()
     return row
 
@@ -171,6 +173,7 @@ def delete_file(session: Session, bucket: Bucket, path: str) -> bool:
     bucket.total_files -= 1
     bucket.size -= row.size
     bucket.updated_at = utcnow()
+    folders.record_removal(session, bucket.id, path)
     session.delete(row)
     session.flush()
     return True

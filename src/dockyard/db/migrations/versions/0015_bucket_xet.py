@@ -1,7 +1,7 @@
 """xet_bucket_xorbs: the buckets' side of the Xet dedup boundary; bucket files by Xet hash
 
 Revision ID: 0015_bucket_xet
-Revises: 0014_viewer
+Revises: 0015_bucket_folders
 Create Date: 2026-12-06 21:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_bucket_xet"
-down_revision = "0014_viewer"
+down_revision = "0015_bucket_folders"
 branch_labels = None
 depends_on = None
 
