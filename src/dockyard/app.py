@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from dockyard.api import (
     admin,
+    bucket_files,
     buckets,
     collections,
     commit,
@@ -135,6 +136,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         discussions,
         webhooks,
         buckets,
+        bucket_files,
         info,
     )
     for module in routers:

@@ -858,3 +858,53 @@ def test_page_permission_matrix(
         if expected == HIDDEN:
             assert private_repo.split("/")[1].encode() not in response.content, f"{route.name} named the repo to {role}"
     assert mismatches == []
+
+
+# -- issue 12 (bucket-xet): a private organisation bucket's content ----------------------------------
+# Xet tokens scoped to the bucket, the NDJSON batch and /buckets/{id}/resolve. The file is uploaded
+# through Xet by the real client, so the resolve GET streams real bytes; reading them is downloading.
+BUCKET_XET_SECRET = b"bucket secret weights: 0xfeedface"
+
+
+def _bucket_xet_routes(bucket: str) -> list[Route]:
+    batch = json.dumps({"type": "deleteFile", "path": f"absent-{uuid.uuid4().hex[:6]}.bin"}).encode() + b"\n"
+    return [
+        Route("bucket xet read token", "read", "GET", f"/api/buckets/{bucket}/xet-read-token"),
+        Route("bucket resolve HEAD", "read", "HEAD", f"/buckets/{bucket}/resolve/{BUCKET_SECRET_PATH}"),
+        Route("bucket resolve GET", "read", "GET", f"/buckets/{bucket}/resolve/{BUCKET_SECRET_PATH}"),
+        Route("bucket xet write token", "write", "GET", f"/api/buckets/{bucket}/xet-write-token"),
+        Route("bucket batch", "write", "POST", f"/api/buckets/{bucket}/batch", body=batch),
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def private_xet_bucket(ids: Identities) -> str:
+    bucket = f"acme/px-{uuid.uuid4().hex[:8]}"
+    api = HfApi(token=ids.alice)
+    api.create_bucket(bucket, private=True)
+    api.batch_bucket_files(bucket, add=[(BUCKET_XET_SECRET, BUCKET_SECRET_PATH)])
+    return bucket
+
+
+@pytest.fixture(scope="module")
+def bucket_xet_tokens(server: LiveServer, ids: Identities, private_xet_bucket: str) -> dict[str, str | None]:
+    return _role_tokens(server, ids, "bucket", private_xet_bucket)
+
+
+@pytest.mark.parametrize("role", list(BUCKET_ROLES))
+def test_bucket_xet_permission_matrix(
+    server: LiveServer, private_xet_bucket: str, bucket_xet_tokens: dict[str, str | None], role: str
+) -> None:
+    allowed, mismatches = BUCKET_ROLES[role], []
+    for route in _bucket_xet_routes(private_xet_bucket):
+        response = _call(server, route, bucket_xet_tokens[role])
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if route.name == "bucket resolve GET" and expected == OK:
+            assert response.content == BUCKET_XET_SECRET
+        if expected != OK:
+            assert BUCKET_XET_SECRET not in response.content, f"{route.name} leaked the content to {role}"
+            assert "accessToken" not in response.text, f"{route.name} handed a CAS token to {role}"
+            assert "x-xet-hash" not in response.headers, f"{route.name} leaked the Xet hash to {role}"
+    assert mismatches == []

@@ -64,6 +64,7 @@ class BucketFile(Base):
     __table_args__ = (
         UniqueConstraint("bucket_id", "path", name="uq_bucket_files_bucket_path"),
         Index("ix_bucket_files_parent", "bucket_id", "parent", "path"),
+        Index("ix_bucket_files_bucket_xet_hash", "bucket_id", "xet_hash"),  # copies and CAS reads by hash
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -26,8 +26,9 @@ from functools import partial
 
 import pygit2
 from pygit2.enums import ObjectType
-from sqlalchemy import delete, select
+from sqlalchemy import CompoundSelect, delete, select, union
 
+from dockyard.buckets.models import BucketFile
 from dockyard.db.base import utcnow
 from dockyard.hub import Hub
 from dockyard.lfs.models import LfsObject, RepoLfsObject
@@ -166,7 +167,9 @@ def _sweep_objects(hub: Hub, referenced: set[str], cutoff, report: GcReport) -> 
 
 def _sweep_xet(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-untyped-def]
     with hub.db.write() as session:
-        named = select(LfsObject.xet_hash).where(LfsObject.xet_hash.is_not(None))
+        named: CompoundSelect[tuple[str | None]] = union(  # bucket files name Xet files directly, with no LFS object
+            select(LfsObject.xet_hash).where(LfsObject.xet_hash.is_not(None)), select(BucketFile.xet_hash)
+        )
         files = session.execute(delete(XetFile).where(XetFile.created_at < cutoff, XetFile.file_hash.not_in(named)))
         report.xet_files_removed = files.rowcount or 0  # type: ignore[attr-defined]
         used = select(XetFileXorb.xorb_hash)
