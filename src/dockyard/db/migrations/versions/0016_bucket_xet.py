@@ -1,6 +1,6 @@
 """xet_bucket_xorbs: the buckets' side of the Xet dedup boundary; bucket files by Xet hash
 
-Revision ID: 0015_bucket_xet
+Revision ID: 0016_bucket_xet
 Revises: 0015_bucket_folders
 Create Date: 2026-12-06 21:30:00.000000
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015_bucket_xet"
+revision = "0016_bucket_xet"
 down_revision = "0015_bucket_folders"
 branch_labels = None
 depends_on = None
