@@ -85,17 +85,23 @@ def test_ready_then_live_changes_with_cursors(feed_server: tuple[LiveServer, Ide
         start = int(ready[0].data["cursor"])
         add_files(server, bucket, [File("logs/a.txt", size=7, mtime=1727278262346)])
         first = next(events)
-        assert first.name == "changes" and int(first.data["cursor"]) > start and first.id == first.data["cursor"]
+        assert first.name == "changes"
+        assert int(first.data["cursor"]) > start
+        assert first.id == first.data["cursor"]
         [change] = first.data["changes"]
-        assert change["path"] == "logs/a.txt" and change["op"] == "add" and change["size"] == 7
-        assert change["xetHash"] == File("x").xet_hash and change["mtime"] == "2024-09-25T15:31:02.346Z"
+        assert change["path"] == "logs/a.txt"
+        assert change["op"] == "add"
+        assert change["size"] == 7
+        assert change["xetHash"] == File("x").xet_hash
+        assert change["mtime"] == "2024-09-25T15:31:02.346Z"
         add_files(server, bucket, [File("logs/a.txt", size=9, xet_hash=HASH_B)])
         delete_file(server, bucket, "logs/a.txt")
         later = _changes([next(events)])
         if len(later) < 2:
             later += _changes([next(events)])
         assert [(c["op"], c["path"]) for c in later] == [("update", "logs/a.txt"), ("delete", "logs/a.txt")]
-        assert later[0]["size"] == 9 and later[0]["xetHash"] == HASH_B
+        assert later[0]["size"] == 9
+        assert later[0]["xetHash"] == HASH_B
 
 
 def test_resume_from_cursor_replays_strictly_after_it(feed_server: tuple[LiveServer, Identities], bucket: str) -> None:
@@ -182,7 +188,8 @@ def test_the_real_client_follows_the_feed(feed_server: tuple[LiveServer, Identit
         datetime(2024, 9, 25, 15, 31, 2, 346000, tzinfo=UTC),
     )
     ready = next(events)
-    assert isinstance(ready, _Ready) and ready.cursor == changes.cursor
+    assert isinstance(ready, _Ready)
+    assert ready.cursor == changes.cursor
     events.close()
     resumed = _follow_events(server.url, bucket, ids.alice, ("cursor", "0"), lambda: False)
     first = next(resumed)

@@ -30,7 +30,6 @@ from dockyard.buckets import access, events, service
 from dockyard.buckets.event_models import DELETE, RESET, BucketEvent
 from dockyard.buckets.models import Bucket
 from dockyard.buckets.service import BucketId
-from dockyard.db.base import utcnow
 from dockyard.errors import BadRequestError
 from dockyard.hub import Hub
 
