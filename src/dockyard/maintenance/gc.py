@@ -1,7 +1,8 @@
 """Garbage collection of large-file content no commit references any more.
 
 Mark: every LFS pointer reachable from any ref (branches, tags, pull requests, conversions) of
-every repo. Sweep, oldest first and only past a grace period (so uploads in flight, whose content
+every repo, and every Xet file a bucket path points at (buckets have no history: a deleted or
+overwritten bucket file stops being a root at once). Sweep, oldest first and only past a grace period (so uploads in flight, whose content
 is stored but not committed yet, are never touched): repo links to unreferenced objects, objects
 no repo links, Xet files no object names, xorbs no file uses, and storage keys no row knows.
 Rows are deleted before their bytes, so a crash never leaves a row pointing at missing content.
@@ -28,6 +29,7 @@ import pygit2
 from pygit2.enums import ObjectType
 from sqlalchemy import delete, select
 
+from dockyard.buckets.models import BucketFile
 from dockyard.db.base import utcnow
 from dockyard.hub import Hub
 from dockyard.lfs.models import LfsObject, RepoLfsObject
@@ -167,7 +169,12 @@ def _sweep_objects(hub: Hub, referenced: set[str], cutoff, report: GcReport) -> 
 def _sweep_xet(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-untyped-def]
     with hub.db.write() as session:
         named = select(LfsObject.xet_hash).where(LfsObject.xet_hash.is_not(None))
-        files = session.execute(delete(XetFile).where(XetFile.created_at < cutoff, XetFile.file_hash.not_in(named)))
+        in_buckets = select(BucketFile.xet_hash)  # bucket files are roots too, as repo commits are
+        files = session.execute(
+            delete(XetFile).where(
+                XetFile.created_at < cutoff, XetFile.file_hash.not_in(named), XetFile.file_hash.not_in(in_buckets)
+            )
+        )
         report.xet_files_removed = files.rowcount or 0  # type: ignore[attr-defined]
         used = select(XetFileXorb.xorb_hash)
         candidates = list(
