@@ -53,7 +53,9 @@ def _auth(token: str) -> dict[str, str]:
 
 
 def _set_quota(server: LiveServer, root: str, namespace: str, max_bytes: int) -> dict[str, object]:
-    response = httpx.put(f"{server.url}/api/admin/quotas/{namespace}", json={"maxBytes": max_bytes}, headers=_auth(root))
+    response = httpx.put(
+        f"{server.url}/api/admin/quotas/{namespace}", json={"maxBytes": max_bytes}, headers=_auth(root)
+    )
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -123,13 +125,15 @@ def test_quota_refusal_comes_before_any_upload_url(server: LiveServer, ids: Iden
         headers={**_auth(ids.alice), "Accept": "application/vnd.git-lfs+json"},
     )
     assert answer.status_code == 403
-    assert "actions" not in answer.text and "Storage quota exceeded" in answer.json()["message"]
+    assert "actions" not in answer.text
+    assert "Storage quota exceeded" in answer.json()["message"]
     fits = httpx.post(
         f"{server.url}/{org}/batch.git/info/lfs/objects/batch",
         json={"operation": "upload", "transfers": ["basic"], "objects": objects[:1]},
         headers={**_auth(ids.alice), "Accept": "application/vnd.git-lfs+json"},
     )
-    assert fits.status_code == 200 and "upload" in fits.json()["objects"][0]["actions"]
+    assert fits.status_code == 200
+    assert "upload" in fits.json()["objects"][0]["actions"]
 
 
 def test_quota_refuses_xet_xorbs_before_their_body(
@@ -140,7 +144,8 @@ def test_quota_refuses_xet_xorbs_before_their_body(
     api.create_repo(repo_id)
     _set_quota(server, root, org, 100_000)
     (tmp_path / "big.bin").write_bytes(os.urandom(500_000))
-    with pytest.raises(Exception, match="(?i)quota|403|forbidden"):  # noqa: PT011 - hf_xet wraps the status its own way
+    # hf_xet reports the status and the xorb URL, not the server's message (a client limitation).
+    with pytest.raises(ConnectionError, match=r"403 Forbidden.*/v1/xorbs/"):
         api.upload_file(path_or_fileobj=tmp_path / "big.bin", path_in_repo="big.bin", repo_id=repo_id)
     assert "big.bin" not in api.list_repo_files(repo_id)
 
@@ -171,7 +176,9 @@ def _gc(server: LiveServer, grace: int = 0) -> dict[str, int]:
     return dict(json.loads(server.cli("gc", "--grace-seconds", str(grace)).stdout))
 
 
-def test_gc_keeps_bucket_referenced_xorbs_until_the_file_goes(gc_server: tuple[LiveServer, str], tmp_path: Path) -> None:
+def test_gc_keeps_bucket_referenced_xorbs_until_the_file_goes(
+    gc_server: tuple[LiveServer, str], tmp_path: Path
+) -> None:
     """A repo file's Xet content is put in a bucket (as a copy from a repo does), then the repo
     goes: the bucket alone keeps the xorbs; once the bucket file goes they are freed, after the
     grace period."""
@@ -198,7 +205,8 @@ def test_gc_keeps_bucket_referenced_xorbs_until_the_file_goes(gc_server: tuple[L
     assert _gc(server, grace=3600)["xorbs_removed"] == 0  # young content waits out the grace period
     freed = _gc(server)
     assert (freed["xet_files_removed"], freed["xorbs_removed"]) == (1, xorbs)
-    assert freed["bytes_freed"] > 0 and server.blob_files("xet/xorbs") == []
+    assert freed["bytes_freed"] > 0
+    assert server.blob_files("xet/xorbs") == []
 
 
 def test_gc_keeps_xorbs_a_repo_still_uses_after_the_bucket_goes(
