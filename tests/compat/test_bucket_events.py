@@ -120,6 +120,22 @@ def test_resume_from_cursor_replays_strictly_after_it(feed_server: tuple[LiveSer
         assert [c["path"] for c in _changes(_until(read_events(response), "ready"))] == ["two.bin", "three.bin"]
 
 
+def test_replay_steps_over_other_buckets_busy_logs(feed_server: tuple[LiveServer, Identities], bucket: str) -> None:
+    """More than a read's worth of other buckets' events between the cursor and this bucket's
+    change: the replay still delivers it, then ``ready`` after it."""
+    server, ids = feed_server
+    other = f"alice/busy-{uuid.uuid4().hex[:8]}"
+    HfApi(endpoint=server.url, token=ids.alice).create_bucket(other)
+    with _stream(server, bucket, ids.alice) as response:
+        start = _until(read_events(response), "ready")[0].data["cursor"]
+    add_files(server, other, [File(f"f{i:04d}") for i in range(1200)])
+    add_files(server, bucket, [File("mine.txt")])
+    with _stream(server, bucket, ids.alice, cursor=start) as response:
+        replay = _until(read_events(response), "ready")
+    assert [c["path"] for c in _changes(replay)] == ["mine.txt"]
+    assert int(replay[-1].data["cursor"]) >= int(start) + 1201
+
+
 def test_stream_ends_with_reconnect_and_its_cursor(feed_server: tuple[LiveServer, Identities], bucket: str) -> None:
     server, ids = feed_server
     with _stream(server, bucket, ids.alice) as response:

@@ -107,13 +107,16 @@ def _poll(hub: Hub, caller: Caller, follow: Follow) -> Poll:
     with hub.db.read() as session:
         upto, follow.gap_since = events.settled_upto(session, follow.position, follow.gap_since, SETTLE)
         rows = events.read(session, follow.bucket_id, follow.position, upto)
-        poll = Poll(full=len(rows) == events.READ_BATCH)
+        # More waits when this bucket's batch is full, or when the settled ids (of every bucket,
+        # contiguous) filled a whole read: a busy hub must not slow a replay to one batch a poll.
+        capped = upto - follow.position >= events.READ_BATCH
+        poll = Poll(full=len(rows) == events.READ_BATCH or capped)
         for row in rows:
             if row.kind == RESET:
                 poll.reset = row.path
                 return poll
             poll.changes.append(row)
-        follow.position = rows[-1].id if poll.full else upto
+        follow.position = rows[-1].id if len(rows) == events.READ_BATCH else upto
         bucket = session.get(Bucket, follow.bucket_id)
         poll.gone = bucket is None or not access.may(session, caller, bucket, Right.DOWNLOAD)
         return poll
