@@ -14,14 +14,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from huggingface_hub import HfApi
-from huggingface_hub._bucket_live_follow import BucketEventsUnavailable, _Changes, _follow_events, _Ready, _Reset
+from huggingface_hub import HfApi, HfFileSystem
+from huggingface_hub._bucket_live_follow import (
+    BUCKET_FOLLOWERS,
+    BucketEventsUnavailable,
+    _Changes,
+    _follow_events,
+    _Ready,
+    _Reset,
+)
 
 from tests.support.accounts import Identities, create_identities
 from tests.support.backends import Backend, free_port
 from tests.support.bucket_ops import Event, prune_events, read_events
 from tests.support.buckets import File, add_files, delete_file
 from tests.support.server import LiveServer, start_server
+from tests.support.waiting import wait_until
 
 HASH_B = "a" * 64
 
@@ -213,3 +221,20 @@ def test_the_real_client_follows_the_feed(feed_server: tuple[LiveServer, Identit
     resumed.close()
     with pytest.raises(BucketEventsUnavailable):
         next(_follow_events(server.url, bucket.replace("alice/", "alice/missing-"), ids.alice, None, lambda: False))
+
+
+def test_hf_file_system_live_follow_refreshes_its_listing(
+    feed_server: tuple[LiveServer, Identities], bucket: str
+) -> None:
+    """``HfFileSystem(live_follow=True)``: a cached bucket listing picks up a file written by another
+    process without ``refresh`` or ``invalidate_cache``."""
+    server, ids = feed_server
+    add_files(server, bucket, [File("runs/first.log")])
+    fs = HfFileSystem(endpoint=server.url, token=ids.alice, live_follow=True, skip_instance_cache=True)
+    root = f"buckets/{bucket}/runs"
+    assert [entry["name"] for entry in fs.ls(root)] == [f"{root}/first.log"]
+    follower = BUCKET_FOLLOWERS[(server.url, ids.alice, bucket)][0]
+    assert wait_until(lambda: follower.subscribed, timeout=20)
+    add_files(server, bucket, [File("runs/second.log")])
+    assert wait_until(lambda: f"{root}/second.log" in [e["name"] for e in fs.ls(root)], timeout=20)
+    follower.stop()
