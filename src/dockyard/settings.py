@@ -155,6 +155,29 @@ class Settings(BaseSettings):
         description="Largest profile picture a user may upload (PNG, JPEG, WebP or GIF).",
     )
 
+    # -- bucket ops (issue 12: live-follow events, quotas) --
+    bucket_events_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often an open bucket event stream asks the database for new changes.",
+    )
+    bucket_events_stream_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long one bucket event stream lasts before it tells the client to reconnect "
+        "(so an API process never holds a connection forever).",
+    )
+    bucket_events_ping_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between keep-alive comments on a quiet bucket event stream.",
+    )
+    bucket_events_retention_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="How long bucket file changes are kept for replay; an older cursor gets `reset`.",
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_proxies(cls, value: str) -> str:

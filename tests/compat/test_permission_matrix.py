@@ -908,3 +908,83 @@ def test_bucket_xet_permission_matrix(
             assert "accessToken" not in response.text, f"{route.name} handed a CAS token to {role}"
             assert "x-xet-hash" not in response.headers, f"{route.name} leaked the Xet hash to {role}"
     assert mismatches == []
+
+
+# -- issue 12 (bucket-ops): the live-follow feed, bucket usage and namespace quotas ----------------------
+# The feed and the usage report return file names and sizes: the bucket's download right. The feed is
+# a stream that lasts minutes, so only its status is read. Quotas are hub-administrator routes: anonymous
+# callers are asked to authenticate (401), everyone else is refused (403), including a hub admin's
+# fine-grained token; a hub admin's read token may read a quota but not change it.
+def _bucket_ops_routes(bucket: str) -> list[Route]:
+    return [
+        Route("bucket events", "read", "GET", f"/api/buckets/{bucket}/events"),
+        Route("bucket storage", "read", "GET", f"/api/buckets/{bucket}/storage"),
+    ]
+
+
+def _status_only(server: LiveServer, route: Route, token: str | None) -> httpx.Response:
+    """The answer's status and headers (an error body is read; a stream is closed unread)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.stream(route.method, f"{server.url}{route.path}", headers=headers, timeout=20.0) as response:
+        if response.status_code >= 300:
+            response.read()
+        return response
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_bucket_ops_permission_matrix(
+    server: LiveServer, private_bucket: str, bucket_tokens: dict[str, str | None], role: str
+) -> None:
+    allowed, mismatches = ROLES[role], []
+    for route in _bucket_ops_routes(private_bucket):
+        response = _status_only(server, route, bucket_tokens[role])
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if expected != OK:
+            assert BUCKET_SECRET_PATH not in response.text, f"{route.name} leaked a file name to {role}"
+    assert mismatches == []
+
+
+QUOTA_ROLES: dict[str, tuple[str, ...] | None] = {  # None: asked to authenticate
+    **{role: () for role in ROLES},
+    "anonymous": None,
+    "hub admin": ("read", "write"),
+    "hub admin read token": ("read",),
+    "hub admin fine-grained": (),
+}
+
+
+@pytest.fixture(scope="module")
+def quota_tokens(server: LiveServer, bucket_tokens: dict[str, str | None]) -> dict[str, str | None]:
+    root = f"root-q{uuid.uuid4().hex[:6]}"
+    server.cli("user", "create", root, "--admin")
+    return {
+        **bucket_tokens,
+        "hub admin": issue_token(server.data_dir, server.env, root, "write"),
+        "hub admin read token": issue_token(server.data_dir, server.env, root, "read"),
+        "hub admin fine-grained": issue_token(server.data_dir, server.env, root, "fineGrained", ["org:acme:write"]),
+    }
+
+
+@pytest.mark.parametrize("role", list(QUOTA_ROLES))
+def test_quota_admin_permission_matrix(server: LiveServer, quota_tokens: dict[str, str | None], role: str) -> None:
+    from tests.support.buckets import create_org
+
+    target = f"q-{uuid.uuid4().hex[:8]}"
+    create_org(server, target, owner="alice")
+    routes = [
+        Route("quota read", "read", "GET", f"/api/admin/quotas/{target}"),
+        Route("quota set", "write", "PUT", f"/api/admin/quotas/{target}", body={"maxBytes": 10**12}),
+        Route("quota clear", "write", "DELETE", f"/api/admin/quotas/{target}"),
+    ]
+    allowed, mismatches = QUOTA_ROLES[role], []
+    for route in routes:
+        response = _call(server, route, quota_tokens[role])
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+    assert mismatches == []
+    admin = {"Authorization": f"Bearer {quota_tokens['hub admin']}"}
+    shown = httpx.get(f"{server.url}/api/admin/quotas/{target}", headers=admin).json()
+    assert shown["maxBytes"] is None  # set and cleared by the admin, never set by anyone else

@@ -30,6 +30,7 @@ from dockyard.errors import (
     RangeNotSatisfiableError,
 )
 from dockyard.hub import Hub
+from dockyard.quotas import service as quotas
 from dockyard.repos.models import Repo
 from dockyard.request_bodies import read_limited
 from dockyard.xet import cas, tokens
@@ -100,9 +101,22 @@ def xet_write_token(request: Request, repo_type: str, repo_id: str, revision: st
 async def upload_xorb(request: Request, prefix: str, hash_text: str) -> dict[str, Any]:
     hub = hub_of(request)
     grant = tokens.check(hub.signer, request.headers.get("authorization"), write=True)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit():  # refused before a byte of the body is read
+        await run_in_threadpool(_ensure_quota_room, hub, grant, int(declared))
     body = await read_limited(request, MAX_XORB_UPLOAD)
+    if declared is None or not declared.isdigit():
+        await run_in_threadpool(_ensure_quota_room, hub, grant, len(body))
     inserted = await run_in_threadpool(cas.store_xorb, hub, grant, hash_text, body)
     return {"was_inserted": inserted}
+
+
+def _ensure_quota_room(hub: Hub, grant: tokens.CasGrant, size: int) -> None:
+    """The namespace the grant writes to must have room for the xorb (its quota, if any)."""
+    with hub.db.read() as session:
+        account_id = quotas.namespace_of_grant(session, grant)
+        if account_id is not None:
+            quotas.ensure_room(session, account_id, size)
 
 
 @router.post(CAS + "/v1/xorb-grants/{prefix}/{hash_text}")

@@ -32,6 +32,7 @@ from dockyard.buckets.models import Bucket, BucketFile
 from dockyard.errors import BadRequestError, DockyardError, EntryNotFoundError, InvalidPathError
 from dockyard.identifiers import RepoId, RepoType
 from dockyard.lfs.models import LfsObject, RepoLfsObject
+from dockyard.quotas import service as quotas
 from dockyard.repos.service import RepoRef, get_readable_repo
 from dockyard.xet import cas
 from dockyard.xet.hashes import file_hash, is_hash_hex
@@ -153,10 +154,11 @@ def apply_batch(session: Session, caller: Caller, bucket: Bucket, operations: li
     """Each operation in its own savepoint; one audit record with the counts."""
     failures: list[Failure] = []
     done: Counter[str] = Counter()
+    limited = quotas.quota_of(session, bucket.owner_id) is not None  # read once: most namespaces have none
     for operation in operations:
         try:
             with session.begin_nested():
-                _apply(session, caller, bucket, operation)
+                _apply(session, caller, bucket, operation, limited=limited)
         except DockyardError as error:
             failures.append(Failure(operation.path, error.message))
             continue
@@ -174,7 +176,7 @@ def apply_batch(session: Session, caller: Caller, bucket: Bucket, operations: li
     return failures
 
 
-def _apply(session: Session, caller: Caller, bucket: Bucket, operation: Operation) -> None:
+def _apply(session: Session, caller: Caller, bucket: Bucket, operation: Operation, *, limited: bool) -> None:
     path = check_path(operation.path)
     if isinstance(operation, DeleteFile):
         service.delete_file(session, bucket, path)  # deleting a missing path is not an error
@@ -186,6 +188,11 @@ def _apply(session: Session, caller: Caller, bucket: Bucket, operation: Operatio
     else:
         size, content_type = _copy_source(session, caller, operation, xet_hash)
         content_type = content_type or mimetypes.guess_type(path)[0]
+    if limited:  # the namespace's quota counts logical bytes: an overwrite adds the difference
+        previous = session.scalar(
+            select(BucketFile.size).where(BucketFile.bucket_id == bucket.id, BucketFile.path == path)
+        )
+        quotas.ensure_room(session, bucket.owner_id, size - (previous or 0))
     cas.link_bucket_xorbs(session, bucket.id, _file_xorbs(session, xet_hash))
     service.add_file(
         session, bucket, path, xet_hash=xet_hash, size=size, mtime=operation.mtime, content_type=content_type

@@ -1,9 +1,11 @@
 """Garbage collection of large-file content no commit references any more.
 
 Mark: every LFS pointer reachable from any ref (branches, tags, pull requests, conversions) of
-every repo. Sweep, oldest first and only past a grace period (so uploads in flight, whose content
-is stored but not committed yet, are never touched): repo links to unreferenced objects, objects
-no repo links, Xet files no object names, xorbs no file uses, and storage keys no row knows.
+every repo, and every Xet file a bucket path points at (buckets have no history: a deleted or
+overwritten bucket file stops being a root at once). Sweep, oldest first and only past a grace
+period (so uploads in flight, whose content is stored but not committed yet, are never touched):
+repo links to unreferenced objects, objects no repo links, Xet files no object or bucket file
+names, xorbs no file uses, and storage keys no row knows.
 Rows are deleted before their bytes, so a crash never leaves a row pointing at missing content.
 
 Bytes are freed only for the rows the guarded DELETE really removed (``DELETE … RETURNING``: a row
