@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -150,15 +150,27 @@ def check_path(path: str) -> str:
 
 
 # -- applying ------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Content:
+    """What the batch's ``addFile`` hashes are, resolved in a few queries for the whole batch
+    instead of several per line: the size of each hash that may become the bucket's, the xorbs
+    it reads, and the hashes whose xorbs this batch has already linked to the bucket."""
+
+    usable: dict[str, int]
+    xorbs: dict[str, list[str]]
+    linked: set[str] = field(default_factory=set)
+
+
 def apply_batch(session: Session, caller: Caller, bucket: Bucket, operations: list[Operation]) -> list[Failure]:
     """Each operation in its own savepoint; one audit record with the counts."""
     failures: list[Failure] = []
     done: Counter[str] = Counter()
     limited = quotas.quota_of(session, bucket.owner_id) is not None  # read once: most namespaces have none
+    content = _resolve_content(session, caller, bucket, operations)
     for operation in operations:
         try:
             with session.begin_nested():
-                _apply(session, caller, bucket, operation, limited=limited)
+                _apply(session, caller, bucket, operation, content, limited=limited)
         except DockyardError as error:
             failures.append(Failure(operation.path, error.message))
             continue
@@ -176,27 +188,59 @@ def apply_batch(session: Session, caller: Caller, bucket: Bucket, operations: li
     return failures
 
 
-def _apply(session: Session, caller: Caller, bucket: Bucket, operation: Operation, *, limited: bool) -> None:
+def _resolve_content(session: Session, caller: Caller, bucket: Bucket, operations: list[Operation]) -> _Content:
+    """A hash may become this bucket's when every xorb it reads is held by the bucket (its own
+    upload) or by something the caller may download. Unknown and unreadable hashes are alike
+    absent, so a hash reveals nothing. Linking xorbs during the batch cannot change the answer:
+    only xorbs that were already usable get linked."""
+    hashes = sorted({op.xet_hash.lower() for op in operations if isinstance(op, AddFile) and is_hash_hex(op.xet_hash)})
+    sizes: dict[str, int] = {}
+    xorbs: dict[str, list[str]] = defaultdict(list)
+    for part in _chunks(hashes):
+        known = select(XetFile.file_hash, XetFile.size).where(XetFile.file_hash.in_(part))
+        sizes.update(dict(session.execute(known).tuples().all()))
+        pairs = select(XetFileXorb.file_hash, XetFileXorb.xorb_hash).where(XetFileXorb.file_hash.in_(part))
+        for file_hex, xorb_hex in session.execute(pairs).tuples():
+            xorbs[file_hex].append(xorb_hex)
+    needed = sorted({xorb for file_hex in sizes for xorb in xorbs[file_hex]})
+    visible: set[str] = set()
+    for part in _chunks(needed):
+        visible.update(cas.visible_xorbs(session, Viewer.of(caller), part, bucket_id=bucket.id))
+    usable = {file_hex: size for file_hex, size in sizes.items() if visible.issuperset(xorbs[file_hex])}
+    if EMPTY_FILE_HASH in hashes:
+        usable.setdefault(EMPTY_FILE_HASH, 0)  # no chunks: nothing to upload, nothing to read
+    return _Content(usable, xorbs)
+
+
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _apply(
+    session: Session, caller: Caller, bucket: Bucket, operation: Operation, content: _Content, *, limited: bool
+) -> None:
     path = check_path(operation.path)
     if isinstance(operation, DeleteFile):
         service.delete_file(session, bucket, path)  # deleting a missing path is not an error
         return
     xet_hash = _hash(operation.xet_hash)
     if isinstance(operation, AddFile):
-        size = _usable_size(session, caller, bucket, xet_hash)
-        content_type = operation.content_type
+        if xet_hash not in content.usable:
+            raise EntryNotFoundError(f"Unknown xetHash {xet_hash}: upload the file first")
+        size, content_type = content.usable[xet_hash], operation.content_type
     else:
         size, content_type = _copy_source(session, caller, operation, xet_hash)
         content_type = content_type or mimetypes.guess_type(path)[0]
     if limited:  # the namespace's quota counts logical bytes: an overwrite adds the difference
-        previous = session.scalar(
-            select(BucketFile.size).where(BucketFile.bucket_id == bucket.id, BucketFile.path == path)
-        )
+        at_path = BucketFile.bucket_id == bucket.id, BucketFile.path == path
+        previous = session.scalar(select(BucketFile.size).where(*at_path))
         quotas.ensure_room(session, bucket.owner_id, size - (previous or 0))
-    cas.link_bucket_xorbs(session, bucket.id, _file_xorbs(session, xet_hash))
+    if xet_hash not in content.linked:
+        cas.link_bucket_xorbs(session, bucket.id, content.xorbs.get(xet_hash) or _file_xorbs(session, xet_hash))
     service.add_file(
         session, bucket, path, xet_hash=xet_hash, size=size, mtime=operation.mtime, content_type=content_type
     )
+    content.linked.add(xet_hash)  # only once the line went through: a failed line's savepoint undid its links
 
 
 def _hash(text: str) -> str:
@@ -207,22 +251,6 @@ def _hash(text: str) -> str:
 
 def _file_xorbs(session: Session, xet_hash: str) -> list[str]:
     return list(session.scalars(select(XetFileXorb.xorb_hash).where(XetFileXorb.file_hash == xet_hash)))
-
-
-def _usable_size(session: Session, caller: Caller, bucket: Bucket, xet_hash: str) -> int:
-    """The file's size, when its content may become this bucket's: every xorb it reads is held by
-    the bucket (its own upload) or by something the caller may download. Unknown and unreadable
-    hashes get the same answer, so a hash reveals nothing."""
-    row = session.get(XetFile, xet_hash)
-    if row is None:
-        if xet_hash == EMPTY_FILE_HASH:
-            return 0
-        raise EntryNotFoundError(f"Unknown xetHash {xet_hash}: upload the file first")
-    xorbs = _file_xorbs(session, xet_hash)
-    visible = cas.visible_xorbs(session, Viewer.of(caller), xorbs, bucket_id=bucket.id)
-    if set(visible) != set(xorbs):
-        raise EntryNotFoundError(f"Unknown xetHash {xet_hash}: upload the file first")
-    return row.size
 
 
 def _copy_source(session: Session, caller: Caller, operation: CopyFile, xet_hash: str) -> tuple[int, str | None]:
