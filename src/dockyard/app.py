@@ -21,6 +21,7 @@ from dockyard.api import (
     lfs,
     lfs_files,
     likes,
+    parquet,
     refs,
     repos,
     resolve,
@@ -136,6 +137,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         discussions,
         webhooks,
         buckets,
+        parquet,
         info,
     )
     for module in routers:
