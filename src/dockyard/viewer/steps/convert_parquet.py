@@ -108,12 +108,15 @@ def _size(entry: Any) -> int:
 
 
 def _materialise(ctx: StepContext, root: Path, entries: dict[str, Any], paths: list[str]) -> None:
-    """Write out the files not written yet (a placeholder is empty), each checked for bombs."""
+    """Write out the files not written yet (a placeholder is empty; archives are written at
+    detection), and check every one for bombs before ``datasets`` opens it."""
     for path in paths:
         target = root / path
-        if path in entries and _size(entries[path]) and target.stat().st_size == 0:
+        if path not in entries:
+            continue
+        if _size(entries[path]) and target.stat().st_size == 0:
             files.materialise(ctx, entries[path], target)
-            guards.check_file(ctx.hub.settings, target, path)
+        guards.check_file(ctx.hub.settings, target, path)
 
 
 def _stream(ctx: StepContext, root: Path, config: str, split: str, paths: list[str]) -> dict[str, Any]:
