@@ -5,16 +5,20 @@ compared with what was uploaded; the jobs are awaited by polling what the server
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import struct
+import tarfile
 import zipfile
 import zlib
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_dataset
 from huggingface_hub import HfApi
 
@@ -127,6 +131,65 @@ def test_raw_csv_and_jsonl_are_converted(
             io.BytesIO(_get(server, token, listing["train"][0].split(server.url)[1], follow_redirects=True).content)
         ).metadata
         assert metadata.row_group(0).column(0).has_offset_index  # the page index is written
+
+
+ROWS = [{"text": f"line {i}", "label": i % 2} for i in range(5)]
+CSV = "text,label\n" + "".join(f"{row['text']},{row['label']}\n" for row in ROWS)
+
+
+def _zipped(name: str, data: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _arrow_stream() -> bytes:
+    table = pa.Table.from_pylist(ROWS)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table)
+    return sink.getvalue()
+
+
+def _webdataset() -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for i, row in enumerate(ROWS):
+            for ext, data in (("txt", row["text"].encode()), ("json", json.dumps({"label": row["label"]}).encode())):
+                member = tarfile.TarInfo(f"{i:04d}.{ext}")
+                member.size = len(data)
+                tar.addfile(member, io.BytesIO(data))
+    return out.getvalue()
+
+
+WDS_ROWS = [
+    {"__key__": f"{i:04d}", "__url__": "data/train-0000.tar", "json": {"label": row["label"]}, "txt": row["text"]}
+    for i, row in enumerate(ROWS)
+]
+FORMATS: dict[str, tuple[str, bytes, list[dict[str, Any]]]] = {
+    "gzip-compressed CSV": ("data/train.csv.gz", gzip.compress(CSV.encode()), ROWS),
+    "TSV": ("data/train.tsv", CSV.replace(",", "\t").encode(), ROWS),
+    "text": ("data/train.txt", b"first line\nsecond line\n", [{"text": "first line"}, {"text": "second line"}]),
+    "CSV in a zip": ("data/train.zip", _zipped("inner.csv", CSV), ROWS),
+    "Arrow": ("data/train.arrow", _arrow_stream(), ROWS),
+    "WebDataset": ("data/train-0000.tar", _webdataset(), WDS_ROWS),
+}
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_formats_are_converted(server: LiveServer, api: HfApi, token: str, repo_name: str, fmt: str) -> None:
+    repo_id = f"alice/{repo_name}"
+    path, data, expected = FORMATS[fmt]
+    api.create_repo(repo_id, repo_type="dataset")
+    api.upload_file(path_or_fileobj=data, path_in_repo=path, repo_id=repo_id, repo_type="dataset")
+    report = _processed(server, repo_id)
+    assert [(s["split"], s["num_rows"], s["error"]) for s in report["splits"]] == [("train", len(expected), None)]
+    (url,) = _get(server, token, f"/api/datasets/{repo_id}/parquet/default/train").json()
+    rows = _shard_rows(server, token, url)
+    assert [{key: row[key] for key in sorted(row)} for row in rows] == [
+        {key: row[key] for key in sorted(row)} for row in expected
+    ]
 
 
 def test_card_with_several_configs(server: LiveServer, api: HfApi, token: str, repo_name: str, tmp_path: Path) -> None:
