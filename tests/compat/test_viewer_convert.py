@@ -10,6 +10,7 @@ import io
 import json
 import struct
 import tarfile
+import wave
 import zipfile
 import zlib
 from pathlib import Path
@@ -240,6 +241,36 @@ def test_image_folder_with_metadata(server: LiveServer, api: HfApi, token: str, 
         "zero": images["0.png"],
         "one": images["1.png"],
         "two": images["2.png"],
+    }
+
+
+def _wav(frames: int) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(struct.pack(f"<{frames}h", *range(frames)))
+    return out.getvalue()
+
+
+def test_audio_folder_with_metadata(server: LiveServer, api: HfApi, token: str, repo_name: str, tmp_path: Path) -> None:
+    repo_id = f"alice/{repo_name}"
+    folder = tmp_path / "audio"
+    (folder / "train").mkdir(parents=True)
+    sounds = {"a.wav": _wav(80), "b.wav": _wav(160)}
+    for name, data in sounds.items():
+        (folder / "train" / name).write_bytes(data)
+    (folder / "train" / "metadata.csv").write_text("file_name,transcript\na.wav,short\nb.wav,longer\n")
+    _upload_folder(api, repo_id, folder)
+    report = _processed(server, repo_id)
+    assert [(s["split"], s["num_rows"]) for s in report["splits"]] == [("train", 2)]
+    assert report["splits"][0]["features"]["audio"]["_type"] == "Audio"
+    (url,) = _get(server, token, f"/api/datasets/{repo_id}/parquet/default/train").json()
+    rows = _shard_rows(server, token, url)
+    assert {row["transcript"]: row["audio"]["bytes"] for row in rows} == {
+        "short": sounds["a.wav"],
+        "longer": sounds["b.wav"],
     }
 
 
