@@ -6,6 +6,7 @@ compared with what was uploaded; the jobs are awaited by polling what the server
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import struct
@@ -105,6 +106,33 @@ def test_pushed_parquet_is_referenced_and_loads_from_the_export(
     info = next(s for s in report["splits"] if s["split"] == "train")
     assert Features.from_dict(info["features"]) == FEATURES
     assert info["num_bytes"] > 0
+
+
+def test_parquet_with_oversized_row_groups_is_rewritten(
+    server: LiveServer, api: HfApi, token: str, repo_name: str
+) -> None:
+    """One row group of 150,000 rows is too coarse for random access: the export rewrites it in
+    row groups of at most 100,000 rows (the default) instead of referencing it."""
+    repo_id = f"alice/{repo_name}"
+    table = pa.table({"n": pa.array(range(150_000), pa.int64()), "word": [f"w{i % 97}" for i in range(150_000)]})
+    source = io.BytesIO()
+    pq.write_table(table, source, row_group_size=150_000)
+    api.create_repo(repo_id, repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=source.getvalue(), path_in_repo="data/train.parquet", repo_id=repo_id, repo_type="dataset"
+    )
+    report = _processed(server, repo_id)
+    assert [(s["split"], s["num_rows"]) for s in report["splits"]] == [("train", 150_000)]
+    (url,) = _get(server, token, f"/api/datasets/{repo_id}/parquet/default/train").json()
+    exported = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, follow_redirects=True, timeout=60)
+    parquet = pq.ParquetFile(io.BytesIO(exported.content))
+    groups = [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)]
+    assert sum(groups) == 150_000
+    assert max(groups) <= 100_000
+    assert parquet.read().column("n").to_pylist() == list(range(150_000))
+    shard = _tree(api, repo_id)["default/train/0000.parquet"]
+    assert shard.lfs is not None
+    assert shard.lfs.sha256 != hashlib.sha256(source.getvalue()).hexdigest()  # rewritten, not referenced
 
 
 def _upload_folder(api: HfApi, repo_id: str, folder: Path) -> str:
