@@ -21,7 +21,7 @@ from dockyard.viewer.steps.context import StepContext
 ROW_GROUP_BYTES = 64 * 1024 * 1024
 #: A referenced file's row groups must stay under this to be read a page at a time.
 MAX_REFERENCED_ROW_GROUP_BYTES = 256 * 1024 * 1024
-BATCH_ROWS = 1000
+BATCH_ROWS = 10_000
 MEDIA_BATCH_ROWS = 16
 
 
