@@ -322,6 +322,27 @@ def test_malformed_split_fails_alone(
     assert set(_get(server, token, f"/api/datasets/{repo_id}/parquet/default").json()) == {"train"}
 
 
+def test_dataset_without_data_files_is_a_clear_error(
+    server: LiveServer, api: HfApi, token: str, repo_name: str
+) -> None:
+    repo_id = f"alice/{repo_name}"
+    api.create_repo(repo_id, repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=b"# Nothing here yet\n", path_in_repo="README.md", repo_id=repo_id, repo_type="dataset"
+    )
+    report = _processed(server, repo_id)
+    assert report["error"]["code"] == "EmptyDatasetError"
+    steps = report["steps"]
+    assert steps["config-splits"]["status"] == "error"
+    assert steps["config-splits"]["errors"][0]["error_code"] == "EmptyDatasetError"
+    assert {
+        error["error_code"] for name, step in steps.items() if name != "config-splits" for error in step["errors"]
+    } == {"PreviousStepError"}
+    answer = _get(server, token, f"/api/datasets/{repo_id}/parquet")
+    assert answer.status_code == 500
+    assert answer.headers["x-error-code"] == "EmptyDatasetError"
+
+
 def test_zip_bomb_is_refused(server: LiveServer, api: HfApi, token: str, repo_name: str, tmp_path: Path) -> None:
     repo_id = f"alice/{repo_name}"
     folder = tmp_path / "bomb"

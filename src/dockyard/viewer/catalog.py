@@ -94,8 +94,10 @@ def _entry(
 
 def processing_status(hub: Hub, session: Session, repo: Repo, revision_sha: str) -> dict[str, Any]:
     """Per step: ``{"status": "pending" | "ok" | "error", "errors": [{config, split, error_code,
-    error}]}``; a step is ``error`` when any of its keys failed (the others may be fine)."""
+    error}]}``; a step is ``error`` when any of its keys failed (the others may be fine), and every
+    later step is ``error`` (PreviousStepError) when the configs and splits could not be detected."""
     status: dict[str, Any] = {}
+    detected = results.get(session, repo.id, revision_sha, config_splits.NAME, config_splits.VERSION)
     for step in STEPS:
         outcomes = results.for_revision(session, repo.id, revision_sha, step.NAME, step.VERSION)
         errors = [
@@ -103,26 +105,28 @@ def processing_status(hub: Hub, session: Session, repo: Repo, revision_sha: str)
             for (config, split), o in sorted(outcomes.items())
             if not o.ok
         ]
-        state = "pending" if not outcomes else "error" if errors else "ok"
-        if state == "ok" and not _complete(session, repo, revision_sha, step.NAME, outcomes):
+        if step is not config_splits and detected is not None and not detected.ok:
+            message = f"The configs and splits could not be detected: {detected.error}"
+            errors = [{"config": "", "split": "", "error_code": "PreviousStepError", "error": message}]
+        state = "pending" if not outcomes and not errors else "error" if errors else "ok"
+        if state == "ok" and not _complete(step, outcomes, detected):
             state = "pending"
         status[step.NAME] = {"status": state, "errors": errors}
     return status
 
 
 def _complete(
-    session: Session, repo: Repo, revision_sha: str, step: str, outcomes: dict[tuple[str, str], results.StepOutcome]
+    step: Any, outcomes: dict[tuple[str, str], results.StepOutcome], detected: results.StepOutcome | None
 ) -> bool:
-    """A per-split step is done when every detected split has an outcome."""
-    if step == config_splits.NAME:
+    """Done when every key of the step's ``LEVEL`` ("dataset", "config" or "split", the default)
+    has an outcome."""
+    level = getattr(step, "LEVEL", "split")
+    if level == "dataset":
         return True
-    detected = results.get(session, repo.id, revision_sha, config_splits.NAME, config_splits.VERSION)
     if detected is None or detected.result is None:
         return False
     wanted = {
-        (c["config"], s["split"] if step == convert_parquet.NAME else "")
-        for c in detected.result["configs"]
-        for s in c["splits"]
+        (c["config"], s["split"] if level == "split" else "") for c in detected.result["configs"] for s in c["splits"]
     }
     return wanted <= set(outcomes)
 

@@ -19,6 +19,7 @@ from dockyard.viewer.steps.context import StepContext
 
 NAME = "config-splits"
 VERSION = 1
+LEVEL = "dataset"  # one outcome per dataset (the whole revision)
 
 
 def run(ctx: StepContext) -> None:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 NAME = "convert-parquet"
 VERSION = 1
+LEVEL = "split"  # one outcome per split
 PARQUET_REF = publish.PARQUET_REF
 
 

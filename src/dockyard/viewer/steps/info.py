@@ -18,6 +18,7 @@ from dockyard.viewer.steps.context import StepContext
 
 NAME = "info"
 VERSION = 1
+LEVEL = "config"  # one outcome per config
 
 
 def run(ctx: StepContext) -> None:
