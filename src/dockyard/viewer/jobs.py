@@ -32,7 +32,10 @@ def process(hub: Hub, payload: dict[str, Any]) -> None:
         if repo is None or repo.type != "dataset":
             return
         uid, full_id = repo.uid, repo.full_id
-    scratch = Path(tempfile.mkdtemp(prefix="dockyard-viewer-"))
+    # Under the data directory, not /tmp (often a small tmpfs): a split's files are written here.
+    parent = hub.settings.resolved_data_dir() / "tmp" / "viewer"
+    parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="job-", dir=parent))
     try:
         ctx = StepContext(hub, int(payload["repo_id"]), uid, full_id, str(payload["commit_id"]), scratch)
         for step in STEPS:
