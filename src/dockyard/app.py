@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from dockyard.api import (
     admin,
+    bucket_events,
+    bucket_files,
     buckets,
     collections,
     commit,
@@ -22,6 +24,7 @@ from dockyard.api import (
     lfs_files,
     likes,
     parquet,
+    quotas,
     refs,
     repos,
     resolve,
@@ -34,6 +37,7 @@ from dockyard.api.errors import install_error_handlers
 from dockyard.api.middleware import RequestOriginMiddleware
 from dockyard.api.request_id import RequestIdMiddleware
 from dockyard.api.routing import EncodedSlashMiddleware
+from dockyard.buckets import jobs as buckets_jobs
 from dockyard.db.database import Database
 from dockyard.db.server_state import get_signing_keys
 from dockyard.errors import DockyardError
@@ -58,7 +62,7 @@ from dockyard.webhooks import jobs as webhooks_jobs
 log = logging.getLogger(__name__)
 
 # Every domain that declares background jobs; each registers its own (``register(registry)``).
-DOMAINS = (repos_jobs, scanning_jobs, maintenance_jobs, webhooks_jobs, viewer_jobs)
+DOMAINS = (repos_jobs, scanning_jobs, maintenance_jobs, webhooks_jobs, buckets_jobs, viewer_jobs)
 
 
 def register_domains(registry: JobRegistry) -> None:
@@ -123,6 +127,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         health,
         identity,
         admin,
+        quotas,
         repos,
         gating,
         likes,
@@ -136,7 +141,9 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         collections,
         discussions,
         webhooks,
+        bucket_events,
         buckets,
+        bucket_files,
         parquet,
         info,
     )

@@ -66,6 +66,14 @@ class ForbiddenError(DockyardError):
     default_message = "You don't have the rights to perform this action"
 
 
+class QuotaExceededError(ForbiddenError):
+    """An upload that would take a namespace past the storage quota an administrator set; refused
+    before any byte is sent."""
+
+    code = "StorageQuotaExceeded"
+    default_message = "Storage quota exceeded"
+
+
 class GatedRepoError(DockyardError):
     status = 403
     code = "GatedRepo"

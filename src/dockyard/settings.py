@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     )
     max_anonymous_body: int = Field(
         default=64 * 1024,
-        description="Largest body of the small routes anyone may call: ask-access, Xet telemetry.",
+        description=(
+            "Largest body of the small routes anyone may call: ask-access, Xet telemetry, "
+            "the sign-in, join and reset forms."
+        ),
     )
     max_query_body: int = Field(
         default=2 * MIB,
@@ -150,6 +153,29 @@ class Settings(BaseSettings):
         default=1024 * 1024,
         ge=1024,
         description="Largest profile picture a user may upload (PNG, JPEG, WebP or GIF).",
+    )
+
+    # -- bucket ops (issue 12: live-follow events, quotas) --
+    bucket_events_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often an open bucket event stream asks the database for new changes.",
+    )
+    bucket_events_stream_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long one bucket event stream lasts before it tells the client to reconnect "
+        "(so an API process never holds a connection forever).",
+    )
+    bucket_events_ping_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between keep-alive comments on a quiet bucket event stream.",
+    )
+    bucket_events_retention_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="How long bucket file changes are kept for replay; an older cursor gets `reset`.",
     )
 
     # -- viewer (issue 13) --

@@ -265,3 +265,26 @@ def test_encoded_prefix(server: LiveServer, ids: Identities, filled: str) -> Non
         headers={"Authorization": f"Bearer {ids.alice}"},
     )
     assert (nul_prefix.status_code, nul_path.status_code) == (400, 400)
+
+
+def test_folder_listings_follow_writes_and_deletes(server: LiveServer, api: HfApi, filled: str) -> None:
+    add_files(server, filled, [File("logs-old/x.txt"), File("runs/r1/a.bin"), File("runs/r2/b.bin")])
+    root = [(e.type, e.path) for e in api.list_bucket_tree(filled, recursive=False)]
+    # git tree order: the folder "logs-old" sorts as "logs-old/", before "logs.json" ('-' < '.')
+    assert root == [
+        ("file", "a.txt"),
+        ("directory", "logs-old"),
+        ("file", "logs.json"),
+        ("directory", "logs"),
+        ("directory", "runs"),
+    ]
+    assert delete_file(server, filled, "runs/r1/a.bin")
+    assert [e.path for e in api.list_bucket_tree(filled, prefix="runs", recursive=False)] == ["runs/r2"]
+    assert delete_file(server, filled, "logs-old/x.txt")
+    assert "logs-old" not in [e.path for e in api.list_bucket_tree(filled, recursive=False)]
+
+
+def test_a_prefix_that_is_not_a_folder_matches_lexically(api: HfApi, filled: str) -> None:
+    """As on the Hub: ``log`` lists what starts with it, folders folded."""
+    entries = [(e.type, e.path) for e in api.list_bucket_tree(filled, prefix="log", recursive=False)]
+    assert entries == [("file", "logs.json"), ("directory", "logs")]

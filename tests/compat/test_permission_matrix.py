@@ -766,6 +766,8 @@ def _bucket_routes(bucket: str) -> list[Route]:
         Route("bucket tree prefix", "read", "GET", f"/api/buckets/{bucket}/tree/{BUCKET_SECRET_PATH}"),
         Route("bucket paths-info", "read", "POST", f"/api/buckets/{bucket}/paths-info",
               body={"paths": [BUCKET_SECRET_PATH]}),
+        Route("page: bucket", "read", "GET", f"/buckets/{bucket}"),
+        Route("page: bucket folder", "read", "GET", f"/buckets/{bucket}/tree/some-folder"),
         Route("bucket settings", "admin", "PUT", f"/api/buckets/{bucket}/settings", body={"private": True}),
         Route("bucket move", "move", "POST", "/api/repos/move",
               body={"fromRepo": bucket, "toRepo": bucket, "type": "bucket"}),
@@ -818,6 +820,174 @@ def test_bucket_listing_shows_private_buckets_only_to_readers(
     search = private_bucket.split("/")[1]
     listed = httpx.get(f"{server.url}/api/buckets/acme", params={"search": search}, headers=headers).json()
     assert ([item["id"] for item in listed] == [private_bucket]) == (BUCKET_ROLES[role] is not None)
+
+
+# -- issue 11 (web): the pages of the private repo, for every role and token kind ----------------------
+def _page_routes(repo: str) -> list[Route]:
+    """Pages answer a token as the API does (a browser extension or a script may send one); what a
+    page shows is what the same role may read through the API."""
+    return [
+        Route("page: repo", "read", "GET", f"/{repo}"),
+        Route("page: tree", "read", "GET", f"/{repo}/tree/main"),
+        Route("page: blob", "read", "GET", f"/{repo}/blob/main/secret.bin"),
+        Route("page: commits", "read", "GET", f"/{repo}/commits/main"),
+        Route("page: discussions", "read", "GET", f"/{repo}/discussions"),
+        Route("page: upload", "propose", "GET", f"/{repo}/upload/main"),
+        Route("page: new file", "propose", "GET", f"/{repo}/new/main"),
+        Route("page: settings", "admin", "GET", f"/{repo}/settings"),
+    ]
+
+
+# Upload and new-file pages commit or open a pull request: any reader whose credential may write
+# somewhere (a write token) gets them; read-only tokens are refused.
+READ_ONLY_TOKENS = {"read token", "fine-grained repo read", "fine-grained org read"}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_page_permission_matrix(
+    server: LiveServer, private_repo: str, tokens: dict[str, str | None], role: str
+) -> None:
+    levels = ROLES[role]
+    allowed = None if levels is None else (*levels, *(() if role in READ_ONLY_TOKENS else ("propose",)))
+    mismatches = []
+    for route in _page_routes(private_repo):
+        response = _call(server, route, tokens[role])
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if expected == HIDDEN:
+            assert private_repo.split("/")[1].encode() not in response.content, f"{route.name} named the repo to {role}"
+    assert mismatches == []
+
+
+# -- issue 12 (bucket-xet): a private organisation bucket's content ----------------------------------
+# Xet tokens scoped to the bucket, the NDJSON batch and /buckets/{id}/resolve. The file is uploaded
+# through Xet by the real client, so the resolve GET streams real bytes; reading them is downloading.
+BUCKET_XET_SECRET = b"bucket secret weights: 0xfeedface"
+
+
+def _bucket_xet_routes(bucket: str) -> list[Route]:
+    batch = json.dumps({"type": "deleteFile", "path": f"absent-{uuid.uuid4().hex[:6]}.bin"}).encode() + b"\n"
+    return [
+        Route("bucket xet read token", "read", "GET", f"/api/buckets/{bucket}/xet-read-token"),
+        Route("bucket resolve HEAD", "read", "HEAD", f"/buckets/{bucket}/resolve/{BUCKET_SECRET_PATH}"),
+        Route("bucket resolve GET", "read", "GET", f"/buckets/{bucket}/resolve/{BUCKET_SECRET_PATH}"),
+        Route("bucket xet write token", "write", "GET", f"/api/buckets/{bucket}/xet-write-token"),
+        Route("bucket batch", "write", "POST", f"/api/buckets/{bucket}/batch", body=batch),
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def private_xet_bucket(ids: Identities) -> str:
+    bucket = f"acme/px-{uuid.uuid4().hex[:8]}"
+    api = HfApi(token=ids.alice)
+    api.create_bucket(bucket, private=True)
+    api.batch_bucket_files(bucket, add=[(BUCKET_XET_SECRET, BUCKET_SECRET_PATH)])
+    return bucket
+
+
+@pytest.fixture(scope="module")
+def bucket_xet_tokens(server: LiveServer, ids: Identities, private_xet_bucket: str) -> dict[str, str | None]:
+    return _role_tokens(server, ids, "bucket", private_xet_bucket)
+
+
+@pytest.mark.parametrize("role", list(BUCKET_ROLES))
+def test_bucket_xet_permission_matrix(
+    server: LiveServer, private_xet_bucket: str, bucket_xet_tokens: dict[str, str | None], role: str
+) -> None:
+    allowed, mismatches = BUCKET_ROLES[role], []
+    for route in _bucket_xet_routes(private_xet_bucket):
+        response = _call(server, route, bucket_xet_tokens[role])
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if route.name == "bucket resolve GET" and expected == OK:
+            assert response.content == BUCKET_XET_SECRET
+        if expected != OK:
+            assert BUCKET_XET_SECRET not in response.content, f"{route.name} leaked the content to {role}"
+            assert "accessToken" not in response.text, f"{route.name} handed a CAS token to {role}"
+            assert "x-xet-hash" not in response.headers, f"{route.name} leaked the Xet hash to {role}"
+    assert mismatches == []
+
+
+# -- issue 12 (bucket-ops): the live-follow feed, bucket usage and namespace quotas ----------------------
+# The feed and the usage report return file names and sizes: the bucket's download right. The feed is
+# a stream that lasts minutes, so only its status is read. Quotas are hub-administrator routes: anonymous
+# callers are asked to authenticate (401), everyone else is refused (403), including a hub admin's
+# fine-grained token; a hub admin's read token may read a quota but not change it.
+def _bucket_ops_routes(bucket: str) -> list[Route]:
+    return [
+        Route("bucket events", "read", "GET", f"/api/buckets/{bucket}/events"),
+        Route("bucket storage", "read", "GET", f"/api/buckets/{bucket}/storage"),
+    ]
+
+
+def _status_only(server: LiveServer, route: Route, token: str | None) -> httpx.Response:
+    """The answer's status and headers (an error body is read; a stream is closed unread)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.stream(route.method, f"{server.url}{route.path}", headers=headers, timeout=20.0) as response:
+        if response.status_code >= 300:
+            response.read()
+        return response
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_bucket_ops_permission_matrix(
+    server: LiveServer, private_bucket: str, bucket_tokens: dict[str, str | None], role: str
+) -> None:
+    allowed, mismatches = ROLES[role], []
+    for route in _bucket_ops_routes(private_bucket):
+        response = _status_only(server, route, bucket_tokens[role])
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if expected != OK:
+            assert BUCKET_SECRET_PATH not in response.text, f"{route.name} leaked a file name to {role}"
+    assert mismatches == []
+
+
+QUOTA_ROLES: dict[str, tuple[str, ...] | None] = {  # None: asked to authenticate
+    **{role: () for role in ROLES},
+    "anonymous": None,
+    "hub admin": ("read", "write"),
+    "hub admin read token": ("read",),
+    "hub admin fine-grained": (),
+}
+
+
+@pytest.fixture(scope="module")
+def quota_tokens(server: LiveServer, bucket_tokens: dict[str, str | None]) -> dict[str, str | None]:
+    root = f"root-q{uuid.uuid4().hex[:6]}"
+    server.cli("user", "create", root, "--admin")
+    return {
+        **bucket_tokens,
+        "hub admin": issue_token(server.data_dir, server.env, root, "write"),
+        "hub admin read token": issue_token(server.data_dir, server.env, root, "read"),
+        "hub admin fine-grained": issue_token(server.data_dir, server.env, root, "fineGrained", ["org:acme:write"]),
+    }
+
+
+@pytest.mark.parametrize("role", list(QUOTA_ROLES))
+def test_quota_admin_permission_matrix(server: LiveServer, quota_tokens: dict[str, str | None], role: str) -> None:
+    from tests.support.buckets import create_org
+
+    target = f"q-{uuid.uuid4().hex[:8]}"
+    create_org(server, target, owner="alice")
+    routes = [
+        Route("quota read", "read", "GET", f"/api/admin/quotas/{target}"),
+        Route("quota set", "write", "PUT", f"/api/admin/quotas/{target}", body={"maxBytes": 10**12}),
+        Route("quota clear", "write", "DELETE", f"/api/admin/quotas/{target}"),
+    ]
+    allowed, mismatches = QUOTA_ROLES[role], []
+    for route in routes:
+        response = _call(server, route, quota_tokens[role])
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+    assert mismatches == []
+    admin = {"Authorization": f"Bearer {quota_tokens['hub admin']}"}
+    shown = httpx.get(f"{server.url}/api/admin/quotas/{target}", headers=admin).json()
+    assert shown["maxBytes"] is None  # set and cleared by the admin, never set by anyone else
 
 
 # -- issue 13 (viewer-convert): the Parquet export of a dataset --------------------------------------

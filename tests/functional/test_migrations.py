@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
+from sqlalchemy.orm import Session
 
+from dockyard.accounts.models import Account
 from dockyard.db.migrate import alembic_config, upgrade
 
 
@@ -19,3 +22,31 @@ def test_upgrading_twice_is_harmless(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'twice.sqlite3'}"
     upgrade(url)
     upgrade(url)
+
+
+def test_bucket_folders_are_backfilled_from_existing_files(tmp_path: Path) -> None:
+    """Buckets written before folders were kept list the same after the upgrade."""
+    url = f"sqlite:///{tmp_path / 'buckets.sqlite3'}"
+    upgrade(url, "0014_viewer")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        with Session(connection) as session:  # the accounts table is the same at both revisions
+            session.add(Account(id=1, name="ann", name_lower="ann", kind="user", fullname="Ann"))
+            session.commit()
+        connection.execute(sa.text(
+            "INSERT INTO buckets (id, owner_id, name, full_id, full_id_lower, private, created_at, updated_at, "
+            "size, total_files) VALUES (1, 1, 'b', 'ann/b', 'ann/b', 0, '2026-01-01', '2026-01-01', 3, 3)"
+        ))  # fmt: skip
+        for path, day in (("top.txt", 1), ("logs/a.txt", 2), ("logs/deep/b.txt", 5)):
+            connection.execute(
+                sa.text("INSERT INTO bucket_files (bucket_id, path, xet_hash, size, uploaded_at) "
+                        "VALUES (1, :path, :hash, 1, :at)"),
+                {"path": path, "hash": "0" * 64, "at": f"2026-01-0{day} 00:00:00.000000"},
+            )  # fmt: skip
+    upgrade(url)
+    with engine.connect() as connection:
+        parents = dict(connection.execute(sa.text("SELECT path, parent FROM bucket_files")).all())
+        folders = connection.execute(sa.text("SELECT key, parent, files FROM bucket_folders ORDER BY key")).all()
+    engine.dispose()
+    assert parents == {"top.txt": "", "logs/a.txt": "logs", "logs/deep/b.txt": "logs/deep"}
+    assert [tuple(row) for row in folders] == [("logs/", "", 2), ("logs/deep/", "logs", 1)]

@@ -1,5 +1,7 @@
-"""Putting files in a bucket, making an organisation and reading the audit log, straight in the
-hub's database: the Xet batch that writes bucket files over HTTP is a later slice."""
+"""Putting files in a bucket, making an organisation and reading the audit log and the CAS's rows,
+straight in the hub's database. Tests that need real content upload it with the client
+(``HfApi.batch_bucket_files``); ``add_files`` puts rows in place for listing tests that need many
+files or exact values, their hashes naming no stored content."""
 
 from __future__ import annotations
 
@@ -70,3 +72,28 @@ def create_org(server: LiveServer, name: str, owner: str) -> None:
 def audit_targets(server: LiveServer, action: str) -> list[str]:
     with _hub_session(server) as session:
         return [event.target for event in audit.query(session, action=action, limit=1000)]
+
+
+def xorb_count(server: LiveServer) -> int:
+    """Xorbs the hub stores (every bucket and repo together): a copy must not add any."""
+    from sqlalchemy import func, select
+
+    from dockyard.xet.models import XetXorb
+
+    with _hub_session(server) as session:
+        return int(session.scalar(select(func.count()).select_from(XetXorb)) or 0)
+
+
+def file_row(server: LiveServer, xet_hash: str) -> tuple[int, str | None] | None:
+    """The CAS's row for a Xet file: (size, sha256), None when it was never registered."""
+    from dockyard.xet.models import XetFile
+
+    with _hub_session(server) as session:
+        row = session.get(XetFile, xet_hash)
+        return None if row is None else (row.size, row.sha256)
+
+
+def audit_details(server: LiveServer, action: str, target: str) -> list[dict[str, object]]:
+    with _hub_session(server) as session:
+        events = audit.query(session, action=action, limit=1000)
+        return [dict(event.details or {}) for event in events if event.target == target]

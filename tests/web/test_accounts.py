@@ -355,3 +355,21 @@ def test_hostile_member_names_are_inert_on_the_members_page(page: Any, server: L
     assert page.get_by_label(f"Role of {hostile}", exact=True).input_value() == "read"
     page.goto(f"/organizations/{org}/settings")
     assert not watch.ran()
+
+
+def test_a_fine_grained_token_can_be_scoped_to_one_bucket(page: Any, server: LiveServer, ids: Identities) -> None:
+    bucket = f"alice/scoped-{uuid.uuid4().hex[:8]}"
+    other = f"{bucket}-other"
+    owner = HfApi(endpoint=server.url, token=ids.alice)
+    owner.create_bucket(bucket, private=True)
+    owner.create_bucket(other, private=True)
+    log_in(page, "alice")
+    page.goto(f"/settings/tokens?repos={bucket.split('/')[1]}")
+    page.get_by_label("Token name").fill(f"bucket writer {uuid.uuid4().hex[:8]}")
+    page.get_by_label("Fine-grained: only the repos and organisations ticked below").check()
+    page.get_by_role("checkbox", name=f"Write bucket {bucket}", exact=True).check()
+    page.get_by_role("button", name="Create token").click()
+    scoped = HfApi(endpoint=server.url, token=page.get_by_label("New token value").input_value())
+    assert scoped.bucket_info(bucket).id == bucket
+    with pytest.raises(HfHubHTTPError):
+        scoped.bucket_info(other)

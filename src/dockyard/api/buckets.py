@@ -61,7 +61,7 @@ def _entry_json(entry: listing.Entry) -> dict[str, Any]:
     return _file_json(entry)
 
 
-def _file_json(row: BucketFile) -> dict[str, Any]:
+def _file_json(row: BucketFile | listing.FileEntry) -> dict[str, Any]:
     data: dict[str, Any] = {
         "type": "file",
         "path": row.path,

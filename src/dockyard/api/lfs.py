@@ -19,6 +19,7 @@ from dockyard.errors import (
     BadRequestError,
     DockyardError,
     NotFoundError,
+    QuotaExceededError,
     UnauthorizedError,
     header_safe,
 )
@@ -27,6 +28,7 @@ from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
 from dockyard.lfs import batch, content
 from dockyard.lfs import service as lfs
+from dockyard.quotas import service as quotas
 from dockyard.repos.models import Repo
 from dockyard.repos.service import find_repo
 from dockyard.request_bodies import json_body, limited_stream, read_limited
@@ -61,10 +63,26 @@ def _batch(request: Request, repo_type: RepoType, repo_id: str, body: dict[str, 
             return _refusal(session, caller, repo)
         base = base_url(request)
         if operation == "upload":
+            refused = _over_quota(session, repo, objects)
+            if refused is not None:
+                return refused
             plan = batch.plan_upload(hub, session, caller, repo, objects, list(transfers), base)
         else:
             plan = batch.plan_download(hub, session, caller, repo, objects, base)
     return JSONResponse(plan, media_type=LFS_JSON)
+
+
+def _over_quota(session: Session, repo: Repo, objects: list[batch.BatchObject]) -> JSONResponse | None:
+    """A batch that would take the namespace past its storage quota is refused whole, before any
+    upload URL is handed out (so before any byte is sent)."""
+    extra = quotas.new_lfs_bytes(session, repo.owner_id, ((obj.oid, obj.size) for obj in objects))
+    try:
+        quotas.ensure_room(session, repo.owner_id, extra)
+    except QuotaExceededError as exc:
+        response = lfs_error(exc.status, exc.message)
+        response.headers["X-Error-Code"] = str(exc.code)
+        return response
+    return None
 
 
 def _refusal(session: Session, caller: Caller, repo: Repo | None) -> JSONResponse:

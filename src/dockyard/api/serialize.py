@@ -9,9 +9,11 @@ from dockyard.repos.git_repo import CommitSummary, Entry, FileEntry
 
 
 def iso(value: datetime | None) -> str | None:
+    """UTC with milliseconds, as the Hub writes dates (``2024-09-25T15:31:02.346Z``). isoformat is
+    a C call: listings format thousands of dates per page, and strftime costs ten times more."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def commit_brief(commit: CommitSummary) -> dict[str, Any]:

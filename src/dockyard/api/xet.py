@@ -30,6 +30,7 @@ from dockyard.errors import (
     RangeNotSatisfiableError,
 )
 from dockyard.hub import Hub
+from dockyard.quotas import service as quotas
 from dockyard.repos.models import Repo
 from dockyard.request_bodies import read_limited
 from dockyard.xet import cas, tokens
@@ -49,12 +50,23 @@ def cas_url(request: Request) -> str:
     return configured.rstrip("/") if configured else f"{base_url(request)}{CAS}"
 
 
-def _token_response(request: Request, repo_id: int, scope: str) -> JSONResponse:
+def token_response(
+    request: Request, scope: str, *, repo_id: int | None = None, bucket_id: int | None = None
+) -> JSONResponse:
+    """The token JSON (and headers) the client reads, for a repo or a bucket (``api/bucket_files.py``)."""
     hub = hub_of(request)
     caller = caller_of(request)
     user_id = caller.user.id if caller.user else None
     narrow = caller.role == FINE_GRAINED  # may read less than its user: the CAS applies its scopes
-    token = tokens.issue(hub.signer, repo_id=repo_id, scope=scope, user_id=user_id, narrow=narrow, scopes=caller.scopes)
+    token = tokens.issue(
+        hub.signer,
+        repo_id=repo_id,
+        bucket_id=bucket_id,
+        scope=scope,
+        user_id=user_id,
+        narrow=narrow,
+        scopes=caller.scopes,
+    )
     expires = int(time.time()) + tokens.TOKEN_TTL
     url = cas_url(request)
     headers = {"X-Xet-Cas-Url": url, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": str(expires)}
@@ -64,7 +76,7 @@ def _token_response(request: Request, repo_id: int, scope: str) -> JSONResponse:
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/xet-read-token/{revision:path}")
 def xet_read_token(request: Request, repo: RepoToDownload, revision: str) -> JSONResponse:
     hub_of(request).git.open(repo.uid).resolve(unquote_param(revision))
-    return _token_response(request, repo.id, tokens.READ)
+    return token_response(request, tokens.READ, repo_id=repo.id)
 
 
 @router.get("/api/{repo_type:rtype}/{repo_id:repo}/xet-write-token/{revision:path}")
@@ -81,7 +93,7 @@ def xet_write_token(request: Request, repo_type: str, repo_id: str, revision: st
     repo = authorize_commit(hub, caller, repo_type, repo_id, target, create_pr or revision == "None")
     with hub.db.read() as session:
         access.ensure(session, caller, session.get_one(Repo, repo.id), Right.DOWNLOAD)
-    return _token_response(request, repo.id, tokens.WRITE)
+    return token_response(request, tokens.WRITE, repo_id=repo.id)
 
 
 # -- CAS ------------------------------------------------------------------------------------
@@ -89,9 +101,22 @@ def xet_write_token(request: Request, repo_type: str, repo_id: str, revision: st
 async def upload_xorb(request: Request, prefix: str, hash_text: str) -> dict[str, Any]:
     hub = hub_of(request)
     grant = tokens.check(hub.signer, request.headers.get("authorization"), write=True)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit():  # refused before a byte of the body is read
+        await run_in_threadpool(_ensure_quota_room, hub, grant, int(declared))
     body = await read_limited(request, MAX_XORB_UPLOAD)
+    if declared is None or not declared.isdigit():
+        await run_in_threadpool(_ensure_quota_room, hub, grant, len(body))
     inserted = await run_in_threadpool(cas.store_xorb, hub, grant, hash_text, body)
     return {"was_inserted": inserted}
+
+
+def _ensure_quota_room(hub: Hub, grant: tokens.CasGrant, size: int) -> None:
+    """The namespace the grant writes to must have room for the xorb (its quota, if any)."""
+    with hub.db.read() as session:
+        account_id = quotas.namespace_of_grant(session, grant)
+        if account_id is not None:
+            quotas.ensure_room(session, account_id, size)
 
 
 @router.post(CAS + "/v1/xorb-grants/{prefix}/{hash_text}")

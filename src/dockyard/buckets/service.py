@@ -16,8 +16,8 @@ from dockyard.auth import permissions
 from dockyard.auth.access import Right, Viewer
 from dockyard.auth.cache import bump_epoch
 from dockyard.auth.identity import Caller
-from dockyard.buckets import access
-from dockyard.buckets.models import Bucket, BucketFile
+from dockyard.buckets import access, events, folders
+from dockyard.buckets.models import Bucket, BucketFile, parent_of
 from dockyard.db.base import utcnow
 from dockyard.errors import AuthenticationRequiredError, RepoExistsError
 from dockyard.identifiers import validate_account_name, validate_repo_name
@@ -92,6 +92,7 @@ def create_bucket(session: Session, caller: Caller, bucket_id: BucketId, *, priv
 def delete_bucket(session: Session, caller: Caller, bucket: Bucket) -> None:
     """The file rows go with the bucket; their Xet content is left to garbage collection."""
     session.execute(delete(BucketFile).where(BucketFile.bucket_id == bucket.id))
+    events.record_reset(session, bucket.id, "deleted")
     record_for(session, caller, "bucket.deleted", f"bucket:{bucket.full_id}", files=bucket.total_files)
     session.delete(bucket)
     bump_epoch(session)
@@ -122,6 +123,7 @@ def move_bucket(session: Session, caller: Caller, bucket: Bucket, target: Bucket
     bucket.full_id = new_full_id
     bucket.full_id_lower = new_full_id.lower()
     bucket.updated_at = utcnow()
+    events.record_reset(session, bucket.id, "moved")
     bump_epoch(session)
     session.flush()
 
@@ -152,13 +154,17 @@ def add_file(
 ) -> BucketFile:
     """Point ``path`` at new content, replacing any previous reference (nothing is versioned)."""
     row = session.scalar(select(BucketFile).where(BucketFile.bucket_id == bucket.id, BucketFile.path == path))
+    new = row is None
+    now = utcnow()
+    folders.record_upload(session, bucket.id, path, now, new_file=new)
     if row is None:
-        row = BucketFile(bucket_id=bucket.id, path=path, size=0)
+        row = BucketFile(bucket_id=bucket.id, path=path, parent=parent_of(path), size=0)
         session.add(row)
         bucket.total_files += 1
+    events.record_write(session, bucket.id, path, new=new, size=size, xet_hash=xet_hash, mtime=mtime)
     bucket.size += size - row.size
     row.xet_hash, row.size, row.mtime, row.content_type = xet_hash, size, mtime, content_type
-    row.uploaded_at = bucket.updated_at = utcnow()
+    row.uploaded_at = bucket.updated_at = now
     session.flush()
     return row
 
@@ -171,6 +177,8 @@ def delete_file(session: Session, bucket: Bucket, path: str) -> bool:
     bucket.total_files -= 1
     bucket.size -= row.size
     bucket.updated_at = utcnow()
+    folders.record_removal(session, bucket.id, path)
+    events.record_delete(session, bucket.id, path)
     session.delete(row)
     session.flush()
     return True

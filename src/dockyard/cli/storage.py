@@ -10,15 +10,20 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dockyard.accounts import service as accounts
+from dockyard.buckets.models import Bucket
 from dockyard.cli.common import DataDirOption, open_hub
-from dockyard.lfs.usage import hub_usage, usage_of_repos
+from dockyard.cli.quotas import quota_app
+from dockyard.lfs.usage import hub_usage, usage_of_buckets, usage_of_repos
 from dockyard.maintenance.backup import BackupError, backup, restore
 from dockyard.maintenance.gc import collect_garbage
+from dockyard.quotas import service as quotas
 from dockyard.repos.models import Repo
 
 storage_app = typer.Typer(help="Storage accounting.", no_args_is_help=True)
+storage_app.add_typer(quota_app, name="quota")
 
 
 def gc(
@@ -39,7 +44,8 @@ def report(
     namespace: Annotated[str | None, typer.Option("--namespace", help="A user or organisation")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Logical bytes against bytes actually stored: for the hub, a namespace and each of its repos."""
+    """Logical bytes against bytes actually stored: for the hub, a namespace, each of its repos and
+    buckets, and its quota."""
     hub = open_hub(data_dir)
     with hub.db.read() as session:
         data: dict[str, object] = {"hub": hub_usage(session).as_json()}
@@ -54,7 +60,19 @@ def report(
                 {"id": full_id, "type": kind, **usage_of_repos(session, [repo_id]).as_json()}
                 for repo_id, kind, full_id in repos
             ]
+            data.update(_bucket_report(session, account.id))
     typer.echo(json.dumps(data, indent=2))
+
+
+def _bucket_report(session: Session, account_id: int) -> dict[str, object]:
+    """The namespace's buckets, together and one by one, and its quota against what it counts."""
+    rows = list(session.execute(select(Bucket.id, Bucket.full_id).where(Bucket.owner_id == account_id)))
+    used = quotas.usage(session, account_id)
+    return {
+        "bucketsTotal": {"count": len(rows), **usage_of_buckets(session, [r.id for r in rows]).as_json()},
+        "buckets": [{"id": full_id, **usage_of_buckets(session, [bucket_id]).as_json()} for bucket_id, full_id in rows],
+        "quota": {"maxBytes": quotas.quota_of(session, account_id), "usedBytes": used.total},
+    }
 
 
 def backup_command(

@@ -67,6 +67,7 @@ def import_all_models() -> None:
     import dockyard.accounts.self_service_models
     import dockyard.audit.models
     import dockyard.auth.models
+    import dockyard.buckets.event_models
     import dockyard.buckets.models
     import dockyard.collections.models
     import dockyard.db.server_state
@@ -75,6 +76,7 @@ def import_all_models() -> None:
     import dockyard.jobs.models
     import dockyard.lfs.models
     import dockyard.oauth.models
+    import dockyard.quotas.models
     import dockyard.repos.intents
     import dockyard.repos.models
     import dockyard.scanning.models

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dockyard.buckets.models import BucketFile
 from dockyard.lfs.models import LfsObject, RepoLfsObject
 from dockyard.xet.models import XetFileXorb, XetXorb
 
@@ -68,3 +69,15 @@ def hub_usage(session: Session) -> StorageUsage:
     blobs = session.scalar(select(func.coalesce(func.sum(LfsObject.size), 0)).where(LfsObject.xet_hash.is_(None)))
     xorbs = session.scalar(select(func.coalesce(func.sum(XetXorb.stored_size), 0)))
     return StorageUsage(files=int(files), logical_bytes=int(logical), stored_bytes=int(blobs or 0) + int(xorbs or 0))
+
+
+def usage_of_buckets(session: Session, bucket_ids: list[int]) -> StorageUsage:
+    """Bucket files are Xet files: logical bytes are their sizes, stored bytes the distinct xorbs
+    behind them (shared with repos and other buckets, so namespace figures never double count)."""
+    if not bucket_ids:
+        return StorageUsage(0, 0, 0)
+    files, logical = session.execute(
+        select(func.count(), func.coalesce(func.sum(BucketFile.size), 0)).where(BucketFile.bucket_id.in_(bucket_ids))
+    ).one()
+    hashes = list(session.scalars(select(BucketFile.xet_hash).where(BucketFile.bucket_id.in_(bucket_ids)).distinct()))
+    return StorageUsage(files=int(files), logical_bytes=int(logical), stored_bytes=_xorb_bytes(session, hashes))

@@ -1,9 +1,11 @@
 """Garbage collection of large-file content no commit references any more.
 
 Mark: every LFS pointer reachable from any ref (branches, tags, pull requests, conversions) of
-every repo. Sweep, oldest first and only past a grace period (so uploads in flight, whose content
-is stored but not committed yet, are never touched): repo links to unreferenced objects, objects
-no repo links, Xet files no object names, xorbs no file uses, and storage keys no row knows.
+every repo, and every Xet file a bucket path points at (buckets have no history: a deleted or
+overwritten bucket file stops being a root at once). Sweep, oldest first and only past a grace
+period (so uploads in flight, whose content is stored but not committed yet, are never touched):
+repo links to unreferenced objects, objects no repo links, Xet files no object or bucket file
+names, xorbs no file uses, and storage keys no row knows.
 Rows are deleted before their bytes, so a crash never leaves a row pointing at missing content.
 
 Bytes are freed only for the rows the guarded DELETE really removed (``DELETE … RETURNING``: a row
@@ -26,8 +28,9 @@ from functools import partial
 
 import pygit2
 from pygit2.enums import ObjectType
-from sqlalchemy import delete, select
+from sqlalchemy import CompoundSelect, delete, select, union
 
+from dockyard.buckets.models import BucketFile
 from dockyard.db.base import utcnow
 from dockyard.hub import Hub
 from dockyard.lfs.models import LfsObject, RepoLfsObject
@@ -166,7 +169,9 @@ def _sweep_objects(hub: Hub, referenced: set[str], cutoff, report: GcReport) -> 
 
 def _sweep_xet(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-untyped-def]
     with hub.db.write() as session:
-        named = select(LfsObject.xet_hash).where(LfsObject.xet_hash.is_not(None))
+        named: CompoundSelect[tuple[str | None]] = union(  # bucket files name Xet files directly, with no LFS object
+            select(LfsObject.xet_hash).where(LfsObject.xet_hash.is_not(None)), select(BucketFile.xet_hash)
+        )
         files = session.execute(delete(XetFile).where(XetFile.created_at < cutoff, XetFile.file_hash.not_in(named)))
         report.xet_files_removed = files.rowcount or 0  # type: ignore[attr-defined]
         used = select(XetFileXorb.xorb_hash)

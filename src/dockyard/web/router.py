@@ -10,6 +10,7 @@ from dockyard.web import errors
 from dockyard.web.pages import (
     accounts,
     admin,
+    buckets,
     collections,
     community,
     create,
@@ -41,6 +42,7 @@ PAGES = (
     lists,
     search,
     collections,
+    buckets,
     admin,
     create,
     user_settings,

@@ -14,11 +14,13 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dockyard.auth.access import Viewer, downloadable_clause
+from dockyard.buckets import access as bucket_access
+from dockyard.buckets.models import Bucket, BucketFile
 from dockyard.db.base import utcnow
 from dockyard.errors import BadRequestError, BlobMissingError, NotFoundError, StorageError
 from dockyard.faults import XET_SHARD_VERIFIED, crash_point
@@ -27,7 +29,7 @@ from dockyard.lfs import service as lfs
 from dockyard.repos.models import Repo
 from dockyard.xet.errors import XetError
 from dockyard.xet.hashes import MerkleHash, is_global_dedup_eligible, parse_hash_hex
-from dockyard.xet.models import XetDedupChunk, XetFile, XetFileXorb, XetRepoXorb, XetXorb
+from dockyard.xet.models import XetBucketXorb, XetDedupChunk, XetFile, XetFileXorb, XetRepoXorb, XetXorb
 from dockyard.xet.reader import iter_terms, xorb_key
 from dockyard.xet.reconstruction import XorbLayout
 from dockyard.xet.shard import FileInfo, FileTerm, Shard, XorbInfo, parse_shard
@@ -59,7 +61,7 @@ def store_xorb(hub: Hub, grant: CasGrant, hash_text: str, body: bytes) -> bool:
         parsed, stored_size = _publish_xorb(hub, parsed, body)  # complete before any row points at it
     with hub.db.write() as session:
         inserted = not known and _insert_xorb(session, parsed, stored_size)
-        _link_xorbs(session, grant.repo_id, [hash_hex])
+        _link_xorbs(session, grant, [hash_hex])
     return inserted
 
 
@@ -109,10 +111,23 @@ def _insert_xorb(session: Session, parsed: ParsedXorb, stored_size: int) -> bool
     return True
 
 
-def _link_xorbs(session: Session, repo_id: int, hashes: list[str]) -> None:
+def _link_xorbs(session: Session, grant: CasGrant, hashes: list[str]) -> None:
+    """The grant's repo or bucket now holds these xorbs (its uploads delivered or used them)."""
+    if grant.bucket_id is not None:
+        link_bucket_xorbs(session, grant.bucket_id, hashes)
+        return
+    assert grant.repo_id is not None
     for hash_hex in set(hashes):
-        if session.get(XetRepoXorb, (repo_id, hash_hex)) is None:
-            session.add(XetRepoXorb(repo_id=repo_id, xorb_hash=hash_hex))
+        if session.get(XetRepoXorb, (grant.repo_id, hash_hex)) is None:
+            session.add(XetRepoXorb(repo_id=grant.repo_id, xorb_hash=hash_hex))
+    session.flush()
+
+
+def link_bucket_xorbs(session: Session, bucket_id: int, hashes: list[str]) -> None:
+    """A bucket holds these xorbs: an upload under its grant, or a server-side copy (no bytes move)."""
+    for hash_hex in set(hashes):
+        if session.get(XetBucketXorb, (bucket_id, hash_hex)) is None:
+            session.add(XetBucketXorb(bucket_id=bucket_id, xorb_hash=hash_hex))
     session.flush()
 
 
@@ -165,9 +180,9 @@ def register_shard(hub: Hub, grant: CasGrant, checked: CheckedShard) -> Iterator
         yield ShardProgress(verified=index + 1, total=total)
     crash_point(hub.settings, XET_SHARD_VERIFIED)
     with hub.db.write() as session:
-        _link_xorbs(session, grant.repo_id, [x.xorb_hash.hex() for x in shard.xorbs])
+        _link_xorbs(session, grant, [x.xorb_hash.hex() for x in shard.xorbs])
         for info in shard.files:
-            _register_file(session, grant.repo_id, info)
+            _register_file(session, grant, info)
 
 
 def _check_readable(session: Session, grant: CasGrant, xorbs: set[str]) -> None:
@@ -175,8 +190,11 @@ def _check_readable(session: Session, grant: CasGrant, xorbs: set[str]) -> None:
     rule, in its SQL form), or that no repo holds any more (a deleted repo's content, re-uploaded
     from the client's own chunk cache): otherwise a guessed xorb hash would turn someone else's
     private or gated content into a file this repo serves."""
-    unseen = xorbs - set(_visible_xorbs(session, grant, sorted(xorbs)))
-    held = select(XetRepoXorb.xorb_hash).where(XetRepoXorb.xorb_hash.in_(sorted(unseen))).distinct()
+    unseen = sorted(xorbs - set(_visible_xorbs(session, grant, sorted(xorbs))))
+    held = union(
+        select(XetRepoXorb.xorb_hash).where(XetRepoXorb.xorb_hash.in_(unseen)),
+        select(XetBucketXorb.xorb_hash).where(XetBucketXorb.xorb_hash.in_(unseen)),
+    )
     hidden = set(session.scalars(held)) if unseen else set()
     if hidden:
         raise NotFoundError(f"xorb {min(hidden)} is missing")
@@ -222,7 +240,9 @@ def _term_tuple(term: FileTerm) -> tuple[str, int, int, int]:
     return (term.xorb_hash.hex(), term.chunk_start, term.chunk_end, term.unpacked_length)
 
 
-def _register_file(session: Session, repo_id: int, info: FileInfo) -> None:
+def _register_file(session: Session, grant: CasGrant, info: FileInfo) -> None:
+    """A bucket's uploads carry no sha256 (``SKIP_SHA256``): the row keeps sha256 NULL and the size
+    the shard declared (verified against the stored chunks), and no LFS object is linked."""
     file_hex = info.file_hash.hex()
     terms = [_term_tuple(t) for t in info.terms]
     if session.get(XetFile, file_hex) is None:
@@ -230,7 +250,7 @@ def _register_file(session: Session, repo_id: int, info: FileInfo) -> None:
         session.flush()
         session.add_all(XetFileXorb(file_hash=file_hex, xorb_hash=xorb) for xorb in dict.fromkeys(t[0] for t in terms))
         session.flush()
-    _link_xorbs(session, repo_id, [xorb for xorb, *_ in terms])
+    _link_xorbs(session, grant, [xorb for xorb, *_ in terms])
     if info.terms:
         first = info.terms[0]
         row = session.get(XetXorb, first.xorb_hash.hex())
@@ -238,8 +258,8 @@ def _register_file(session: Session, repo_id: int, info: FileInfo) -> None:
             first_chunk = chunk_list(row)[first.chunk_start][0].hex()
             if session.get(XetDedupChunk, (first_chunk, row.hash)) is None:
                 session.add(XetDedupChunk(chunk_hash=first_chunk, xorb_hash=row.hash))
-    if info.sha256_hex is not None:
-        lfs.link(session, repo_id, info.sha256_hex, info.size, xet_hash=file_hex)
+    if info.sha256_hex is not None and grant.repo_id is not None:
+        lfs.link(session, grant.repo_id, info.sha256_hex, info.size, xet_hash=file_hex)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -251,8 +271,15 @@ def file_terms(session: Session, file_hex: str) -> tuple[XetFile, list[tuple[str
 
 
 def readable_by_grant(session: Session, grant: CasGrant, file_hex: str) -> bool:
-    """A token for repo R may reconstruct files R holds (by their sha256 link)."""
+    """A token for repo R may reconstruct files R holds (by their sha256 link); a token for bucket
+    B the files B's paths point at."""
     from dockyard.lfs.models import LfsObject, RepoLfsObject
+
+    if grant.bucket_id is not None:
+        in_bucket = select(BucketFile.id).where(
+            BucketFile.bucket_id == grant.bucket_id, BucketFile.xet_hash == file_hex
+        )
+        return session.scalar(in_bucket.limit(1)) is not None
 
     found = session.scalar(
         select(RepoLfsObject.oid)
@@ -298,7 +325,7 @@ def dedup_shard(hub: Hub, grant: CasGrant, chunk_hex: str) -> bytes | None:
     if not rows:
         return None
     infos = [XorbInfo.from_chunks(MerkleHash.from_hex(r.hash), chunk_list(r), r.stored_size) for r in rows]
-    key = MerkleHash(hashlib.blake2b(f"{grant.repo_id}:{chunk_hex}:{utcnow()}".encode(), digest_size=32).digest())
+    key = MerkleHash(hashlib.blake2b(f"{grant.holder}:{chunk_hex}:{utcnow()}".encode(), digest_size=32).digest())
     return serialize_dedup_shard(infos, hmac_key=key)
 
 
@@ -323,13 +350,31 @@ def _file_neighbours(session: Session, xorbs: list[str]) -> list[str]:
 
 
 def _visible_xorbs(session: Session, grant: CasGrant, candidates: list[str]) -> list[str]:
-    """The candidates held by the grant's own repo or by a repo whose *content* the grant's user
-    may download (:func:`dockyard.auth.access.downloadable_clause`), through the token's scopes
-    when the grant came from a fine-grained token."""
+    """The candidates the grant may be offered: held by its own repo or bucket, or by a repo or
+    bucket whose *content* the grant's user may download, through the token's scopes when the grant
+    came from a fine-grained token."""
+    viewer = Viewer(user_id=grant.user_id, scopes=grant.scopes if grant.narrow else None)
+    return visible_xorbs(session, viewer, candidates, repo_id=grant.repo_id, bucket_id=grant.bucket_id)
+
+
+def visible_xorbs(
+    session: Session, viewer: Viewer, candidates: list[str], *, repo_id: int | None = None, bucket_id: int | None = None
+) -> list[str]:
+    """The candidates held by repo ``repo_id``, bucket ``bucket_id``, or any repo or bucket whose
+    content ``viewer`` may download (:func:`dockyard.auth.access.downloadable_clause`; seeing a
+    bucket is downloading it): the dedup boundary, shared by repos and buckets."""
     if not candidates:
         return []
-    viewer = Viewer(user_id=grant.user_id, scopes=grant.scopes if grant.narrow else None)
-    readable = (Repo.id == grant.repo_id) | downloadable_clause(viewer)
-    holders = select(XetRepoXorb.xorb_hash).join(Repo, Repo.id == XetRepoXorb.repo_id)
-    query = holders.where(XetRepoXorb.xorb_hash.in_(candidates), readable).distinct()
-    return list(session.scalars(query))
+    own_repo: ColumnElement[bool] = Repo.id == repo_id if repo_id is not None else false()
+    own_bucket: ColumnElement[bool] = Bucket.id == bucket_id if bucket_id is not None else false()
+    by_repos = (
+        select(XetRepoXorb.xorb_hash)
+        .join(Repo, Repo.id == XetRepoXorb.repo_id)
+        .where(XetRepoXorb.xorb_hash.in_(candidates), own_repo | downloadable_clause(viewer))
+    )
+    by_buckets = (
+        select(XetBucketXorb.xorb_hash)
+        .join(Bucket, Bucket.id == XetBucketXorb.bucket_id)
+        .where(XetBucketXorb.xorb_hash.in_(candidates), own_bucket | bucket_access.visible_clause(viewer))
+    )
+    return list(session.scalars(union(by_repos, by_buckets)))

@@ -69,3 +69,15 @@ class XetRepoXorb(Base):
 
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
     xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True)
+
+
+class XetBucketXorb(Base):
+    """Xorbs a bucket uploaded or references (by a copy): the bucket's side of the dedup boundary,
+    as :class:`XetRepoXorb` is a repo's. A bucket's grant is offered its own xorbs and those of
+    repos and buckets its user may download, never a private bucket's to an outsider."""
+
+    __tablename__ = "xet_bucket_xorbs"
+    __table_args__ = (Index("ix_xet_bucket_xorbs_xorb", "xorb_hash"),)
+
+    bucket_id: Mapped[int] = mapped_column(ForeignKey("buckets.id", ondelete="CASCADE"), primary_key=True)
+    xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True)

@@ -1,7 +1,8 @@
-"""CAS access tokens: short-lived, signed, scoped to one repo and one access level.
+"""CAS access tokens: short-lived, signed, scoped to one repo *or one bucket* and one access level.
 
-The Hub hands these out at ``/api/{type}s/{repo}/xet-{read|write}-token/{rev}``; the CAS checks
-them with the shared signing key alone, so the CAS can run (and scale) on its own.
+The Hub hands these out at ``/api/{type}s/{repo}/xet-{read|write}-token/{rev}`` and
+``/api/buckets/{bucket}/xet-{read|write}-token``; the CAS checks them with the shared signing key
+alone, so the CAS can run (and scale) on its own.
 """
 
 from __future__ import annotations
@@ -23,29 +24,43 @@ TOKEN_TTL = 3600
 class CasGrant:
     """What a CAS token allows. ``narrow`` marks a fine-grained token: its user may read more than
     it may, so dedup answers and shard checks stay within ``scopes`` (the token's own, carried in
-    the signed claims), public content and ``repo_id``."""
+    the signed claims), public content and the grant's own repo or bucket.
 
-    repo_id: int
+    Exactly one of ``repo_id`` and ``bucket_id`` is set: the container whose xorbs this grant's
+    uploads join (the dedup boundary) and whose files it may reconstruct."""
+
+    repo_id: int | None
     scope: str
     user_id: int | None
     narrow: bool = False
     scopes: tuple[Scope, ...] = ()
+    bucket_id: int | None = None
 
     @property
     def can_write(self) -> bool:
         return self.scope == WRITE
 
+    @property
+    def holder(self) -> str:
+        """A label for the container (``r:12`` or ``b:3``): distinct across repos and buckets."""
+        return f"b:{self.bucket_id}" if self.bucket_id is not None else f"r:{self.repo_id}"
+
 
 def issue(
     signer: Signer,
     *,
-    repo_id: int,
+    repo_id: int | None = None,
+    bucket_id: int | None = None,
     scope: str,
     user_id: int | None,
     narrow: bool = False,
     scopes: list[Scope] | None = None,
 ) -> str:
-    claims: dict[str, object] = {"r": repo_id, "s": scope, "u": user_id, "n": narrow}
+    """A token for a repo (claim ``r``) or a bucket (claim ``b``), never both."""
+    if (repo_id is None) == (bucket_id is None):
+        raise ValueError("A CAS token names exactly one repo or one bucket")
+    claims: dict[str, object] = {"s": scope, "u": user_id, "n": narrow}
+    claims.update({"r": repo_id} if repo_id is not None else {"b": bucket_id})
     if narrow and scopes:
         claims["sc"] = [[s.entity_type, s.name, s.level] for s in scopes]
     return signer.sign(PURPOSE, claims, ttl=TOKEN_TTL)
@@ -62,8 +77,12 @@ def check(signer: Signer, authorization: str | None, *, write: bool = False) -> 
     if scheme.lower() != "bearer" or not token:
         raise UnauthorizedError("A Xet access token is required")
     claims = signer.verify(PURPOSE, token.strip())
+    repo_id, bucket_id = claims.get("r"), claims.get("b")
+    if (repo_id is None) == (bucket_id is None):
+        raise UnauthorizedError("Invalid Xet access token")
     grant = CasGrant(
-        repo_id=int(claims["r"]),
+        repo_id=int(repo_id) if repo_id is not None else None,
+        bucket_id=int(bucket_id) if bucket_id is not None else None,
         scope=str(claims["s"]),
         user_id=claims.get("u"),
         narrow=bool(claims.get("n")),

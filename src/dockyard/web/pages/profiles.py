@@ -15,6 +15,8 @@ from dockyard.accounts import service as accounts
 from dockyard.accounts.models import Account, Membership
 from dockyard.auth.access import Viewer, visible_clause
 from dockyard.auth.identity import Caller
+from dockyard.buckets import access as bucket_access
+from dockyard.buckets.models import Bucket
 from dockyard.collections import access as collection_access
 from dockyard.collections.models import Collection
 from dockyard.errors import AccountNotFoundError
@@ -44,6 +46,7 @@ class Profile:
     likes: list[Repo]
     members: list[Membership]
     orgs: list[Account]
+    buckets: list[Bucket]
 
 
 def _repos(session: Session, caller: Caller, owner: Account, kind: RepoType) -> RepoSection:
@@ -79,6 +82,16 @@ def _likes(session: Session, caller: Caller, user: Account) -> list[Repo]:
     return list(session.scalars(statement))
 
 
+def _buckets(session: Session, caller: Caller, owner: Account) -> list[Bucket]:
+    statement = (
+        select(Bucket)
+        .where(Bucket.owner_id == owner.id, bucket_access.visible_clause(Viewer.of(caller)))
+        .order_by(Bucket.updated_at.desc(), Bucket.id.desc())
+        .limit(SHOWN)
+    )
+    return list(session.scalars(statement))
+
+
 def load_profile(session: Session, caller: Caller, name: str) -> Profile:
     account = accounts.find_account(session, name)
     if account is None:
@@ -98,6 +111,7 @@ def load_profile(session: Session, caller: Caller, name: str) -> Profile:
         likes=[] if account.is_org else _likes(session, caller, account),
         members=members,
         orgs=orgs,
+        buckets=_buckets(session, caller, account),
     )
 
 

@@ -22,6 +22,7 @@ from dockyard.accounts.signup import MIN_PASSWORD, SignupError, change_password,
 from dockyard.accounts.tokens import FINE_GRAINED
 from dockyard.auth import throttle
 from dockyard.auth.scopes import ENTITY_TYPES, LEVELS, Scope, load_scopes
+from dockyard.buckets.models import Bucket
 from dockyard.errors import BadRequestError, DockyardError
 from dockyard.identifiers import RepoType
 from dockyard.repos.models import Repo
@@ -253,7 +254,15 @@ def scope_targets(session: Session, user: Account, search: str = "") -> list[Sco
         kind = RepoType(repo.type)
         prefix = "" if kind is RepoType.MODEL else f"{kind.value} "
         targets.append(ScopeTarget(kind.value, repo.full_id, f"{prefix}{repo.full_id}"))
-    return targets
+    return targets + _bucket_targets(session, [user.id, *(org.id for org in orgs)], search)
+
+
+def _bucket_targets(session: Session, owners: list[int], search: str) -> list[ScopeTarget]:
+    query = select(Bucket).where(Bucket.owner_id.in_(owners))
+    if search:
+        query = query.where(Bucket.full_id_lower.contains(search.lower(), autoescape=True))
+    buckets = session.scalars(query.order_by(Bucket.full_id_lower).limit(MAX_SCOPE_REPOS))
+    return [ScopeTarget("bucket", bucket.full_id, f"bucket {bucket.full_id}") for bucket in buckets]
 
 
 def _may_scope(session: Session, user: Account, entity_type: str, name: str) -> bool:
@@ -264,9 +273,12 @@ def _may_scope(session: Session, user: Account, entity_type: str, name: str) -> 
         return name.lower() == user.name_lower
     if entity_type == "org":
         return name.lower() in orgs
-    if entity_type not in {t.value for t in RepoType}:  # bucket scopes are not offered by this picker yet
-        return False
     owners = [user.id, *orgs.values()]
+    if entity_type == "bucket":
+        bucket = select(Bucket.id).where(Bucket.full_id_lower == name.lower(), Bucket.owner_id.in_(owners))
+        return session.scalar(bucket) is not None
+    if entity_type not in {t.value for t in RepoType}:
+        return False
     kind = RepoType(entity_type)
     found = select(Repo.id).where(Repo.type == kind.value, Repo.full_id_lower == name.lower())
     return session.scalar(found.where(Repo.owner_id.in_(owners))) is not None
