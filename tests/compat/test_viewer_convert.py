@@ -239,6 +239,10 @@ def test_card_with_several_configs(server: LiveServer, api: HfApi, token: str, r
     listing = _get(server, token, f"/api/datasets/{repo_id}/parquet").json()
     assert _shard_rows(server, token, listing["second"]["validation"][0]) == table_rows("test", count=4)
     assert set(_tree(api, repo_id)) >= {"first/train/0000.parquet", "second/validation/0000.parquet"}
+    # As on the Hub, one config of the export loads by its folder.
+    second = load_dataset(repo_id, revision=PARQUET_REF, data_dir="second", cache_dir=str(tmp_path / "cache"))
+    assert list(second) == ["validation"]
+    assert second["validation"].to_list() == table_rows("test", count=4)
 
 
 def _png(width: int, height: int) -> bytes:
