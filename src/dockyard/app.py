@@ -23,6 +23,7 @@ from dockyard.api import (
     lfs,
     lfs_files,
     likes,
+    parquet,
     quotas,
     refs,
     repos,
@@ -53,6 +54,7 @@ from dockyard.scanning import jobs as scanning_jobs
 from dockyard.settings import Settings
 from dockyard.signing import Signer
 from dockyard.storage.factory import open_blob_store
+from dockyard.viewer import jobs as viewer_jobs
 from dockyard.web.router import install_web
 from dockyard.web.security import WebSecurityMiddleware, storage_origin
 from dockyard.webhooks import jobs as webhooks_jobs
@@ -60,7 +62,7 @@ from dockyard.webhooks import jobs as webhooks_jobs
 log = logging.getLogger(__name__)
 
 # Every domain that declares background jobs; each registers its own (``register(registry)``).
-DOMAINS = (repos_jobs, scanning_jobs, maintenance_jobs, webhooks_jobs, buckets_jobs)
+DOMAINS = (repos_jobs, scanning_jobs, maintenance_jobs, webhooks_jobs, buckets_jobs, viewer_jobs)
 
 
 def register_domains(registry: JobRegistry) -> None:
@@ -142,6 +144,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         bucket_events,
         buckets,
         bucket_files,
+        parquet,
         info,
     )
     for module in routers:
