@@ -49,6 +49,7 @@ from dockyard.scanning import jobs as scanning_jobs
 from dockyard.settings import Settings
 from dockyard.signing import Signer
 from dockyard.storage.factory import open_blob_store
+from dockyard.viewer import jobs as viewer_jobs
 from dockyard.web.router import install_web
 from dockyard.web.security import WebSecurityMiddleware, storage_origin
 from dockyard.webhooks import jobs as webhooks_jobs
@@ -56,7 +57,7 @@ from dockyard.webhooks import jobs as webhooks_jobs
 log = logging.getLogger(__name__)
 
 # Every domain that declares background jobs; each registers its own (``register(registry)``).
-DOMAINS = (repos_jobs, scanning_jobs, maintenance_jobs, webhooks_jobs)
+DOMAINS = (repos_jobs, scanning_jobs, maintenance_jobs, webhooks_jobs, viewer_jobs)
 
 
 def register_domains(registry: JobRegistry) -> None:

@@ -152,6 +152,33 @@ class Settings(BaseSettings):
         description="Largest profile picture a user may upload (PNG, JPEG, WebP or GIF).",
     )
 
+    # -- viewer (issue 13) --
+    viewer_max_files: int = Field(
+        default=10_000, ge=1, description="A dataset revision with more files is not processed by the dataset viewer."
+    )
+    viewer_max_file_bytes: int = Field(
+        default=20 * 1024 * MIB, ge=1, description="Largest single data file the dataset viewer reads, in bytes."
+    )
+    viewer_max_split_bytes: int = Field(
+        default=100 * 1024 * MIB,
+        ge=1,
+        description="Largest split (sum of its data files, or of its archives' contents) the viewer converts.",
+    )
+    viewer_max_decompression_ratio: int = Field(
+        default=100,
+        ge=1,
+        description="An archive or compressed file that expands more than this many times is refused (zip bomb).",
+    )
+    viewer_max_row_bytes: int = Field(
+        default=64 * MIB, ge=1024, description="A row with a cell larger than this many bytes fails its split."
+    )
+    viewer_row_group_rows: int = Field(
+        default=100_000, ge=100, description="Most rows in one row group of the converted Parquet files."
+    )
+    viewer_shard_bytes: int = Field(
+        default=512 * MIB, ge=MIB, description="A converted Parquet file is closed past this size and a new one begun."
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_proxies(cls, value: str) -> str:

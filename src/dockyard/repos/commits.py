@@ -52,6 +52,7 @@ from dockyard.repos.models import Discussion, Repo
 from dockyard.repos.service import signature_for
 from dockyard.scanning.jobs import SCAN_COMMIT
 from dockyard.settings import Settings
+from dockyard.viewer.jobs import PROCESS as VIEWER_PROCESS
 from dockyard.webhooks import events as webhooks
 
 log = logging.getLogger(__name__)
@@ -401,6 +402,8 @@ def _record(
         refresh_head(hub, session, repo, commit_id)
     # Scans run after this transaction commits (and only if it does): the job row is part of it.
     enqueue(session, SCAN_COMMIT, {"repo_id": repo.id, "commit_id": commit_id})
+    if repo.type == "dataset" and ref == BRANCH_PREFIX + DEFAULT_BRANCH:  # never refs/convert/*: no loop
+        enqueue(session, VIEWER_PROCESS, {"repo_id": repo.id, "commit_id": commit_id})
     webhooks.emit(session, repo, "update", "repo.content", updatedRefs=[{"ref": ref, "newSha": commit_id}])
 
 
