@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 
 _ARROW_DTYPES = {
     "bool": "bool",

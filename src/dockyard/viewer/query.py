@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from dockyard.viewer.features import kind_of
 from dockyard.viewer.rows import ROW_IDX, reader
@@ -54,10 +54,7 @@ def _page(
         total = int(con.execute(f"SELECT count(*) FROM split_rows WHERE {where.sql}", where.params).fetchall()[0][0])
         con.unregister("split_rows")
         con.register("split_rows", reader(shards, schema, columns))
-        sql = (
-            f"SELECT {quote_identifier(ROW_IDX)} FROM split_rows WHERE {where.sql} "
-            f"ORDER BY {order} LIMIT ? OFFSET ?"
-        )
+        sql = f"SELECT {quote_identifier(ROW_IDX)} FROM split_rows WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?"
         found = con.execute(sql, [*where.params, length, offset]).fetchall()
     finally:
         con.close()

@@ -4,18 +4,20 @@ DuckDB read row groups through :class:`RangeFile`, which asks the shard's source
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import pyarrow.parquet as pq
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 
 class RangeSource(Protocol):
-    """Anything that can read ``length`` bytes at ``offset`` of one stored file."""
+    """Anything that reads the bytes ``start..end`` (inclusive) of one stored file, like the
+    catalog's ``ShardSource`` and the file viewers' ``Source``."""
 
-    def read_range(self, offset: int, length: int) -> bytes: ...
+    @property
+    def read_range(self) -> Callable[[int, int], bytes]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +36,14 @@ class LocalSource:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def read_range(self, offset: int, length: int) -> bytes:
-        with self.path.open("rb") as handle:
-            handle.seek(offset)
-            return handle.read(length)
+    @property
+    def read_range(self) -> Callable[[int, int], bytes]:
+        def read(start: int, end: int) -> bytes:
+            with self.path.open("rb") as handle:
+                handle.seek(start)
+                return handle.read(end - start + 1)
+
+        return read
 
 
 class RangeFile(io.RawIOBase):
@@ -67,7 +73,7 @@ class RangeFile(io.RawIOBase):
         want = min(len(buffer), self._size - self._pos)
         if want <= 0:
             return 0
-        data = self._source.read_range(self._pos, want)
+        data = self._source.read_range(self._pos, self._pos + want - 1)
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
@@ -76,7 +82,7 @@ class RangeFile(io.RawIOBase):
         want = self._size - self._pos if size is None or size < 0 else min(size, self._size - self._pos)
         if want <= 0:
             return b""
-        data = self._source.read_range(self._pos, want)
+        data = self._source.read_range(self._pos, self._pos + want - 1)
         self._pos += len(data)
         return data
 

@@ -116,8 +116,10 @@ class _Parser:
 
     def column(self) -> str:
         token = self.peek()
-        if token is None or token.kind not in ("word", "qid") or (
-            token.kind == "word" and token.text.upper() in _KEYWORDS
+        if (
+            token is None
+            or token.kind not in ("word", "qid")
+            or (token.kind == "word" and token.text.upper() in _KEYWORDS)
         ):
             raise InvalidQueryError(f"Expected a column name at token {self.pos + 1}")
         self.pos += 1

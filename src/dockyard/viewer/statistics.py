@@ -14,14 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from dockyard.viewer.features import kind_of
 from dockyard.viewer.media import audio_duration, image_size
 from dockyard.viewer.query import connect
 from dockyard.viewer.rows import batches
 from dockyard.viewer.sources import Shard
-from dockyard.viewer.sql_subset import quote_identifier
 
 NUM_BINS = 10
 DECIMALS = 5
@@ -117,7 +116,9 @@ def _frequencies(con: duckdb.DuckDBPyConnection, make: ReaderFactory, limit: int
     """(row count, null count, {value: count}) for at most ``limit`` + 1 distinct values."""
     total, nulls = _scan(con, make, "SELECT count(*), count(*) - count(value) FROM col")[0]
     found = _scan(
-        con, make, "SELECT value, count(*) AS n FROM col WHERE value IS NOT NULL GROUP BY value ORDER BY n DESC, value LIMIT ?",
+        con,
+        make,
+        "SELECT value, count(*) AS n FROM col WHERE value IS NOT NULL GROUP BY value ORDER BY n DESC, value LIMIT ?",
         [limit + 1],
     )
     return int(total), int(nulls), {value: int(n) for value, n in found}
@@ -226,7 +227,9 @@ def column_statistics(
     if kind == "Image":
         return "image", numeric(con, _derived_reader(shards, column, _image_width, pa.int64()), "value", integer=True)
     if kind == "Audio":
-        return "audio", numeric(con, _derived_reader(shards, column, audio_duration, pa.float64()), "value", integer=False)
+        return "audio", numeric(
+            con, _derived_reader(shards, column, audio_duration, pa.float64()), "value", integer=False
+        )
     return None
 
 
