@@ -26,6 +26,7 @@ from dockyard.api import (
     resolve,
     tree,
     usage,
+    viewer,
     webhooks,
     xet,
 )
@@ -136,6 +137,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         discussions,
         webhooks,
         buckets,
+        viewer,
         info,
     )
     for module in routers:

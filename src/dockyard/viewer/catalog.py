@@ -133,7 +133,7 @@ def _complete(
     if detected is None or detected.result is None:
         return False
     wanted = {
-        (c["config"], s["split"] if step == convert_parquet.NAME else "")
+        (c["config"], s["split"] if step in (convert_parquet.NAME, "split-statistics") else "")
         for c in detected.result["configs"]
         for s in c["splits"]
     }

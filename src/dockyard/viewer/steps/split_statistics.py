@@ -1,0 +1,49 @@
+"""Step ``split-statistics``: per-column statistics over the whole of every converted split (see
+:mod:`dockyard.viewer.statistics`), stored under (config, split). Runs after ``info`` so it reads
+the ``datasets`` features; a split that failed to convert gets no statistics (its error is the
+conversion's), and a failure here is recorded for that split only."""
+
+from __future__ import annotations
+
+import duckdb
+
+from dockyard.repos.models import Repo
+from dockyard.viewer import catalog  # a module import: catalog imports this package's STEPS
+from dockyard.viewer.errors import StepError, ViewerNotReadyError, ViewerStepFailedError
+from dockyard.viewer.features import features_of
+from dockyard.viewer.results import StepOutcome
+from dockyard.viewer.sources import Shard, open_shard
+from dockyard.viewer.statistics import split_statistics
+from dockyard.viewer.steps.context import StepContext
+
+NAME = "split-statistics"
+VERSION = 1
+
+
+def run(ctx: StepContext) -> None:
+    """Compute what is missing; every split's outcome is stored as soon as it is known."""
+    with ctx.hub.db.read() as session:
+        repo = session.get(Repo, ctx.repo_id)
+        if repo is None:
+            return
+        try:
+            entries = catalog.dataset_splits(ctx.hub, session, repo, ctx.revision)
+        except (ViewerNotReadyError, ViewerStepFailedError):
+            return
+    for entry in entries:
+        if entry.num_rows is None or entry.error_code is not None:
+            continue
+        if ctx.get(NAME, VERSION, entry.config, entry.split) is not None:
+            continue
+        try:
+            shards = [Shard(s.filename, s.size, s.num_rows, s.open(ctx.hub, repo)) for s in entry.shards]
+            schema = open_shard(shards[0]).schema_arrow if shards else None
+            if schema is None:
+                outcome = StepOutcome({"num_examples": 0, "statistics": [], "partial": False})
+            else:
+                features = entry.features if entry.features and set(entry.features) == set(schema.names) else None
+                outcome = StepOutcome(split_statistics(shards, schema, features or features_of(schema)))
+        except (StepError, duckdb.Error, OSError, ValueError) as error:
+            code = error.code if isinstance(error, StepError) else "StatisticsComputationError"
+            outcome = StepOutcome(None, code, f"{type(error).__name__}: {error}")
+        ctx.put(NAME, VERSION, outcome, entry.config, entry.split)
