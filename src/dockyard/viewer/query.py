@@ -13,7 +13,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from dockyard.viewer.features import kind_of
 from dockyard.viewer.rows import ROW_IDX, reader
-from dockyard.viewer.sources import Shard
+from dockyard.viewer.shards import Shard
 from dockyard.viewer.sql_subset import Clause, InvalidQueryError, parse_orderby, parse_where, quote_identifier
 
 MEMORY_LIMIT = "512MB"

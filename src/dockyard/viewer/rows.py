@@ -12,7 +12,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from dockyard.viewer.features import kind_of
 from dockyard.viewer.media import image_size, mime_of
-from dockyard.viewer.sources import Shard, open_shard
+from dockyard.viewer.shards import Shard, open_shard
 
 ROW_IDX = "__row_idx"
 BATCH_ROWS = 4096

@@ -17,7 +17,7 @@ from dockyard.viewer import results
 from dockyard.viewer.catalog import SplitEntry, dataset_splits
 from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
 from dockyard.viewer.features import features_of
-from dockyard.viewer.sources import Shard, open_shard
+from dockyard.viewer.shards import Shard, open_shard
 from dockyard.viewer.steps import split_statistics
 
 

@@ -20,7 +20,7 @@ from dockyard.viewer.features import kind_of
 from dockyard.viewer.media import audio_duration, image_size
 from dockyard.viewer.query import connect
 from dockyard.viewer.rows import batches
-from dockyard.viewer.sources import Shard
+from dockyard.viewer.shards import Shard
 
 NUM_BINS = 10
 DECIMALS = 5

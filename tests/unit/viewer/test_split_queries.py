@@ -17,7 +17,7 @@ import pytest
 
 from dockyard.viewer import features as feats
 from dockyard.viewer import query, rows
-from dockyard.viewer.sources import Shard, local_shards
+from dockyard.viewer.shards import Shard, local_shards
 from dockyard.viewer.statistics import split_statistics
 
 LABELS = ["neg", "neu", "pos"]

@@ -12,7 +12,7 @@ from dockyard.viewer import catalog  # a module import: catalog imports this pac
 from dockyard.viewer.errors import StepError, ViewerNotReadyError, ViewerStepFailedError
 from dockyard.viewer.features import features_of
 from dockyard.viewer.results import StepOutcome
-from dockyard.viewer.sources import Shard, open_shard
+from dockyard.viewer.shards import Shard, open_shard
 from dockyard.viewer.statistics import split_statistics
 from dockyard.viewer.steps.context import StepContext
 
