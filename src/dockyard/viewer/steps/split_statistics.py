@@ -8,7 +8,6 @@ from __future__ import annotations
 import duckdb
 
 from dockyard.repos.models import Repo
-from dockyard.viewer import catalog  # a module import: catalog imports this package's STEPS
 from dockyard.viewer.errors import StepError, ViewerNotReadyError, ViewerStepFailedError
 from dockyard.viewer.features import features_of
 from dockyard.viewer.results import StepOutcome
@@ -22,6 +21,8 @@ VERSION = 1
 
 def run(ctx: StepContext) -> None:
     """Compute what is missing; every split's outcome is stored as soon as it is known."""
+    from dockyard.viewer import catalog  # here, not at the top: catalog imports this package's STEPS
+
     with ctx.hub.db.read() as session:
         repo = session.get(Repo, ctx.repo_id)
         if repo is None:
