@@ -36,6 +36,7 @@ from dockyard.lfs.pointer import LfsPointer
 from dockyard.repos import intents, metadata
 from dockyard.repos.git_repo import (
     BRANCH_PREFIX,
+    CONVERT_PREFIX,
     PR_PREFIX,
     DeleteFolder,
     DeletePath,
@@ -112,9 +113,17 @@ class _Staged:
 
 
 def create_commit(
-    hub: Hub, repo: Repo, caller: Caller, revision: str, request: CommitRequest, *, create_pr: bool = False
+    hub: Hub,
+    repo: Repo,
+    caller: Caller,
+    revision: str,
+    request: CommitRequest,
+    *,
+    create_pr: bool = False,
+    system_ref: bool = False,
 ) -> CommitResult:
-    """Apply ``request`` on ``revision`` (a branch or ``refs/pr/N``) or open a PR on top of it."""
+    """Apply ``request`` on ``revision`` (a branch or ``refs/pr/N``) or open a PR on top of it.
+    ``system_ref`` lets the server itself commit to an existing ``refs/convert/*`` (never a client)."""
     git = hub.git.open(repo.uid)
     with hub.db.read() as session:
         staged = _stage(hub, session, caller, repo, git, revision, request.operations)
@@ -124,7 +133,7 @@ def create_commit(
         pr_num: int | None = _open_pull_request(hub, repo, caller, request)
         ref = f"{PR_PREFIX}{pr_num}"
     else:
-        ref = _branch_ref(git, revision)
+        ref = revision if system_ref and revision.startswith(CONVERT_PREFIX) else _branch_ref(git, revision)
         pr_num = None
     intent = IntentWriter(hub.db, repo.id, ref, caller=caller, action="repo.commit", lfs_files=staged.lfs_files)
     try:

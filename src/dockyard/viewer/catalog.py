@@ -9,30 +9,17 @@ revision keeps its own commit, so its answers stay as they were after a new comm
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from dockyard.hub import Hub
-from dockyard.lfs import content
-from dockyard.lfs.pointer import parse_pointer
-from dockyard.repos.git_repo import FileEntry
 from dockyard.repos.models import Repo
 from dockyard.viewer import results
 from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
+from dockyard.viewer.sources import ShardSource, open_file
 from dockyard.viewer.steps import STEPS, config_splits, convert_parquet, info
-
-
-@dataclass(frozen=True, slots=True)
-class ShardSource:
-    """A shard's bytes, read by inclusive ranges (``read_range(0, 99)`` is the first 100 bytes);
-    the same shape as the file viewers' ``Source``, which a domain module may not import."""
-
-    path: str
-    size: int
-    read_range: Callable[[int, int], bytes]
 
 
 @dataclass(frozen=True)
@@ -142,17 +129,4 @@ def _complete(
 
 def open_shard(hub: Hub, repo: Repo, shard: ParquetShard) -> ShardSource:
     """A :class:`ShardSource` over the shard's bytes (an LFS object, whole or Xet chunks, or a git blob)."""
-    git = hub.git.open(repo.uid)
-    entry = git.entry(shard.commit, shard.filename)
-    if not isinstance(entry, FileEntry):
-        raise ViewerNotReadyError(f"{shard.filename} is missing from the Parquet export")
-    pointer = entry.lfs or parse_pointer(git.read_blob(entry.blob_id))
-    if pointer is None:
-        data = git.read_blob(entry.blob_id)
-        return ShardSource(shard.filename, len(data), lambda start, end: data[start : end + 1])
-    with hub.db.read() as session:
-        stored = content.locate(hub, session, pointer.oid)
-    if stored is None:
-        raise ViewerNotReadyError(f"the content of {shard.filename} is missing from storage")
-    found = stored
-    return ShardSource(shard.filename, found.size, lambda start, end: content.read_range(hub, found, start, end))
+    return open_file(hub, repo.uid, shard.commit, shard.filename)

@@ -38,8 +38,8 @@ def detect(ctx: StepContext) -> dict[str, Any]:
 
 
 def _config_names(root: Path) -> list[str]:
-    from datasets.exceptions import DataFilesNotFoundError
-    from datasets.load import dataset_module_factory
+    from datasets.exceptions import DataFilesNotFoundError  # type: ignore[import-untyped]
+    from datasets.load import dataset_module_factory  # type: ignore[import-untyped]
 
     try:
         module = dataset_module_factory(str(root))
@@ -62,7 +62,7 @@ def _config(ctx: StepContext, root: Path, name: str) -> dict[str, Any]:
 
 def load_builder(ctx: StepContext, root: Path, name: str) -> Any:
     """``datasets.load_dataset_builder`` on the laid-out revision (no network, scratch cache)."""
-    from datasets import load_dataset_builder
+    from datasets import load_dataset_builder  # type: ignore[import-untyped]
     from datasets.exceptions import DataFilesNotFoundError
 
     try:
