@@ -20,7 +20,7 @@ from dockyard.hub import Hub
 from dockyard.identifiers import RepoId, RepoType
 from dockyard.repos.models import Repo
 from dockyard.repos.service import RepoRef, find_repo
-from dockyard.viewer import croissant, query, rows, service
+from dockyard.viewer import assets, croissant, query, rows, service
 from dockyard.viewer.catalog import SplitEntry
 from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
 from dockyard.viewer.features import feature_list
@@ -29,8 +29,6 @@ router = APIRouter()
 
 PAGE = 100
 FIRST_ROWS = 100
-ASSET_PURPOSE = "viewer-asset"
-ASSET_TTL = 3600
 
 
 class MissingParameterError(BadRequestError):
@@ -104,19 +102,9 @@ class Target:
 
     def asset_url(self, entry: SplitEntry) -> rows.AssetUrl:
         base = base_url(self.request)
-
-        def url(row_idx: int, column: str, mime: str) -> str:
-            claims = {
-                "r": self.repo.id,
-                "v": self.revision,
-                "c": entry.config,
-                "s": entry.split,
-                "i": row_idx,
-                "k": column,
-                "m": mime,
-            }
-            return f"{base}/api/viewer/assets/{self.hub.signer.sign(ASSET_PURPOSE, claims, ttl=ASSET_TTL)}"
-
+        url: rows.AssetUrl = assets.url_maker(
+            self.hub.signer, base, self.repo.id, self.revision, entry.config, entry.split
+        )
         return url
 
 
@@ -338,20 +326,20 @@ def asset(request: Request, token: str) -> Response:
     """The bytes of one image or audio cell, by a signed grant handed out with the rows (the
     grant was given to a caller with DOWNLOAD; the URL carries no credentials, like LFS URLs)."""
     hub = hub_of(request)
-    claims = hub.signer.verify(ASSET_PURPOSE, token)
+    ref = assets.verify(hub.signer, token)
     with hub.db.read() as session:
-        repo = session.get(Repo, int(claims["r"]))
+        repo = session.get(Repo, ref.repo_id)
         if repo is None:
             raise RepoNotFoundError()
         session.expunge(repo)
-        entries = service.splits(hub, session, repo, str(claims["v"]))
-    split = service.open_split(hub, repo, service.find_split(entries, str(claims["c"]), str(claims["s"])))
-    page = rows.read_page(split.shards, int(claims["i"]), 1).rows
-    cell = page[0][1].get(str(claims["k"])) if page else None
+        entries = service.splits(hub, session, repo, ref.revision)
+    split = service.open_split(hub, repo, service.find_split(entries, ref.config, ref.split))
+    page = rows.read_page(split.shards, ref.row_idx, 1).rows
+    cell = page[0][1].get(ref.column) if page else None
     data = cell.get("bytes") if isinstance(cell, dict) else None
     if not isinstance(data, bytes):
         raise service.SplitNotFoundError("No such cell.")
-    mime = str(claims["m"])
+    mime = ref.mime
     if not mime.startswith(("image/", "audio/")):
         mime = "application/octet-stream"
     headers = {
