@@ -21,6 +21,7 @@ from dockyard.api import (
     lfs,
     lfs_files,
     likes,
+    parquet,
     refs,
     repos,
     resolve,
@@ -137,6 +138,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         discussions,
         webhooks,
         buckets,
+        parquet,
         viewer,
         info,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dockyard.cli import audit, config, demo, repos, secret, server, storage, users
+from dockyard.cli import audit, config, demo, repos, secret, server, storage, users, viewer
 
 app = typer.Typer(help="Dockyard: a self-hosted hub for models, datasets and spaces.", no_args_is_help=True)
 app.command("serve")(server.serve)
@@ -23,6 +23,7 @@ app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
 app.add_typer(users.org_app, name="org")
 app.add_typer(repos.repo_app, name="repo")
+app.add_typer(viewer.viewer_app, name="viewer")
 
 
 def main() -> None:

@@ -1,0 +1,42 @@
+"""dockyard viewer: what the dataset viewer's steps made of a dataset revision."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated
+
+import typer
+
+from dockyard.cli.common import DataDirOption, open_hub
+from dockyard.identifiers import RepoId, RepoType
+from dockyard.repos.git_repo import BRANCH_PREFIX
+from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.service import RepoRef, find_repo
+from dockyard.viewer import catalog
+from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
+
+viewer_app = typer.Typer(help="The dataset viewer's processing results.", no_args_is_help=True)
+
+
+@viewer_app.command("status")
+def status(
+    repo_id: Annotated[str, typer.Argument(help="namespace/name of a dataset")],
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="commit sha (default: the main branch's head)")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print each step's status and the splits with their rows, shards or errors, as JSON."""
+    hub = open_hub(data_dir)
+    with hub.db.read() as session:
+        repo = find_repo(session, RepoRef(RepoType.DATASET, RepoId.parse(repo_id)))
+        if repo is None:
+            raise typer.BadParameter(f"no dataset {repo_id}")
+        sha = revision or hub.git.open(repo.uid).ref_target(BRANCH_PREFIX + DEFAULT_BRANCH) or ""
+        report: dict[str, object] = {"revision": sha, "steps": catalog.processing_status(hub, session, repo, sha)}
+        try:
+            report["splits"] = [dataclasses.asdict(entry) for entry in catalog.dataset_splits(hub, session, repo, sha)]
+        except (ViewerNotReadyError, ViewerStepFailedError) as error:
+            report["error"] = {"code": error.code, "message": error.message}
+    typer.echo(json.dumps(report, indent=1))
