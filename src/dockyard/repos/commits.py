@@ -53,7 +53,7 @@ from dockyard.repos.models import Discussion, Repo
 from dockyard.repos.service import signature_for
 from dockyard.scanning.jobs import SCAN_COMMIT
 from dockyard.settings import Settings
-from dockyard.viewer.jobs import PROCESS as VIEWER_PROCESS
+from dockyard.viewer import PROCESS_JOB as VIEWER_PROCESS
 from dockyard.webhooks import events as webhooks
 
 log = logging.getLogger(__name__)

@@ -13,13 +13,14 @@ from typing import Any
 from dockyard.hub import Hub
 from dockyard.jobs.registry import JobRegistry, job
 from dockyard.repos.models import Repo
+from dockyard.viewer import PROCESS_JOB
 from dockyard.viewer.results import StepOutcome
 from dockyard.viewer.steps import STEPS
 from dockyard.viewer.steps.context import StepContext
 
 log = logging.getLogger(__name__)
 
-PROCESS = "viewer.process"
+PROCESS = PROCESS_JOB
 
 
 @job(PROCESS, max_attempts=3)
