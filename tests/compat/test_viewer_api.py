@@ -1,0 +1,231 @@
+"""The dataset viewer API (issue 13, part 2) against the live server, with datasets pushed by the
+real ``datasets`` library: every route's shape and content checked against the pushed rows,
+search and filter against answers computed from the same rows, a private dataset invisible on
+every route, and a new commit leaving the old revision's answers as they were."""
+
+from __future__ import annotations
+
+import statistics as pystats
+from typing import Any
+
+import httpx
+import pytest
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from huggingface_hub import HfApi
+
+from tests.support.accounts import Identities
+from tests.support.server import LiveServer
+from tests.support.waiting import wait_until
+
+FEATURES = Features({"text": Value("string"), "label": ClassLabel(names=["calm", "stormy"]), "score": Value("float64")})
+WORDS = ["harbour", "anchor", "gale", "tide", "beacon"]
+ROUTES = ("is-valid", "splits", "first-rows", "rows", "search", "filter", "parquet", "info", "size", "statistics",
+          "croissant")  # fmt: skip
+TIMEOUT = 180.0
+
+
+def _rows(split: str, count: int, tag: str = "") -> list[dict[str, Any]]:
+    return [
+        {
+            "text": f"{tag}{split} row {i} {WORDS[i % 5]} {WORDS[(i * 3) % 5]}" + " long" * (i % 4),
+            "label": i % 2,
+            "score": round((i * 37 % 101) / 7, 3),
+        }
+        for i in range(count)
+    ]
+
+
+def _get(server: LiveServer, token: str | None, route: str, **params: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.get(f"{server.url}/api/viewer/{route}", params=params, headers=headers, timeout=60)
+
+
+def _push(repo_id: str, splits: dict[str, list[dict[str, Any]]], token: str, private: bool = False) -> str:
+    data = DatasetDict({name: Dataset.from_list(rows, features=FEATURES) for name, rows in splits.items()})
+    data.push_to_hub(repo_id, token=token, private=private)
+    sha = HfApi(token=token).dataset_info(repo_id).sha
+    assert sha is not None
+    return sha
+
+
+def _wait_statistics(server: LiveServer, token: str, repo_id: str, splits: list[str], revision: str) -> None:
+    """The statistics step runs last: once every split has statistics, every step has run."""
+
+    def ready() -> bool:
+        return all(
+            _get(server, token, "statistics", dataset=repo_id, config="default", split=s, revision=revision).status_code
+            == 200
+            for s in splits
+        )
+
+    assert wait_until(ready, timeout=TIMEOUT, poll=0.5)
+
+
+@pytest.fixture(scope="module")
+def pushed(server: LiveServer, ids: Identities) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    import uuid
+
+    repo_id = f"alice/viewer-{uuid.uuid4().hex[:8]}"
+    splits = {"train": _rows("train", 250), "test": _rows("test", 30)}
+    sha = _push(repo_id, splits, ids.alice)
+    _wait_statistics(server, ids.alice, repo_id, list(splits), sha)
+    return repo_id, splits
+
+
+def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r["row"] for r in rows]
+
+
+def test_is_valid_splits_and_first_rows(server: LiveServer, ids: Identities, pushed: Any) -> None:
+    repo_id, splits = pushed
+    valid = _get(server, ids.alice, "is-valid", dataset=repo_id).json()
+    assert valid == {"preview": True, "viewer": True, "search": True, "filter": True, "statistics": True}
+    listed = _get(server, ids.alice, "splits", dataset=repo_id).json()["splits"]
+    assert {(s["dataset"], s["config"], s["split"]) for s in listed} == {
+        (repo_id, "default", "train"),
+        (repo_id, "default", "test"),
+    }
+    first = _get(server, ids.alice, "first-rows", dataset=repo_id, config="default", split="train").json()
+    assert [f["name"] for f in first["features"]] == ["text", "label", "score"]
+    assert first["features"][1] == {
+        "feature_idx": 1,
+        "name": "label",
+        "type": FEATURES.to_dict()["label"],
+    }
+    assert _plain(first["rows"]) == splits["train"][:100]
+    assert [r["row_idx"] for r in first["rows"]] == list(range(100))
+    assert first["truncated"] is True
+
+
+def test_rows_pages(server: LiveServer, ids: Identities, pushed: Any) -> None:
+    repo_id, splits = pushed
+    page = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="train", offset=120, length=30)
+    body = page.json()
+    assert _plain(body["rows"]) == splits["train"][120:150]
+    assert body["rows"][0]["row_idx"] == 120
+    assert body["num_rows_total"] == 250
+    assert body["num_rows_per_page"] == 100
+    assert body["partial"] is False
+    tail = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="train", offset=240).json()
+    assert _plain(tail["rows"]) == splits["train"][240:]
+    too_long = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="train", length=101)
+    assert too_long.status_code == 422
+    assert too_long.headers["x-error-code"] == "InvalidParameter"
+    missing = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="nope")
+    assert missing.status_code == 404
+    assert missing.headers["x-error-code"] == "ResponseNotFound"
+
+
+def test_search_and_filter_match_the_rows(server: LiveServer, ids: Identities, pushed: Any) -> None:
+    repo_id, splits = pushed
+    train = splits["train"]
+    found = _get(server, ids.alice, "search", dataset=repo_id, config="default", split="train", query="GALE long",
+                 offset=2, length=10).json()  # fmt: skip
+    expected = [i for i, r in enumerate(train) if "gale" in r["text"] and "long" in r["text"]]
+    assert found["num_rows_total"] == len(expected)
+    assert [r["row_idx"] for r in found["rows"]] == expected[2:12]
+    assert _plain(found["rows"]) == [train[i] for i in expected[2:12]]
+
+    where, orderby = "label = 1 AND score > 5", "score DESC"
+    filtered = _get(server, ids.alice, "filter", dataset=repo_id, config="default", split="train", where=where,
+                    orderby=orderby, length=20).json()  # fmt: skip
+    matching = sorted((i for i, r in enumerate(train) if r["label"] == 1 and r["score"] > 5),
+                      key=lambda i: (-train[i]["score"], i))  # fmt: skip
+    assert filtered["num_rows_total"] == len(matching)
+    assert [r["row_idx"] for r in filtered["rows"]] == matching[:20]
+
+
+@pytest.mark.parametrize(
+    "where", ["label = 1; DROP TABLE x", "label = 1 OR 1=1 --", "nope = 1", "label = (SELECT 1)", "text = text"]
+)
+def test_filter_refuses_what_it_cannot_check(server: LiveServer, ids: Identities, pushed: Any, where: str) -> None:
+    repo_id, _ = pushed
+    answer = _get(server, ids.alice, "filter", dataset=repo_id, config="default", split="train", where=where)
+    assert answer.status_code == 400
+    assert answer.headers["x-error-code"] == "InvalidParameter"
+
+
+def test_parquet_info_size(server: LiveServer, ids: Identities, pushed: Any) -> None:
+    repo_id, _ = pushed
+    files = _get(server, ids.alice, "parquet", dataset=repo_id).json()["parquet_files"]
+    assert {(f["config"], f["split"]) for f in files} == {("default", "train"), ("default", "test")}
+    train = next(f for f in files if f["split"] == "train")
+    shard = httpx.get(train["url"], headers={"Authorization": f"Bearer {ids.alice}"}, follow_redirects=True)
+    assert shard.status_code == 200
+    assert len(shard.content) == train["size"]
+    info = _get(server, ids.alice, "info", dataset=repo_id, config="default").json()["dataset_info"]
+    assert Features.from_dict(info["features"]) == FEATURES
+    assert {name: s["num_examples"] for name, s in info["splits"].items()} == {"train": 250, "test": 30}
+    size = _get(server, ids.alice, "size", dataset=repo_id).json()["size"]
+    assert size["dataset"]["num_rows"] == 280
+    assert {s["split"]: s["num_rows"] for s in size["splits"]} == {"train": 250, "test": 30}
+    assert size["dataset"]["num_bytes_parquet_files"] == sum(f["size"] for f in files)
+
+
+def test_statistics_over_the_whole_split(server: LiveServer, ids: Identities, pushed: Any) -> None:
+    repo_id, splits = pushed
+    train = splits["train"]
+    body = _get(server, ids.alice, "statistics", dataset=repo_id, config="default", split="train").json()
+    assert body["num_examples"] == 250
+    columns = {s["column_name"]: s for s in body["statistics"]}
+    label = columns["label"]
+    assert label["column_type"] == "class_label"
+    names = FEATURES["label"].names
+    assert label["column_statistics"]["frequencies"] == {
+        names[k]: sum(1 for r in train if r["label"] == k) for k in (0, 1)
+    }
+    score = columns["score"]["column_statistics"]
+    values = [r["score"] for r in train]
+    assert columns["score"]["column_type"] == "float"
+    assert (score["min"], score["max"]) == (min(values), max(values))
+    assert score["mean"] == pytest.approx(pystats.mean(values), abs=1e-4)
+    assert score["median"] == pytest.approx(pystats.median(values), abs=1e-4)
+    assert sum(score["histogram"]["hist"]) == 250
+    text = columns["text"]
+    assert text["column_type"] == "string_text"
+    lengths = [len(r["text"]) for r in train]
+    assert (text["column_statistics"]["min"], text["column_statistics"]["max"]) == (min(lengths), max(lengths))
+
+
+def test_croissant(server: LiveServer, ids: Identities, pushed: Any) -> None:
+    repo_id, _ = pushed
+    answer = _get(server, ids.alice, "croissant", dataset=repo_id)
+    assert answer.headers["content-type"].startswith("application/ld+json")
+    body = answer.json()
+    assert body["@type"] == "sc:Dataset"
+    (record,) = body["recordSet"]
+    assert [f["source"]["extract"]["column"] for f in record["field"]] == ["text", "label", "score"]
+    assert {f["dataType"] for f in record["field"]} == {"sc:Text", "sc:Integer", "sc:Float"}
+
+
+def test_private_dataset_is_invisible_on_every_route(server: LiveServer, ids: Identities, repo_name: str) -> None:
+    repo_id = f"alice/{repo_name}"
+    sha = _push(repo_id, {"train": _rows("train", 12, tag="secretive ")}, ids.alice, private=True)
+    _wait_statistics(server, ids.alice, repo_id, ["train"], sha)
+    params = {"dataset": repo_id, "config": "default", "split": "train", "query": "row", "where": "label = 1"}
+    for route in ROUTES:
+        assert _get(server, ids.alice, route, **params).status_code == 200, route
+        for token in (None, ids.bob):
+            answer = _get(server, token, route, **params)
+            assert answer.status_code in (401, 404), (route, answer.status_code)
+            assert answer.headers.get("x-error-code") in ("RepoNotFound", None)
+            assert "secretive" not in answer.text
+            assert sha not in answer.text
+
+
+def test_new_commit_leaves_the_old_revision_intact(server: LiveServer, ids: Identities, repo_name: str) -> None:
+    repo_id = f"alice/{repo_name}"
+    first = _push(repo_id, {"train": _rows("train", 40, tag="old ")}, ids.alice)
+    _wait_statistics(server, ids.alice, repo_id, ["train"], first)
+    before = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="train", revision=first).json()
+    second = _push(repo_id, {"train": _rows("train", 55, tag="new ")}, ids.alice)
+    assert second != first
+    _wait_statistics(server, ids.alice, repo_id, ["train"], second)
+    now = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="train").json()
+    assert now["num_rows_total"] == 55
+    assert now["rows"][0]["row"]["text"].startswith("new ")
+    again = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="train", revision=first).json()
+    assert again == before
+    assert again["num_rows_total"] == 40
+    old_stats = _get(server, ids.alice, "statistics", dataset=repo_id, config="default", split="train", revision=first)
+    assert old_stats.json()["num_examples"] == 40
