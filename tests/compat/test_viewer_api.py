@@ -5,10 +5,17 @@ every route, and a new commit leaving the old revision's answers as they were.""
 
 from __future__ import annotations
 
+import io
+import json
 import statistics as pystats
+import struct
+import wave
+import zlib
 from typing import Any
 
 import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from huggingface_hub import HfApi
@@ -229,3 +236,63 @@ def test_new_commit_leaves_the_old_revision_intact(server: LiveServer, ids: Iden
     assert again["num_rows_total"] == 40
     old_stats = _get(server, ids.alice, "statistics", dataset=repo_id, config="default", split="train", revision=first)
     assert old_stats.json()["num_examples"] == 40
+
+
+def _png(width: int, height: int) -> bytes:
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+def _wav(frames: int, rate: int = 8000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"\x00\x00" * frames)
+    return out.getvalue()
+
+
+MEDIA = pa.struct([("bytes", pa.binary()), ("path", pa.string())])  # how datasets stores Image and Audio
+
+
+def test_images_and_audio_come_back_as_signed_urls(server: LiveServer, ids: Identities, repo_name: str) -> None:
+    repo_id = f"alice/{repo_name}"
+    images = [_png(10 + i, 20 + i) for i in range(8)]
+    sounds = [_wav(800 * (i + 1)) for i in range(8)]
+    features = {"image": {"_type": "Image"}, "audio": {"_type": "Audio"}, "n": {"dtype": "int64", "_type": "Value"}}
+    table = pa.table(
+        {
+            "image": pa.array([{"bytes": b, "path": None} for b in images], MEDIA),
+            "audio": pa.array([{"bytes": b, "path": None} for b in sounds], MEDIA),
+            "n": list(range(8)),
+        }
+    ).replace_schema_metadata({b"huggingface": json.dumps({"info": {"features": features}})})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    api = HfApi(token=ids.alice)
+    api.create_repo(repo_id, repo_type="dataset", private=True)
+    sha = api.upload_file(
+        path_or_fileobj=buffer.getvalue(), path_in_repo="data/train-00000-of-00001.parquet", repo_id=repo_id,
+        repo_type="dataset",
+    ).oid  # fmt: skip
+    _wait_statistics(server, ids.alice, repo_id, ["train"], sha)
+    first = _get(server, ids.alice, "first-rows", dataset=repo_id, config="default", split="train").json()
+    row = first["rows"][5]["row"]
+    assert (row["image"]["width"], row["image"]["height"]) == (15, 25)
+    picture = httpx.get(row["image"]["src"])  # no credentials: the URL is the grant
+    assert picture.status_code == 200
+    assert picture.content == images[5]
+    assert picture.headers["content-type"] == "image/png"
+    (sound,) = row["audio"]
+    assert sound["type"] == "audio/wav"
+    assert httpx.get(sound["src"]).content == sounds[5]
+    forged = sound["src"][:-3] + ("AAA" if not sound["src"].endswith("AAA") else "BBB")
+    assert httpx.get(forged).status_code == 401
+    stats = _get(server, ids.alice, "statistics", dataset=repo_id, config="default", split="train").json()
+    columns = {s["column_name"]: s for s in stats["statistics"]}
+    assert columns["image"]["column_type"] == "image"
+    assert (columns["image"]["column_statistics"]["min"], columns["image"]["column_statistics"]["max"]) == (10, 17)
+    assert columns["audio"]["column_type"] == "audio"
+    assert columns["audio"]["column_statistics"]["max"] == pytest.approx(8 * 800 / 8000)
