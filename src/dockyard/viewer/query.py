@@ -50,14 +50,30 @@ def _page(
 ) -> Hits:
     con = connect()
     try:
-        con.register("split_rows", reader(shards, schema, columns))
-        total = int(con.execute(f"SELECT count(*) FROM split_rows WHERE {where.sql}", where.params).fetchall()[0][0])
-        con.unregister("split_rows")
-        con.register("split_rows", reader(shards, schema, columns))
-        sql = f"SELECT {quote_identifier(ROW_IDX)} FROM split_rows WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?"
-        found = con.execute(sql, [*where.params, length, offset]).fetchall()
+        return _run(con, shards, schema, columns, where, order, offset, length)
+    except (duckdb.DataError, duckdb.BinderException, duckdb.InvalidInputException) as error:
+        # A value of the wrong type for its column ("text > 3"): the caller's mistake, not ours.
+        raise InvalidQueryError(str(error).splitlines()[0][:300]) from None
     finally:
         con.close()
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    shards: Sequence[Shard],
+    schema: pa.Schema,
+    columns: list[str],
+    where: Clause,
+    order: str,
+    offset: int,
+    length: int,
+) -> Hits:
+    con.register("split_rows", reader(shards, schema, columns))
+    total = int(con.execute(f"SELECT count(*) FROM split_rows WHERE {where.sql}", where.params).fetchall()[0][0])
+    con.unregister("split_rows")
+    con.register("split_rows", reader(shards, schema, columns))
+    sql = f"SELECT {quote_identifier(ROW_IDX)} FROM split_rows WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?"
+    found = con.execute(sql, [*where.params, length, offset]).fetchall()
     return Hits([int(row[0]) for row in found], total)
 
 

@@ -175,3 +175,10 @@ def test_render_image_cell_is_a_url(split: Any) -> None:
     assert cell["src"] == "/asset/5/image/image/png"
     assert cell["width"] == struct.unpack(">I", data["image"][5]["bytes"][16:20])[0]
     assert rendered[0]["row_idx"] == 5
+
+
+@pytest.mark.parametrize("where", ["text > 3", "x > 'abc'", "n = 'seven'"])
+def test_filter_with_values_of_the_wrong_type_is_a_400(split: Any, where: str) -> None:
+    _, shards, schema = split
+    with pytest.raises(query.InvalidQueryError):
+        query.filter_rows(shards, schema, FEATURES, where=where, orderby=None, offset=0, length=5)
