@@ -820,8 +820,106 @@ def test_bucket_listing_shows_private_buckets_only_to_readers(
     assert ([item["id"] for item in listed] == [private_bucket]) == (BUCKET_ROLES[role] is not None)
 
 
+# -- issue 13 (viewer-convert): the Parquet export of a dataset --------------------------------------
+# The listing and its file URLs hand out the dataset's bytes: they need the DOWNLOAD right. Private
+# datasets answer 404 (401 anonymous) to those who cannot see them; a gated dataset's export is
+# refused (GatedRepo) to those without access, as its files are. A file URL's 302 counts as ok.
+VIEWER_CSV = b"text,label\nclassified row,1\nanother row,0\n"
+
+
+def _parquet_routes(repo: str) -> list[Route]:
+    base = f"/api/datasets/{repo}/parquet"
+    return [
+        Route("parquet list", "read", "GET", base),
+        Route("parquet config", "read", "GET", f"{base}/default"),
+        Route("parquet split", "read", "GET", f"{base}/default/train"),
+        Route("parquet file", "read", "GET", f"{base}/default/train/0.parquet"),
+    ]
+
+
+def _converted_dataset(ids: Identities, server: LiveServer, *, private: bool, gated: bool) -> str:
+    api = HfApi(token=ids.alice)
+    repo = f"acme/pq-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo, repo_type="dataset", private=private)
+    api.upload_file(path_or_fileobj=VIEWER_CSV, path_in_repo="data/train.csv", repo_id=repo, repo_type="dataset")
+    if gated:
+        api.update_repo_settings(repo, repo_type="dataset", gated="manual")
+    listing = f"{server.url}/api/datasets/{repo}/parquet"
+    headers = {"Authorization": f"Bearer {ids.alice}"}
+
+    def converted() -> bool:
+        response = httpx.get(listing, headers=headers)
+        return response.status_code == 200 and "default" in response.json()
+
+    assert wait_until(converted, timeout=120, poll=0.5)
+    return repo
+
+
+def _followed(response: httpx.Response) -> httpx.Response:
+    """A redirect to the file is the route's success."""
+    if response.status_code == 302:
+        return httpx.Response(200, request=response.request)
+    return response
+
+
+@pytest.fixture(scope="module")
+def private_dataset(ids: Identities, server: LiveServer) -> str:
+    return _converted_dataset(ids, server, private=True, gated=False)
+
+
+@pytest.fixture(scope="module")
+def dataset_tokens(server: LiveServer, ids: Identities, private_dataset: str) -> dict[str, str | None]:
+    return _role_tokens(server, ids, "dataset", private_dataset)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_parquet_export_permission_matrix(
+    server: LiveServer, private_dataset: str, dataset_tokens: dict[str, str | None], role: str
+) -> None:
+    allowed, mismatches = ROLES[role], []
+    for route in _parquet_routes(private_dataset):
+        response = _followed(_call(server, route, dataset_tokens[role]))
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if expected != OK:
+            assert b"default/train" not in response.content, f"{route.name} leaked the export to {role}"
+    assert mismatches == []
+
+
+@pytest.fixture(scope="module")
+def gated_dataset(ids: Identities, server: LiveServer) -> str:
+    return _converted_dataset(ids, server, private=False, gated=True)
+
+
+@pytest.mark.parametrize("role", list(GATED_ROLES))
+def test_gated_parquet_export_needs_access(
+    server: LiveServer, ids: Identities, gated_dataset: str, gated_tokens: dict[str, str | None], role: str
+) -> None:
+    token = gated_tokens[role]
+    if role == "granted outsider":  # granted on the gated model of this module; grant this dataset too
+        granted = httpx.post(
+            f"{server.url}/api/datasets/{gated_dataset}/user-access-request/grant",
+            json={"user": "erin"},
+            headers={"Authorization": f"Bearer {ids.alice}"},
+        )
+        assert granted.status_code == 200, granted.text
+    if role.startswith("fine-grained") and role != "fine-grained other repo":
+        scope = "org:acme:read" if "org" in role else f"dataset:{gated_dataset}:read"
+        token = issue_token(server.data_dir, server.env, "alice", "fineGrained", [scope])
+    mismatches = []
+    for route in _parquet_routes(gated_dataset):
+        response = _followed(_call(server, route, token))
+        expected = OK if GATED_ROLES[role].downloads else GATED
+        if _gated_outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_gated_outcome(response)}")
+        if expected != OK:
+            assert b"default/train" not in response.content, f"{route.name} leaked the export to {role}"
+    assert mismatches == []
+
+
 # -- issue 13 (viewer-api): the dataset viewer API, on a private and on a gated dataset --------------
-VIEWER_CSV = b"text,label\nsecret viewer row,1\nanother row,0\n"
+VIEWER_API_CSV = b"text,label\nsecret viewer row,1\nanother row,0\n"
 VIEWER_PATHS = (
     "is-valid", "splits", "first-rows", "rows", "search", "filter", "parquet", "info", "size", "statistics",
     "croissant",
@@ -852,41 +950,43 @@ def _viewer_outcome(response: httpx.Response) -> str:
 
 
 @pytest.fixture(scope="module")
-def private_dataset(ids: Identities) -> str:
+def viewer_private_dataset(ids: Identities) -> str:
     api = HfApi(token=ids.alice)
     repo = f"acme/pv-{uuid.uuid4().hex[:8]}"
     api.create_repo(repo, repo_type="dataset", private=True)
-    api.upload_file(path_or_fileobj=VIEWER_CSV, path_in_repo="data.csv", repo_id=repo, repo_type="dataset")
+    api.upload_file(path_or_fileobj=VIEWER_API_CSV, path_in_repo="data.csv", repo_id=repo, repo_type="dataset")
     return repo
 
 
 @pytest.fixture(scope="module")
-def dataset_tokens(server: LiveServer, ids: Identities, private_dataset: str) -> dict[str, str | None]:
-    return _role_tokens(server, ids, "dataset", private_dataset)
+def viewer_dataset_tokens(server: LiveServer, ids: Identities, viewer_private_dataset: str) -> dict[str, str | None]:
+    return _role_tokens(server, ids, "dataset", viewer_private_dataset)
 
 
 @pytest.mark.parametrize("role", list(ROLES))
 def test_viewer_permission_matrix(
-    server: LiveServer, private_dataset: str, dataset_tokens: dict[str, str | None], role: str
+    server: LiveServer, viewer_private_dataset: str, viewer_dataset_tokens: dict[str, str | None], role: str
 ) -> None:
     allowed, mismatches = ROLES[role], []
-    for route in _viewer_routes(private_dataset):
-        response = _call(server, route, dataset_tokens[role])
+    for route in _viewer_routes(viewer_private_dataset):
+        response = _call(server, route, viewer_dataset_tokens[role])
         expected = HIDDEN if allowed is None else OK
         if _viewer_outcome(response) != expected:
             mismatches.append(f"{route.name}: expected {expected}, got {response.status_code} {response.text[:200]}")
         if expected != OK:
             assert b"secret viewer row" not in response.content, f"{route.name} leaked a row to {role}"
-            assert private_dataset.split("/")[1] not in response.text, f"{route.name} named the dataset to {role}"
+            assert viewer_private_dataset.split("/")[1] not in response.text, (
+                f"{route.name} named the dataset to {role}"
+            )
     assert mismatches == []
 
 
 @pytest.fixture(scope="module")
-def gated_dataset(server: LiveServer, ids: Identities) -> tuple[str, dict[str, str | None]]:
+def viewer_gated_dataset(server: LiveServer, ids: Identities) -> tuple[str, dict[str, str | None]]:
     api = HfApi(token=ids.alice)
     repo = f"acme/gv-{uuid.uuid4().hex[:8]}"
     api.create_repo(repo, repo_type="dataset")
-    api.upload_file(path_or_fileobj=VIEWER_CSV, path_in_repo="data.csv", repo_id=repo, repo_type="dataset")
+    api.upload_file(path_or_fileobj=VIEWER_API_CSV, path_in_repo="data.csv", repo_id=repo, repo_type="dataset")
     api.update_repo_settings(repo, gated="manual", repo_type="dataset")
     server.cli("user", "create", "erin", check=False)
     erin = issue_token(server.data_dir, server.env, "erin", "write")
@@ -917,9 +1017,9 @@ def gated_dataset(server: LiveServer, ids: Identities) -> tuple[str, dict[str, s
 
 @pytest.mark.parametrize("role", list(GATED_ROLES))
 def test_viewer_on_gated_dataset_needs_access(
-    server: LiveServer, gated_dataset: tuple[str, dict[str, str | None]], role: str
+    server: LiveServer, viewer_gated_dataset: tuple[str, dict[str, str | None]], role: str
 ) -> None:
-    repo, tokens = gated_dataset
+    repo, tokens = viewer_gated_dataset
     expected = OK if GATED_ROLES[role].downloads else GATED
     mismatches = []
     for route in _viewer_routes(repo):

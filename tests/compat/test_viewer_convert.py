@@ -186,7 +186,7 @@ def test_malformed_split_fails_alone(
     repo_id = f"alice/{repo_name}"
     folder = tmp_path / "bad"
     write_csv(folder / "data" / "train.csv", table_rows("train"))
-    (folder / "data" / "test.csv").write_text('text,label,score\n"fine",1,0.5\n"broken,1\n1,2,3,4,5,6\n"x",0,1\n')
+    (folder / "data" / "test.csv").write_text('text,label,score\n"fine",1,0.5\na,b,c,d,e\n"x",0,1\n')
     _upload_folder(api, repo_id, folder)
     report = _processed(server, repo_id)
     by_split = {s["split"]: s for s in report["splits"]}

@@ -60,13 +60,14 @@ def _config(ctx: StepContext, root: Path, name: str) -> dict[str, Any]:
     return {"config": name, "builder": type(builder).__module__.rsplit(".", 1)[-1], "splits": splits}
 
 
-def load_builder(ctx: StepContext, root: Path, name: str) -> Any:
-    """``datasets.load_dataset_builder`` on the laid-out revision (no network, scratch cache)."""
+def load_builder(ctx: StepContext, root: Path, name: str, **config_kwargs: Any) -> Any:
+    """``datasets.load_dataset_builder`` on the laid-out revision (no network, scratch cache);
+    ``config_kwargs`` override the config's own (``data_files``)."""
     from datasets import load_dataset_builder  # type: ignore[import-untyped]
     from datasets.exceptions import DataFilesNotFoundError
 
     try:
-        return load_dataset_builder(str(root), name, cache_dir=str(ctx.workdir / "cache"))
+        return load_dataset_builder(str(root), name, cache_dir=str(ctx.workdir / "cache"), **config_kwargs)
     except (DataFilesNotFoundError, FileNotFoundError) as error:
         raise EmptyDatasetError(f"Config {name!r} has no data files: {error}") from None
     except (ValueError, TypeError, KeyError) as error:

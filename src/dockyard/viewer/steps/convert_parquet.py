@@ -75,7 +75,8 @@ def _convert(
             referenced = writer.reference(ctx, entries, name, split_name, paths)
             if referenced is not None:
                 return StepOutcome(referenced)
-        return StepOutcome(_stream(ctx, root, entries, name, split_name, paths))
+        _materialise(ctx, root, entries, paths)
+        return StepOutcome(_stream(ctx, root, name, split_name, paths))
     except StepError as error:
         return StepOutcome(None, error.code, str(error))
     except (DatasetGenerationError, ValueError, TypeError, KeyError, OSError, UnicodeDecodeError) as error:
@@ -106,13 +107,21 @@ def _size(entry: Any) -> int:
     return int(entry.lfs.size if entry.lfs is not None else entry.size)
 
 
-def _stream(
-    ctx: StepContext, root: Path, entries: dict[str, Any], config: str, split: str, paths: list[str]
-) -> dict[str, Any]:
+def _materialise(ctx: StepContext, root: Path, entries: dict[str, Any], paths: list[str]) -> None:
+    """Write out the files not written yet (a placeholder is empty; archives are written at
+    detection), and check every one for bombs before ``datasets`` opens it."""
     for path in paths:
-        if path in entries:
-            files.materialise(ctx, entries[path], root / path)
-            guards.check_file(ctx.hub.settings, root / path, path)
-    builder = config_splits.load_builder(ctx, root, config)
+        target = root / path
+        if path not in entries:
+            continue
+        if _size(entries[path]) and target.stat().st_size == 0:
+            files.materialise(ctx, entries[path], target)
+        guards.check_file(ctx.hub.settings, target, path)
+
+
+def _stream(ctx: StepContext, root: Path, config: str, split: str, paths: list[str]) -> dict[str, Any]:
+    """The builder sees this split's files only: some formats read the first split's first file
+    to infer features, which must not be another split's (not written out, or broken)."""
+    builder = config_splits.load_builder(ctx, root, config, data_files={split: paths})
     dataset = builder.as_streaming_dataset(split=split)
     return writer.write_split(ctx, dataset, config, split)

@@ -8,6 +8,7 @@ import bz2
 import gzip
 import lzma
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, cast
@@ -62,8 +63,14 @@ def _check_stream(stream: IO[bytes], name: str, ceiling: int) -> None:
                 total += len(block)
                 if total > ceiling:
                     raise _bomb(name, total)
-    except (OSError, EOFError, lzma.LZMAError) as error:
+    except (OSError, EOFError, lzma.LZMAError, zlib.error, zipfile.BadZipFile, _zstd_error()) as error:
         raise FileFormatError(f"{name} cannot be decompressed: {error}") from None
+
+
+def _zstd_error() -> type[Exception]:
+    import zstandard
+
+    return zstandard.ZstdError
 
 
 def _zstd_reader(path: Path) -> IO[bytes]:
