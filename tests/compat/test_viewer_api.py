@@ -296,3 +296,34 @@ def test_images_and_audio_come_back_as_signed_urls(server: LiveServer, ids: Iden
     assert (columns["image"]["column_statistics"]["min"], columns["image"]["column_statistics"]["max"]) == (10, 17)
     assert columns["audio"]["column_type"] == "audio"
     assert columns["audio"]["column_statistics"]["max"] == pytest.approx(8 * 800 / 8000)
+
+
+def test_a_malformed_split_answers_its_error_and_the_other_works(
+    server: LiveServer, ids: Identities, repo_name: str
+) -> None:
+    repo_id = f"alice/{repo_name}"
+    api = HfApi(token=ids.alice)
+    api.create_repo(repo_id, repo_type="dataset")
+    good = "text,label\n" + "".join(f"line {i},{i % 2}\n" for i in range(9))
+    bad = 'text,label\n"fine",1\na,b,c,d,e\n"x",0\n'
+    api.upload_file(path_or_fileobj=good.encode(), path_in_repo="data/train.csv", repo_id=repo_id, repo_type="dataset")
+    sha = api.upload_file(
+        path_or_fileobj=bad.encode(), path_in_repo="data/test.csv", repo_id=repo_id, repo_type="dataset"
+    ).oid
+    _wait_statistics(server, ids.alice, repo_id, ["train"], sha)
+
+    def test_split_settled() -> bool:
+        answer = _get(server, ids.alice, "statistics", dataset=repo_id, config="default", split="test")
+        return answer.headers.get("x-error-code") != "ResponseNotReady"
+
+    assert wait_until(test_split_settled, timeout=TIMEOUT, poll=0.5)
+    for route in ("rows", "first-rows", "search", "filter", "statistics"):
+        answer = _get(server, ids.alice, route, dataset=repo_id, config="default", split="test", query="x",
+                      where="label = 1")  # fmt: skip
+        assert answer.status_code == 500, route
+        assert answer.headers["x-error-code"] == "FileFormatError", route
+    rows = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="train").json()
+    assert [r["row"]["text"] for r in rows["rows"]] == [f"line {i}" for i in range(9)]
+    parquet = _get(server, ids.alice, "parquet", dataset=repo_id).json()
+    assert [f["split"] for f in parquet["parquet_files"]] == ["train"]
+    assert [(f["split"], bool(f["error"])) for f in parquet["failed"]] == [("test", True)]

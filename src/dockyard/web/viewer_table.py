@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import pyarrow as pa  # type: ignore[import-untyped]
 from fastapi import Request
 
-from dockyard.errors import BadRequestError
+from dockyard.errors import BadRequestError, DockyardError
 from dockyard.hub import Hub
 from dockyard.repos.models import Repo
 from dockyard.request_context import base_url, hub_of
@@ -133,7 +134,11 @@ def build(request: Request, repo: Repo, action: str) -> ViewerTable:
     if not entries:
         table.message = "No splits were found."
         return table
-    _fill(request, hub, repo, revision, entries, table)
+    try:
+        _fill(request, hub, repo, revision, entries, table)
+    except (DockyardError, OSError, pa.ArrowException) as error:  # a missing or unreadable shard
+        table.message = f"The split cannot be read: {getattr(error, 'message', None) or error}"
+        table.rows, table.columns = [], []
     return table
 
 

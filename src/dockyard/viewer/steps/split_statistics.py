@@ -1,7 +1,7 @@
 """Step ``split-statistics``: per-column statistics over the whole of every converted split (see
 :mod:`dockyard.viewer.statistics`), stored under (config, split). Runs after ``info`` so it reads
-the ``datasets`` features; a split that failed to convert gets no statistics (its error is the
-conversion's), and a failure here is recorded for that split only."""
+the ``datasets`` features; a split that failed to convert gets ``PreviousStepError`` (its own error
+is the conversion's), and a failure here is recorded for that split only."""
 
 from __future__ import annotations
 
@@ -32,9 +32,15 @@ def run(ctx: StepContext) -> None:
         except (ViewerNotReadyError, ViewerStepFailedError):
             return
     for entry in entries:
-        if entry.num_rows is None or entry.error_code is not None:
-            continue
+        if entry.num_rows is None and entry.error_code is None:
+            continue  # not converted yet: a later run computes it
         if ctx.get(NAME, VERSION, entry.config, entry.split) is not None:
+            continue
+        if entry.error_code is not None:
+            # The dataset-viewer's code for "the step this one reads failed": the split's own
+            # error stays the conversion's, and the statistics' status is complete, not pending.
+            message = f"The split could not be converted ({entry.error_code})."
+            ctx.put(NAME, VERSION, StepOutcome(None, "PreviousStepError", message), entry.config, entry.split)
             continue
         try:
             shards = [Shard(s.filename, s.size, s.num_rows, s.open(ctx.hub, repo)) for s in entry.shards]
