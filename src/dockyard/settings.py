@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     )
     max_anonymous_body: int = Field(
         default=64 * 1024,
-        description="Largest body of the small routes anyone may call: ask-access, Xet telemetry.",
+        description="Largest body of the small routes anyone may call: ask-access, Xet telemetry, the sign-in, join and reset forms.",
     )
     max_query_body: int = Field(
         default=2 * MIB,

@@ -820,6 +820,43 @@ def test_bucket_listing_shows_private_buckets_only_to_readers(
     assert ([item["id"] for item in listed] == [private_bucket]) == (BUCKET_ROLES[role] is not None)
 
 
+# -- issue 11 (web): the pages of the private repo, for every role and token kind ----------------------
+def _page_routes(repo: str) -> list[Route]:
+    """Pages answer a token as the API does (a browser extension or a script may send one); what a
+    page shows is what the same role may read through the API."""
+    return [
+        Route("page: repo", "read", "GET", f"/{repo}"),
+        Route("page: tree", "read", "GET", f"/{repo}/tree/main"),
+        Route("page: blob", "read", "GET", f"/{repo}/blob/main/secret.bin"),
+        Route("page: commits", "read", "GET", f"/{repo}/commits/main"),
+        Route("page: discussions", "read", "GET", f"/{repo}/discussions"),
+        Route("page: upload", "propose", "GET", f"/{repo}/upload/main"),
+        Route("page: new file", "propose", "GET", f"/{repo}/new/main"),
+        Route("page: settings", "admin", "GET", f"/{repo}/settings"),
+    ]
+
+
+# Upload and new-file pages commit or open a pull request: any reader whose credential may write
+# somewhere (a write token) gets them; read-only tokens are refused.
+READ_ONLY_TOKENS = {"read token", "fine-grained repo read", "fine-grained org read"}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_page_permission_matrix(
+    server: LiveServer, private_repo: str, tokens: dict[str, str | None], role: str
+) -> None:
+    levels = ROLES[role]
+    allowed = None if levels is None else (*levels, *(() if role in READ_ONLY_TOKENS else ("propose",)))
+    mismatches = []
+    for route in _page_routes(private_repo):
+        response = _call(server, route, tokens[role])
+        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
+        if _outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        if expected == HIDDEN:
+            assert private_repo.split("/")[1].encode() not in response.content, f"{route.name} named the repo to {role}"
+
+
 # -- issue 13 (viewer-convert): the Parquet export of a dataset --------------------------------------
 # The listing and its file URLs hand out the dataset's bytes: they need the DOWNLOAD right. Private
 # datasets answer 404 (401 anonymous) to those who cannot see them; a gated dataset's export is

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.support.accounts import PASSWORD, Identities
 from tests.web.conftest import Browse, csrf_of, log_in
 
@@ -40,6 +42,19 @@ def test_login_form_without_its_csrf_token_is_refused(browse: Browse) -> None:
     client.get("/login")
     response = client.post("/login", data={"username": "alice", "password": PASSWORD, "_csrf": "forged"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/login", "/join", "/reset/some-secret"])
+def test_forms_sent_before_sign_in_are_small(browse: Browse, path: str) -> None:
+    """Nobody without an account can make the server buffer a large form."""
+    client = browse(None)
+    client.get("/login")
+    padding = "x" * (65 * 1024)
+    form = {"username": "alice", "password": PASSWORD, "_csrf": client.cookies["dockyard_csrf"], "pad": padding}
+    assert client.post(path, data=form).status_code == 413
+    files = {"upload": ("a.bin", b"0123", "application/octet-stream")}
+    small = {"username": "alice", "password": "wrong", "_csrf": client.cookies["dockyard_csrf"]}
+    assert client.post(path, data=small, files=files).status_code in {400, 413}
 
 
 def test_cross_site_post_with_the_session_cookie_is_refused(browse: Browse) -> None:

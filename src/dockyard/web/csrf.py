@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from dockyard.errors import ForbiddenError
+from dockyard.request_bodies import read_form
 from dockyard.request_context import hub_of, mark_csrf_verified, session_of
 
 ANONYMOUS_COOKIE = "dockyard_csrf"
@@ -35,21 +36,31 @@ def set_anonymous_cookie(request: Request, response: Response, value: str) -> No
 
 
 async def verified_form(request: Request) -> FormData:
-    """The request's form, once its CSRF token matched the session (or the anonymous cookie)."""
-    form = await request.form()
+    """The request's form, once its CSRF token matched the session (or the anonymous cookie).
+
+    Forms sent before sign-in (log in, join, reset) are small: their body is capped at
+    ``max_anonymous_body`` and may carry no files, so nobody can make the server buffer megabytes
+    without an account."""
+    expected, signed_in = await run_in_threadpool(_expected_token, request)
+    if signed_in:
+        form = await request.form()
+    else:
+        form = await read_form(request, hub_of(request).settings.max_anonymous_body)
     sent = form.get(FORM_FIELD)
     sent_text = sent if isinstance(sent, str) else ""
-    expected = await run_in_threadpool(_expected_token, request)
     if not expected or not hmac.compare_digest(sent_text, expected):
         raise ForbiddenError("This form has expired or did not come from this site: reload the page and retry")
     mark_csrf_verified(request)
     return form
 
 
-def _expected_token(request: Request) -> str:
+def _expected_token(request: Request) -> tuple[str, bool]:
+    """The token the form must echo, and whether the request comes from a signed-in session."""
     with hub_of(request).db.read() as session:
         row = session_of(request, session)
-        return row.csrf_secret if row is not None else request.cookies.get(ANONYMOUS_COOKIE, "")
+        if row is not None:
+            return row.csrf_secret, True
+        return request.cookies.get(ANONYMOUS_COOKIE, ""), False
 
 
 VerifiedForm = Annotated[FormData, Depends(verified_form)]
