@@ -5,16 +5,22 @@ compared with what was uploaded; the jobs are awaited by polling what the server
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import json
 import struct
+import tarfile
+import wave
 import zipfile
 import zlib
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_dataset
 from huggingface_hub import HfApi
 
@@ -102,6 +108,33 @@ def test_pushed_parquet_is_referenced_and_loads_from_the_export(
     assert info["num_bytes"] > 0
 
 
+def test_parquet_with_oversized_row_groups_is_rewritten(
+    server: LiveServer, api: HfApi, token: str, repo_name: str
+) -> None:
+    """One row group of 150,000 rows is too coarse for random access: the export rewrites it in
+    row groups of at most 100,000 rows (the default) instead of referencing it."""
+    repo_id = f"alice/{repo_name}"
+    table = pa.table({"n": pa.array(range(150_000), pa.int64()), "word": [f"w{i % 97}" for i in range(150_000)]})
+    source = io.BytesIO()
+    pq.write_table(table, source, row_group_size=150_000)
+    api.create_repo(repo_id, repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=source.getvalue(), path_in_repo="data/train.parquet", repo_id=repo_id, repo_type="dataset"
+    )
+    report = _processed(server, repo_id)
+    assert [(s["split"], s["num_rows"]) for s in report["splits"]] == [("train", 150_000)]
+    (url,) = _get(server, token, f"/api/datasets/{repo_id}/parquet/default/train").json()
+    exported = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, follow_redirects=True, timeout=60)
+    parquet = pq.ParquetFile(io.BytesIO(exported.content))
+    groups = [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)]
+    assert sum(groups) == 150_000
+    assert max(groups) <= 100_000
+    assert parquet.read().column("n").to_pylist() == list(range(150_000))
+    shard = _tree(api, repo_id)["default/train/0000.parquet"]
+    assert shard.lfs is not None
+    assert shard.lfs.sha256 != hashlib.sha256(source.getvalue()).hexdigest()  # rewritten, not referenced
+
+
 def _upload_folder(api: HfApi, repo_id: str, folder: Path) -> str:
     api.create_repo(repo_id, repo_type="dataset")
     return api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset").oid
@@ -127,6 +160,65 @@ def test_raw_csv_and_jsonl_are_converted(
             io.BytesIO(_get(server, token, listing["train"][0].split(server.url)[1], follow_redirects=True).content)
         ).metadata
         assert metadata.row_group(0).column(0).has_offset_index  # the page index is written
+
+
+ROWS = [{"text": f"line {i}", "label": i % 2} for i in range(5)]
+CSV = "text,label\n" + "".join(f"{row['text']},{row['label']}\n" for row in ROWS)
+
+
+def _zipped(name: str, data: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _arrow_stream() -> bytes:
+    table = pa.Table.from_pylist(ROWS)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table)
+    return sink.getvalue()
+
+
+def _webdataset() -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for i, row in enumerate(ROWS):
+            for ext, data in (("txt", row["text"].encode()), ("json", json.dumps({"label": row["label"]}).encode())):
+                member = tarfile.TarInfo(f"{i:04d}.{ext}")
+                member.size = len(data)
+                tar.addfile(member, io.BytesIO(data))
+    return out.getvalue()
+
+
+WDS_ROWS = [
+    {"__key__": f"{i:04d}", "__url__": "data/train-0000.tar", "json": {"label": row["label"]}, "txt": row["text"]}
+    for i, row in enumerate(ROWS)
+]
+FORMATS: dict[str, tuple[str, bytes, list[dict[str, Any]]]] = {
+    "gzip-compressed CSV": ("data/train.csv.gz", gzip.compress(CSV.encode()), ROWS),
+    "TSV": ("data/train.tsv", CSV.replace(",", "\t").encode(), ROWS),
+    "text": ("data/train.txt", b"first line\nsecond line\n", [{"text": "first line"}, {"text": "second line"}]),
+    "CSV in a zip": ("data/train.zip", _zipped("inner.csv", CSV), ROWS),
+    "Arrow": ("data/train.arrow", _arrow_stream(), ROWS),
+    "WebDataset": ("data/train-0000.tar", _webdataset(), WDS_ROWS),
+}
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_formats_are_converted(server: LiveServer, api: HfApi, token: str, repo_name: str, fmt: str) -> None:
+    repo_id = f"alice/{repo_name}"
+    path, data, expected = FORMATS[fmt]
+    api.create_repo(repo_id, repo_type="dataset")
+    api.upload_file(path_or_fileobj=data, path_in_repo=path, repo_id=repo_id, repo_type="dataset")
+    report = _processed(server, repo_id)
+    assert [(s["split"], s["num_rows"], s["error"]) for s in report["splits"]] == [("train", len(expected), None)]
+    (url,) = _get(server, token, f"/api/datasets/{repo_id}/parquet/default/train").json()
+    rows = _shard_rows(server, token, url)
+    assert [{key: row[key] for key in sorted(row)} for row in rows] == [
+        {key: row[key] for key in sorted(row)} for row in expected
+    ]
 
 
 def test_card_with_several_configs(server: LiveServer, api: HfApi, token: str, repo_name: str, tmp_path: Path) -> None:
@@ -177,6 +269,36 @@ def test_image_folder_with_metadata(server: LiveServer, api: HfApi, token: str, 
         "zero": images["0.png"],
         "one": images["1.png"],
         "two": images["2.png"],
+    }
+
+
+def _wav(frames: int) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(struct.pack(f"<{frames}h", *range(frames)))
+    return out.getvalue()
+
+
+def test_audio_folder_with_metadata(server: LiveServer, api: HfApi, token: str, repo_name: str, tmp_path: Path) -> None:
+    repo_id = f"alice/{repo_name}"
+    folder = tmp_path / "audio"
+    (folder / "train").mkdir(parents=True)
+    sounds = {"a.wav": _wav(80), "b.wav": _wav(160)}
+    for name, data in sounds.items():
+        (folder / "train" / name).write_bytes(data)
+    (folder / "train" / "metadata.csv").write_text("file_name,transcript\na.wav,short\nb.wav,longer\n")
+    _upload_folder(api, repo_id, folder)
+    report = _processed(server, repo_id)
+    assert [(s["split"], s["num_rows"]) for s in report["splits"]] == [("train", 2)]
+    assert report["splits"][0]["features"]["audio"]["_type"] == "Audio"
+    (url,) = _get(server, token, f"/api/datasets/{repo_id}/parquet/default/train").json()
+    rows = _shard_rows(server, token, url)
+    assert {row["transcript"]: row["audio"]["bytes"] for row in rows} == {
+        "short": sounds["a.wav"],
+        "longer": sounds["b.wav"],
     }
 
 

@@ -124,4 +124,5 @@ def _stream(ctx: StepContext, root: Path, config: str, split: str, paths: list[s
     to infer features, which must not be another split's (not written out, or broken)."""
     builder = config_splits.load_builder(ctx, root, config, data_files={split: paths})
     dataset = builder.as_streaming_dataset(split=split)
-    return writer.write_split(ctx, dataset, config, split)
+    by_rows = type(builder).__module__.endswith(".webdataset")
+    return writer.write_split(ctx, dataset, config, split, by_rows=by_rows)

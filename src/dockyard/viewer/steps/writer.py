@@ -4,6 +4,7 @@ are already fit for random access."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +107,10 @@ class _ShardWriter:
         return self.shards
 
 
-def write_split(ctx: StepContext, dataset: Any, config: str, split: str) -> dict[str, Any]:
+def write_split(ctx: StepContext, dataset: Any, config: str, split: str, *, by_rows: bool = False) -> dict[str, Any]:
     """Stream ``dataset`` (a ``datasets.IterableDataset``) into shards; media files referenced by
-    path (image or audio folders) are embedded, as the Hub's export does."""
+    path (image or audio folders) are embedded, as the Hub's export does. ``by_rows`` for formats
+    whose examples do not come as Arrow tables of one column order (WebDataset)."""
     from datasets import Features  # type: ignore[import-untyped]
     from datasets.table import embed_table_storage, table_cast  # type: ignore[import-untyped]
 
@@ -116,15 +118,37 @@ def write_split(ctx: StepContext, dataset: Any, config: str, split: str) -> dict
     folder.mkdir(parents=True, exist_ok=True)
     shards: _ShardWriter | None = None
     schema: pa.Schema | None = None
-    for table in dataset.with_format("arrow").iter(batch_size=BATCH_ROWS):
+    for table in _batches(dataset, by_rows):
         if shards is None or schema is None:
             features = dataset.features or Features.from_arrow_schema(table.schema)
             schema = features.arrow_schema
             shards = _ShardWriter(ctx, folder, config, split, schema)
-        table = embed_table_storage(table_cast(table, schema))
+        table = embed_table_storage(table_cast(_repo_urls(ctx, table), schema))
         guards.check_rows(ctx.hub.settings, table)
         shards.add(table.replace_schema_metadata(schema.metadata))
     if shards is None:
         raise EmptyDatasetError(f"The split {split!r} of config {config!r} has no rows")
     written = shards.finish()
     return {"num_rows": sum(s["num_rows"] for s in written), "referenced": False, "shards": written}
+
+
+def _batches(dataset: Any, by_rows: bool) -> Iterator[pa.Table]:
+    if not by_rows:
+        yield from dataset.with_format("arrow").iter(batch_size=BATCH_ROWS)
+        return
+    features = dataset.features
+    for batch in dataset.decode(False).iter(batch_size=BATCH_ROWS):
+        names = list(features) if features else list(batch)
+        yield pa.Table.from_pydict(
+            {name: batch[name] for name in names}, schema=features.arrow_schema if features else None
+        )
+
+
+def _repo_urls(ctx: StepContext, table: pa.Table) -> pa.Table:
+    """WebDataset's ``__url__`` names the scratch copy of the archive: name the repo file instead."""
+    if "__url__" not in table.column_names:
+        return table
+    prefix = str(ctx.workdir / "tree") + "/"
+    index = table.column_names.index("__url__")
+    urls = [None if url is None else url.removeprefix(prefix) for url in table.column(index).to_pylist()]
+    return table.set_column(index, "__url__", pa.array(urls, type=table.schema.field(index).type))
