@@ -9,13 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from dockyard.viewer.features import kind_of
 from dockyard.viewer.media import image_size, mime_of
 from dockyard.viewer.shards import Shard, open_shard
 
 ROW_IDX = "__row_idx"
-BATCH_ROWS = 4096
+#: Streamed batches aim at this many uncompressed bytes of the columns read (sized from the
+#: shard's footer), between MIN and MAX rows: large enough that Python's per-batch cost vanishes
+#: for numbers and short text, small enough that long documents or media cells stay bounded.
+BATCH_BYTES = 16 * 2**20
+MIN_BATCH_ROWS = 64
+MAX_BATCH_ROWS = 65_536
 
 #: Builds the signed URL of one media cell: (row_idx, column name, mime type) -> URL.
 AssetUrl = Callable[[int, str, str], str]
@@ -69,12 +75,29 @@ def rows_by_index(shards: Sequence[Shard], indexes: Sequence[int]) -> dict[int, 
     return found
 
 
+def batch_rows(parquet: pq.ParquetFile, columns: Sequence[str]) -> int:
+    """Rows per batch for ``columns`` of one shard, from the footer's uncompressed sizes."""
+    meta = parquet.metadata
+    wanted = set(columns)
+    total_bytes = total_rows = 0
+    for group in range(meta.num_row_groups):
+        row_group = meta.row_group(group)
+        total_rows += row_group.num_rows
+        for index in range(row_group.num_columns):
+            chunk = row_group.column(index)
+            if chunk.path_in_schema.split(".", 1)[0] in wanted:
+                total_bytes += chunk.total_uncompressed_size
+    per_row = max(1, total_bytes // max(1, total_rows))
+    return max(MIN_BATCH_ROWS, min(MAX_BATCH_ROWS, BATCH_BYTES // per_row))
+
+
 def batches(shards: Sequence[Shard], columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
     """The split's ``columns`` plus ``__row_idx``, one bounded batch at a time, in row order."""
     start = 0
     for shard in shards:
         parquet = open_shard(shard)
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
+        size = batch_rows(parquet, columns)
+        for batch in parquet.iter_batches(batch_size=size, columns=list(columns)):
             index = pa.array(range(start, start + batch.num_rows), pa.int64())
             yield pa.RecordBatch.from_arrays([*batch.columns, index], names=[*columns, ROW_IDX])
             start += batch.num_rows

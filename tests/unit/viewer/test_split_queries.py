@@ -182,3 +182,19 @@ def test_filter_with_values_of_the_wrong_type_is_a_400(split: Any, where: str) -
     _, shards, schema = split
     with pytest.raises(query.InvalidQueryError):
         query.filter_rows(shards, schema, FEATURES, where=where, orderby=None, offset=0, length=5)
+
+
+def test_batches_are_sized_by_bytes(tmp_path: Path) -> None:
+    small = pa.table({"n": list(range(1000))})
+    large = pa.table({"doc": [bytes([i % 251]) * 200_000 for i in range(200)]})
+    pq.write_table(small, tmp_path / "small.parquet")
+    pq.write_table(large, tmp_path / "large.parquet", compression="zstd")
+    (small_shard,) = local_shards([tmp_path / "small.parquet"])
+    (large_shard,) = local_shards([tmp_path / "large.parquet"])
+    assert rows.batch_rows(pq.ParquetFile(tmp_path / "small.parquet"), ["n"]) == rows.MAX_BATCH_ROWS
+    per_batch = rows.batch_rows(pq.ParquetFile(tmp_path / "large.parquet"), ["doc"])
+    assert rows.MIN_BATCH_ROWS <= per_batch <= rows.BATCH_BYTES // 200_000  # ~16 MiB of 200 kB cells
+    sizes = [b.num_rows for b in rows.batches([large_shard], ["doc"])]
+    assert sum(sizes) == 200
+    assert max(sizes) == per_batch
+    assert [b.column(1).to_pylist() for b in rows.batches([small_shard], ["n"])] == [list(range(1000))]
