@@ -385,3 +385,6 @@ def test_new_commit_updates_results_and_keeps_the_old_revision(
     )
     assert pq.read_table(old_file).to_pylist() == table_rows("train", count=3)
     assert api.list_repo_refs(repo_id, repo_type="dataset").converts[0].ref == PARQUET_REF
+    # Queuing the steps again (an operator's command) is idempotent: nothing is recomputed.
+    assert server.cli("viewer", "process", repo_id).stdout.strip() == second
+    assert _processed(server, repo_id, second)["splits"] == new["splits"]

@@ -10,10 +10,11 @@ import typer
 
 from dockyard.cli.common import DataDirOption, open_hub
 from dockyard.identifiers import RepoId, RepoType
+from dockyard.jobs.queue import enqueue
 from dockyard.repos.git_repo import BRANCH_PREFIX
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.service import RepoRef, find_repo
-from dockyard.viewer import catalog
+from dockyard.viewer import PROCESS_JOB, catalog
 from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
 
 viewer_app = typer.Typer(help="The dataset viewer's processing results.", no_args_is_help=True)
@@ -40,3 +41,22 @@ def status(
         except (ViewerNotReadyError, ViewerStepFailedError) as error:
             report["error"] = {"code": error.code, "message": error.message}
     typer.echo(json.dumps(report, indent=1))
+
+
+@viewer_app.command("process")
+def process(
+    repo_id: Annotated[str, typer.Argument(help="namespace/name of a dataset")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Queue the viewer's steps for the main branch's head (datasets pushed before the viewer
+    existed, or after raising a limit); steps that already have a current result are skipped."""
+    hub = open_hub(data_dir)
+    with hub.db.write() as session:
+        repo = find_repo(session, RepoRef(RepoType.DATASET, RepoId.parse(repo_id)))
+        if repo is None:
+            raise typer.BadParameter(f"no dataset {repo_id}")
+        head = hub.git.open(repo.uid).ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
+        if head is None:
+            raise typer.BadParameter(f"{repo_id} has no commit yet")
+        enqueue(session, PROCESS_JOB, {"repo_id": repo.id, "commit_id": head})
+    typer.echo(head)

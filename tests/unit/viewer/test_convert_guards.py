@@ -17,7 +17,8 @@ from dockyard.viewer.errors import FileFormatError, TooBigContentError
 from dockyard.viewer.steps import guards
 
 SETTINGS = Settings(viewer_max_decompression_ratio=50, viewer_max_row_bytes=4096)
-EXPANDING = b"text\n" + b"a" * (8 * 1024 * 1024)  # compresses over a thousand times
+EXPANDING = b"text\n" + b"a" * (2 * guards.ALWAYS_ALLOWED)  # compresses over a thousand times
+REPETITIVE = b"text\n" + b"b" * (guards.ALWAYS_ALLOWED // 2)  # as compressible, but small
 ORDINARY = b"".join(f"row {i},{i * 7919 % 1000}\n".encode() for i in range(2000))
 
 
@@ -44,9 +45,10 @@ def test_bombs_are_refused_and_ordinary_files_pass(tmp_path: Path, name: str) ->
     with pytest.raises(TooBigContentError, match="decompression limits"):
         guards.check_file(SETTINGS, bomb, name)
 
-    ordinary = tmp_path / f"ordinary-{name}"
-    ordinary.write_bytes(ENCODERS[name](ORDINARY))
-    guards.check_file(SETTINGS, ordinary, name)  # no error
+    for kind, data in (("ordinary", ORDINARY), ("repetitive", REPETITIVE)):
+        fine = tmp_path / f"{kind}-{name}"
+        fine.write_bytes(ENCODERS[name](data))
+        guards.check_file(SETTINGS, fine, name)  # no error
 
 
 def test_a_zip_that_lies_about_its_sizes_is_measured(tmp_path: Path) -> None:

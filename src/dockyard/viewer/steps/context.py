@@ -3,7 +3,7 @@ revision's files materialised there on demand (with the size limits that keep a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.hub import Hub
@@ -19,7 +19,6 @@ class StepContext:
     full_id: str
     revision: str  # the commit sha of the default branch the job was enqueued for
     workdir: Path  # scratch space of this job run, removed afterwards
-    notes: dict[str, object] = field(default_factory=dict)  # what one step hands the next
 
     def get(self, step: str, version: int, config: str = "", split: str = "") -> StepOutcome | None:
         with self.hub.db.read() as session:

@@ -19,9 +19,14 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 from dockyard.settings import Settings
 from dockyard.viewer.errors import FileFormatError, TooBigContentError
 
+#: Expanding to this much is never a bomb, whatever the ratio (a small, repetitive CSV compresses
+#: far better than 100:1).
+ALWAYS_ALLOWED = 8 * 1024 * 1024
+
 #: Openers of single-stream compressed files; the caller closes what they return.
 _STREAMS: dict[str, Callable[[Path], IO[bytes]]] = {
     ".gz": lambda path: cast(IO[bytes], gzip.open(path, "rb")),  # noqa: SIM115 - closed by _check_stream
+    ".tgz": lambda path: cast(IO[bytes], gzip.open(path, "rb")),  # noqa: SIM115 - closed by _check_stream
     ".bz2": lambda path: cast(IO[bytes], bz2.open(path, "rb")),  # noqa: SIM115 - closed by _check_stream
     ".xz": lambda path: cast(IO[bytes], lzma.open(path, "rb")),  # noqa: SIM115 - closed by _check_stream
 }
@@ -30,7 +35,7 @@ _STREAMS: dict[str, Callable[[Path], IO[bytes]]] = {
 def check_file(settings: Settings, path: Path, name: str) -> None:
     """Refuse ``path`` (called ``name`` in the repo) if it expands past the limits."""
     size = max(path.stat().st_size, 1)
-    ceiling = min(settings.viewer_max_split_bytes, size * settings.viewer_max_decompression_ratio)
+    ceiling = min(settings.viewer_max_split_bytes, max(size * settings.viewer_max_decompression_ratio, ALWAYS_ALLOWED))
     lower = name.lower()
     if lower.endswith(".zip"):
         _check_zip(path, name, ceiling)

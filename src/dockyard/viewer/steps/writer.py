@@ -21,7 +21,8 @@ from dockyard.viewer.steps.context import StepContext
 ROW_GROUP_BYTES = 64 * 1024 * 1024
 #: A referenced file's row groups must stay under this to be read a page at a time.
 MAX_REFERENCED_ROW_GROUP_BYTES = 256 * 1024 * 1024
-BATCH_ROWS = 1000
+BATCH_ROWS = 10_000
+MEDIA_BATCH_ROWS = 16
 
 
 def reference(
@@ -133,11 +134,16 @@ def write_split(ctx: StepContext, dataset: Any, config: str, split: str, *, by_r
 
 
 def _batches(dataset: Any, by_rows: bool) -> Iterator[pa.Table]:
-    if not by_rows:
-        yield from dataset.with_format("arrow").iter(batch_size=BATCH_ROWS)
-        return
+    """Batches of ``BATCH_ROWS`` rows, or ``MEDIA_BATCH_ROWS`` when files are embedded (images,
+    audio): a batch's embedded bytes are in memory at once."""
+    from datasets.features.features import require_storage_embed  # type: ignore[import-untyped]
+
     features = dataset.features
-    for batch in dataset.decode(False).iter(batch_size=BATCH_ROWS):
+    size = MEDIA_BATCH_ROWS if features is not None and require_storage_embed(features) else BATCH_ROWS
+    if not by_rows:
+        yield from dataset.with_format("arrow").iter(batch_size=size)
+        return
+    for batch in dataset.decode(False).iter(batch_size=size):
         names = list(features) if features else list(batch)
         yield pa.Table.from_pydict(
             {name: batch[name] for name in names}, schema=features.arrow_schema if features else None
