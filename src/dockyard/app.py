@@ -30,6 +30,7 @@ from dockyard.api import (
     resolve,
     tree,
     usage,
+    viewer,
     webhooks,
     xet,
 )
@@ -145,6 +146,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         buckets,
         bucket_files,
         parquet,
+        viewer,
         info,
     )
     for module in routers:

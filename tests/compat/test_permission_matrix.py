@@ -1086,3 +1086,116 @@ def test_gated_parquet_export_needs_access(
         if expected != OK:
             assert b"default/train" not in response.content, f"{route.name} leaked the export to {role}"
     assert mismatches == []
+
+
+# -- issue 13 (viewer-api): the dataset viewer API, on a private and on a gated dataset --------------
+VIEWER_API_CSV = b"text,label\nsecret viewer row,1\nanother row,0\n"
+VIEWER_PATHS = (
+    "is-valid", "splits", "first-rows", "rows", "search", "filter", "parquet", "info", "size", "statistics",
+    "croissant",
+)  # fmt: skip
+
+
+def _viewer_routes(dataset: str) -> list[Route]:
+    """Every viewer route reads the dataset's content, so every one needs the DOWNLOAD right."""
+    split = f"dataset={dataset}&config=default&split=train"
+    extra = {"search": "&query=secret", "filter": "&where=label=1", "rows": "&offset=0&length=10"}
+    return [
+        Route(f"viewer {name}", "read", "GET", f"/api/viewer/{name}?{split}{extra.get(name, '')}")
+        for name in VIEWER_PATHS
+    ]
+
+
+def _viewer_outcome(response: httpx.Response) -> str:
+    """A reader gets the viewer's own answer (200, or the viewer's ResponseNotReady and step
+    errors while the steps run); everyone else the Hub's repo answers."""
+    code = response.headers.get("x-error-code")
+    if response.status_code in (401, 404) and code in ("RepoNotFound", None):
+        return HIDDEN
+    if response.status_code in (401, 403) and code == "GatedRepo":
+        return GATED
+    if response.status_code == 403:
+        return FORBIDDEN
+    return OK
+
+
+@pytest.fixture(scope="module")
+def viewer_private_dataset(ids: Identities) -> str:
+    api = HfApi(token=ids.alice)
+    repo = f"acme/pv-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo, repo_type="dataset", private=True)
+    api.upload_file(path_or_fileobj=VIEWER_API_CSV, path_in_repo="data.csv", repo_id=repo, repo_type="dataset")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def viewer_dataset_tokens(server: LiveServer, ids: Identities, viewer_private_dataset: str) -> dict[str, str | None]:
+    return _role_tokens(server, ids, "dataset", viewer_private_dataset)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_viewer_permission_matrix(
+    server: LiveServer, viewer_private_dataset: str, viewer_dataset_tokens: dict[str, str | None], role: str
+) -> None:
+    allowed, mismatches = ROLES[role], []
+    for route in _viewer_routes(viewer_private_dataset):
+        response = _call(server, route, viewer_dataset_tokens[role])
+        expected = HIDDEN if allowed is None else OK
+        if _viewer_outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {response.status_code} {response.text[:200]}")
+        if expected != OK:
+            assert b"secret viewer row" not in response.content, f"{route.name} leaked a row to {role}"
+            assert viewer_private_dataset.split("/")[1] not in response.text, (
+                f"{route.name} named the dataset to {role}"
+            )
+    assert mismatches == []
+
+
+@pytest.fixture(scope="module")
+def viewer_gated_dataset(server: LiveServer, ids: Identities) -> tuple[str, dict[str, str | None]]:
+    api = HfApi(token=ids.alice)
+    repo = f"acme/gv-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo, repo_type="dataset")
+    api.upload_file(path_or_fileobj=VIEWER_API_CSV, path_in_repo="data.csv", repo_id=repo, repo_type="dataset")
+    api.update_repo_settings(repo, gated="manual", repo_type="dataset")
+    server.cli("user", "create", "erin", check=False)
+    erin = issue_token(server.data_dir, server.env, "erin", "write")
+    granted = httpx.post(
+        f"{server.url}/api/datasets/{repo}/user-access-request/grant",
+        json={"user": "erin"},
+        headers={"Authorization": f"Bearer {ids.alice}"},
+    )
+    assert granted.status_code == 200, granted.text
+
+    def fine(*scopes: str) -> str:
+        return issue_token(server.data_dir, server.env, "alice", "fineGrained", [*scopes, "user:alice:write"])
+
+    tokens = {
+        "anonymous": None,
+        "outsider": ids.bob,
+        "granted outsider": erin,
+        "org read member": ids.carol,
+        "org write member": ids.dave,
+        "org admin": ids.alice,
+        "read token": ids.alice_read,
+        "fine-grained repo read": fine(f"dataset:{repo}:read"),
+        "fine-grained org read": fine("org:acme:read"),
+        "fine-grained other repo": fine("dataset:acme/something-else:write"),
+    }
+    return repo, tokens
+
+
+@pytest.mark.parametrize("role", list(GATED_ROLES))
+def test_viewer_on_gated_dataset_needs_access(
+    server: LiveServer, viewer_gated_dataset: tuple[str, dict[str, str | None]], role: str
+) -> None:
+    repo, tokens = viewer_gated_dataset
+    expected = OK if GATED_ROLES[role].downloads else GATED
+    mismatches = []
+    for route in _viewer_routes(repo):
+        response = _call(server, route, tokens[role])
+        if _viewer_outcome(response) != expected:
+            mismatches.append(f"{route.name}: expected {expected}, got {response.status_code} {response.text[:200]}")
+        if expected != OK:
+            assert b"secret viewer row" not in response.content, f"{route.name} leaked a row to {role}"
+    assert mismatches == []

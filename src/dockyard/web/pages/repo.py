@@ -18,6 +18,7 @@ from dockyard.identifiers import RepoType
 from dockyard.repos import likes
 from dockyard.repos.models import Repo
 from dockyard.request_context import hub_of
+from dockyard.web import viewer_table
 from dockyard.web.csrf import VerifiedForm
 from dockyard.web.redirects import login_url, see_other
 from dockyard.web.repo_pages import load_repo, repo_path_prefixes
@@ -32,6 +33,7 @@ def show_repo(request: Request, kind: RepoType, repo_id: str, *, gate_error: str
     page = load_repo(request, kind, repo_id)
     view = build_repo_view(request, page)
     title = f"{page.repo.full_id} · Dockyard"
+    table = viewer_table.build(request, page.repo, page.url) if kind is RepoType.DATASET and page.may_download else None
     return render(
         request,
         "repo/page.html",
@@ -40,6 +42,7 @@ def show_repo(request: Request, kind: RepoType, repo_id: str, *, gate_error: str
         page=page,
         title=title,
         gate_error=gate_error,
+        viewer_table=table,
     )
 
 
