@@ -112,11 +112,10 @@ def main() -> int:
     try:
         env, token, _ = setup(workdir)
         os.environ.update({k: v for k, v in env.items() if k.startswith("DOCKYARD_")})
+        from dockyard.api import resolve
         from dockyard.app import create_app
         from dockyard.repos.downloads import DownloadCounter
         from dockyard.settings import Settings
-
-        from dockyard.api import resolve
 
         resolve._RESOLVE_THREADS = _Inline()  # type: ignore[assignment]  # cProfile sees one thread only
         anyio.to_thread.run_sync = _inline_run_sync  # sync routes too (FastAPI's threadpool)

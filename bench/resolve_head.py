@@ -173,10 +173,11 @@ class Bench:
         lines = [
             "# resolve_head", "", f"Command: `{command}`", "",
             f"{self.args.workers} process(es) each; {self.args.seconds} s per run, median of {self.args.repeat} "
-            "runs, Dockyard and the bare app alternating.", "",
+            "runs, Dockyard and the bare app alternating. CPU ratio: the bare app's CPU per request over "
+            "Dockyard's (what the ratio of req/s would be on otherwise idle cores).", "",
             "| request | conc | Dockyard req/s | p50 ms | p99 ms | CPU ms/req | bare req/s | bare p99 ms "
-            "| bare CPU ms/req | ratio |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| bare CPU ms/req | req/s ratio | CPU ratio |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]  # fmt: skip
         for target in self.targets:
             for connections in (1, 64):
@@ -185,7 +186,7 @@ class Bench:
                 lines.append(
                     f"| {target.label} | {connections} | {dock.rps:,.0f} | {dock.p50:.2f} | {dock.p99:.2f} | "
                     f"{dock.cpu_ms:.3f} | {bare.rps:,.0f} | {bare.p99:.2f} | {bare.cpu_ms:.3f} | "
-                    f"{dock.rps / bare.rps:.2f}× |"
+                    f"{dock.rps / bare.rps:.2f}x | {bare.cpu_ms / dock.cpu_ms:.2f}x |"
                 )
         errors = sum(s.errors for samples in self.results.values() for s in samples)
         lines += ["", f"Errors (4xx/5xx or broken connections) over all runs: {errors}", "", "CPU during the run:"]

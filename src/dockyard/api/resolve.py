@@ -120,7 +120,9 @@ def _presigned(hub: Hub, stored: StoredContent, path: str) -> str | None:
     return hub.blobs.presigned_get_url(stored.blob_key, filename=name, expires_in=PRESIGNED_TTL)
 
 
-def _count_download(request: Request, kind: RepoType, grant: ReadGrant, git: GitRepo, commit_id: str, path: str) -> None:
+def _count_download(
+    request: Request, kind: RepoType, grant: ReadGrant, git: GitRepo, commit_id: str, path: str
+) -> None:
     """One count per client download: the Hub's clients HEAD before they GET and mark both with
     ``X-HF-Download-Counter``, so their GET is not counted again; a plain GET (browser, curl,
     git-lfs) counts on its own."""
