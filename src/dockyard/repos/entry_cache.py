@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 
-from dockyard.repos.git_repo import Entry, GitRepo
+from dockyard.repos.git_repo import Entry, FileEntry, GitRepo
 
 _MAX_ENTRIES = 50_000
+_MAX_LISTED_FILES = 20_000  # a bigger tree is walked each time rather than held in memory
 _MISSING = object()
 
 
@@ -41,6 +42,18 @@ class EntryCache:
             found = git.has_file(commit_id, path)
             self._store(key, found)
         return bool(found)
+
+    def files(self, git: GitRepo, uid: str, commit_id: str) -> tuple[FileEntry, ...]:
+        """Every file of the commit (``git.iter_files``), for repo info's siblings and storage."""
+        key = (uid, commit_id, "\0files")
+        with self._lock:
+            found = self._entries.get(key, _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        listed = tuple(git.iter_files(commit_id))
+        if len(listed) <= _MAX_LISTED_FILES:
+            self._store(key, listed)
+        return listed
 
     def _store(self, key: tuple[str, str, str], value: object) -> None:
         with self._lock:
