@@ -1,6 +1,6 @@
 """HEAD /resolve and the repo-info GETs, against a bare Starlette app answering the same bytes.
 
-    python bench/resolve_head.py [--workers 1] [--seconds 1.5] [--repeat 2] [--keep]
+    python bench/resolve_head.py [--workers 1] [--seconds 1] [--repeat 2] [--dockyard-src DIR] [--keep]
 
 Both servers run under uvicorn with the same options and process count; both are driven by
 bench/http_load.py (keep-alive HTTP/1.1, concurrency 1 and 64), alternating Dockyard and the
@@ -213,10 +213,15 @@ def main() -> int:
     harness.use_this_checkout()
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--workers", type=int, default=1, help="processes for Dockyard and for the bare app")
-    parser.add_argument("--seconds", type=float, default=1.5, help="length of each load run")
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of each load run")
+    parser.add_argument(
+        "--dockyard-src", type=Path, default=None, help="serve Dockyard from another checkout's src (a baseline)"
+    )
     parser.add_argument("--repeat", type=int, default=2, help="runs per row and server (median reported)")
     harness.add_workdir_args(parser)
     args = parser.parse_args()
+    if args.dockyard_src is not None:  # the server and CLI subprocesses import dockyard from there
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(args.dockyard_src.resolve()), os.environ["PYTHONPATH"]])
     workdir = harness.make_workdir(args.workdir, "dockyard-resolve-head-")
     bench = Bench(args, workdir)
     cpu = CpuAccount()
