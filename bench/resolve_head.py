@@ -120,26 +120,49 @@ class Bench:
         path.write_text(json.dumps(answers))
         return path
 
+    def server_command(self, app: str, port: int) -> list[str]:
+        """The ASGI server both apps run under, with the same options."""
+        common = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(self.args.workers)]
+        if self.args.server == "granian":
+            return [sys.executable, "-m", "granian", "--interface", "asgi", "--loop", "uvloop", "--no-access-log",
+                    "--log-level", "warning", *common, app]  # fmt: skip
+        return [sys.executable, "-m", "uvicorn", app, *common, "--log-level", "warning", "--no-access-log",
+                "--timeout-keep-alive", "30"]  # fmt: skip
+
+    def restart_dockyard_under_granian(self) -> None:
+        """Same data, same port, the same ``dockyard.asgi:app``; only the server changes."""
+        self.server.stop()
+        port = self.server.url.rsplit(":", 1)[1]
+        log_file = (self.workdir / "granian.log").open("ab")
+        self.server.process = subprocess.Popen(
+            self.server_command("dockyard.asgi:app", int(port)), env=self.server.env, stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.wait_for(self.server.url)
+
     def start_reference(self, responses: Path) -> None:
         port = harness.free_port()
         env = {**os.environ, "BARE_APP_RESPONSES": str(responses)}
         bench_dir = str(Path(__file__).resolve().parent)
-        cmd = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", bench_dir, "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(self.args.workers), "--log-level", "warning",
-               "--no-access-log", "--timeout-keep-alive", "30"]  # fmt: skip
+        env["PYTHONPATH"] = os.pathsep.join([bench_dir, env.get("PYTHONPATH", "")])
         log_file = (self.workdir / "reference.log").open("ab")
+        cmd = self.server_command("bare_app:app", port)
         self.reference = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
         self.ref_url = f"http://127.0.0.1:{port}"
+        self.wait_for(self.ref_url)
+
+    def wait_for(self, base: str) -> None:
         import httpx
 
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                httpx.head(self.ref_url + self.targets[0].path, timeout=1)
-                return
+                if httpx.head(base + self.targets[0].path, timeout=1, headers=self.headers()).status_code == 200:
+                    return
             except httpx.TransportError:
-                time.sleep(0.1)  # the bench's own startup poll, not a test
-        raise RuntimeError("the reference app did not start")
+                pass
+            time.sleep(0.1)  # the bench's own startup poll, not a test
+        raise RuntimeError(f"{base} did not start")
 
     # -- measures -----------------------------------------------------------------------------------
     def load(self, base: str, pid: int, target: Target, connections: int) -> Sample:
@@ -172,9 +195,10 @@ class Bench:
         command = " ".join(shlex.quote(a) for a in ["python", "bench/resolve_head.py", *sys.argv[1:]])
         lines = [
             "# resolve_head", "", f"Command: `{command}`", "",
-            f"{self.args.workers} process(es) each; {self.args.seconds} s per run, median of {self.args.repeat} "
-            "runs, Dockyard and the bare app alternating. CPU ratio: the bare app's CPU per request over "
-            "Dockyard's (what the ratio of req/s would be on otherwise idle cores).", "",
+            f"{self.args.server}, {self.args.workers} process(es) each; {self.args.seconds} s per run, "
+            f"median of {self.args.repeat} runs, Dockyard and the bare app alternating. "
+            "CPU ratio: the bare app's CPU per request over Dockyard's",
+            "(what the ratio of req/s would be on otherwise idle cores).", "",
             "| request | conc | Dockyard req/s | p50 ms | p99 ms | CPU ms/req | bare req/s | bare p99 ms "
             "| bare CPU ms/req | req/s ratio | CPU ratio |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -214,6 +238,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--workers", type=int, default=1, help="processes for Dockyard and for the bare app")
     parser.add_argument("--seconds", type=float, default=1.0, help="length of each load run")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn", help="ASGI server for both apps")
     parser.add_argument(
         "--dockyard-src", type=Path, default=None, help="serve Dockyard from another checkout's src (a baseline)"
     )
@@ -229,6 +254,8 @@ def main() -> int:
         bench.start_dockyard()
         bench.setup_repo()
         bench.start_reference(bench.capture())
+        if args.server == "granian":
+            bench.restart_dockyard_under_granian()
         bench.measure()
         bench.stop()  # reaped first, so the CPU account counts the servers as ours
         harness.publish_report(bench.report(cpu), args.output)
