@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import mimetypes
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import lru_cache, partial
+from types import MappingProxyType
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -53,7 +55,8 @@ ACTIVE_TYPES = frozenset({
 })  # fmt: skip
 
 
-def _content_headers(path: str, *, download: bool = False) -> dict[str, str]:
+@lru_cache(maxsize=4096)
+def _content_headers(path: str, *, download: bool = False) -> Mapping[str, str]:
     """Type and disposition: active types always as attachments; any file with ``?download=true``
     (the pages' Download links, as on the Hub)."""
     name = path.rsplit("/", 1)[-1]
@@ -65,7 +68,8 @@ def _content_headers(path: str, *, download: bool = False) -> dict[str, str]:
         disposition += f'; filename="{name}"'
     if media_type.startswith("text/") or media_type == "application/json":
         media_type += "; charset=utf-8"
-    return {"Content-Disposition": disposition, "Content-Type": media_type, **ISOLATION_HEADERS}
+    # Cached (a pure function of the name): callers copy it into their own headers, never change it.
+    return MappingProxyType({"Content-Disposition": disposition, "Content-Type": media_type, **ISOLATION_HEADERS})
 
 
 def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, path: str) -> Response:
