@@ -135,3 +135,14 @@ def test_downloads_counted_by_one_process_land_within_a_second_or_two(pair: Pair
         return api.model_info(repo_id).downloads == 5
 
     assert wait_until(counted, timeout=5.0)
+
+
+def test_gating_turned_on_through_one_process_is_enforced_by_the_other_at_once(pair: Pair) -> None:
+    api, repo_id = _new_repo(pair, **{"config.json": b"{}"})
+    _warm(pair, repo_id, "config.json", pair.ids.bob)
+
+    api.update_repo_settings(repo_id, gated="manual")
+
+    assert _head(pair.reader, repo_id, "config.json", pair.ids.bob).status_code == 403
+    api.grant_access(repo_id, "bob")
+    assert _head(pair.reader, repo_id, "config.json", pair.ids.bob).status_code == 200
