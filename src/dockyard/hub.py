@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from dockyard.auth.cache import SecurityCache
 from dockyard.db.database import Database
 from dockyard.repos.downloads import DownloadCounter
+from dockyard.repos.entry_cache import EntryCache
 from dockyard.repos.git_storage import GitStorage
 from dockyard.settings import Settings
 from dockyard.signing import Signer
@@ -31,6 +32,7 @@ class Hub:
     worker: Worker | None = field(default=None)
     security_cache: SecurityCache = field(default_factory=SecurityCache)
     downloads: DownloadCounter | None = field(default=None)
+    entries: EntryCache = field(default_factory=EntryCache)  # (repo, commit, path) -> entry: immutable
 
     def jobs_enqueued(self) -> None:
         """Nudge the in-process worker after a commit that enqueued jobs."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -184,7 +184,12 @@ def revoke_token(session: Session, user: Account, token_id: int) -> AccessToken:
 
 
 def needs_touch(token: AccessToken) -> bool:
-    return token.last_used_at is None or token.last_used_at < utcnow() - _LAST_USED_RESOLUTION
+    return touch_due(token.last_used_at)
+
+
+def touch_due(last_used_at: datetime | None) -> bool:
+    """Whether a token last used at ``last_used_at`` should have that time written again."""
+    return last_used_at is None or last_used_at < utcnow() - _LAST_USED_RESOLUTION
 
 
 def find_token(session: Session, value: str) -> AccessToken | None:

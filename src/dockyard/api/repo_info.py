@@ -10,7 +10,7 @@ from dockyard.errors import BadRequestError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
 from dockyard.repos import metadata
-from dockyard.repos.git_repo import BRANCH_PREFIX, GitRepo
+from dockyard.repos.git_repo import BRANCH_PREFIX, FileEntry, GitRepo
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Repo
 
@@ -83,12 +83,16 @@ class InfoContext:
     def siblings(self) -> list[dict[str, Any]]:
         if self.commit_id is None:
             return []
-        return [sibling(entry, with_blobs=self.with_blobs) for entry in self.git.iter_files(self.commit_id)]
+        return [sibling(entry, with_blobs=self.with_blobs) for entry in self._files(self.commit_id)]
 
     def used_storage(self) -> int:
         if self.commit_id is None:
             return 0
-        return sum(entry.size for entry in self.git.iter_files(self.commit_id))
+        return sum(entry.size for entry in self._files(self.commit_id))
+
+    def _files(self, commit_id: str) -> tuple[FileEntry, ...]:
+        """A commit's files never change: walked once per process (see repos.entry_cache)."""
+        return self.hub.entries.files(self.git, self.repo.uid, commit_id)
 
 
 def _gated(ctx: InfoContext) -> Any:

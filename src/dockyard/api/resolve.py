@@ -10,18 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import mimetypes
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import lru_cache, partial
+from types import MappingProxyType
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dockyard.api.deps import base_url, caller_of, hub_of
+from dockyard.api.deps import base_url, hub_of
 from dockyard.api.errors import error_response
 from dockyard.api.files import bytes_response, content_response
-from dockyard.api.routing import repo_ref, unquote_param
-from dockyard.auth import permissions
+from dockyard.api.resolve_access import ReadGrant, grant_read
+from dockyard.api.routing import unquote_param
 from dockyard.errors import DockyardError, EntryNotFoundError, StorageError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType, validate_repo_path
@@ -29,7 +31,6 @@ from dockyard.lfs import content
 from dockyard.lfs.content import StoredContent
 from dockyard.repos import downloads
 from dockyard.repos.git_repo import FileEntry, GitRepo
-from dockyard.repos.service import get_readable_repo
 
 router = APIRouter()
 PRESIGNED_TTL = 3600
@@ -54,7 +55,8 @@ ACTIVE_TYPES = frozenset({
 })  # fmt: skip
 
 
-def _content_headers(path: str, *, download: bool = False) -> dict[str, str]:
+@lru_cache(maxsize=4096)
+def _content_headers(path: str, *, download: bool = False) -> Mapping[str, str]:
     """Type and disposition: active types always as attachments; any file with ``?download=true``
     (the pages' Download links, as on the Hub)."""
     name = path.rsplit("/", 1)[-1]
@@ -66,7 +68,8 @@ def _content_headers(path: str, *, download: bool = False) -> dict[str, str]:
         disposition += f'; filename="{name}"'
     if media_type.startswith("text/") or media_type == "application/json":
         media_type += "; charset=utf-8"
-    return {"Content-Disposition": disposition, "Content-Type": media_type, **ISOLATION_HEADERS}
+    # Cached (a pure function of the name): callers copy it into their own headers, never change it.
+    return MappingProxyType({"Content-Disposition": disposition, "Content-Type": media_type, **ISOLATION_HEADERS})
 
 
 def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, path: str) -> Response:
@@ -74,20 +77,17 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
     revision = unquote_param(revision)
     path = validate_repo_path(unquote_param(path))
     head = request.method == "HEAD"
-    with hub.db.read() as session:  # one session for the whole hot path
-        caller = caller_of(request, session)
-        repo = get_readable_repo(session, caller, repo_ref(kind, repo_id), cached=True)
-        permissions.ensure_content(session, caller, repo)
-        git = hub.git.open(repo.uid)
-        commit_id = git.resolve(revision).commit_id
-        entry = git.entry(commit_id, path)
-        lfs_oid = entry.lfs.oid if isinstance(entry, FileEntry) and entry.lfs is not None else None
-        stored = content.locate(hub, session, lfs_oid) if lfs_oid is not None else None
+    grant = grant_read(request, hub, kind, repo_id)  # every check, cached for the security epoch
+    git = hub.git.open(grant.uid)
+    commit_id = git.resolve(revision).commit_id  # refs are read from disk: a push anywhere is seen
+    entry = hub.entries.entry(git, grant.uid, commit_id, path)
+    lfs_oid = entry.lfs.oid if isinstance(entry, FileEntry) and entry.lfs is not None else None
+    stored = content.locate_quick(hub, lfs_oid) if lfs_oid is not None else None
     if not isinstance(entry, FileEntry):
         error = EntryNotFoundError(f"Entry not found: {path} does not exist at revision {revision}")
         headers = {"X-Repo-Commit": commit_id, **ISOLATION_HEADERS}
         return error_response(error.status, error.message, error.code, headers)
-    _count_download(request, kind, repo.id, git, commit_id, path)
+    _count_download(request, kind, grant, git, commit_id, path)
     download = request.query_params.get("download", "").lower() in ("1", "true")
     headers = {"X-Repo-Commit": commit_id, **_content_headers(path, download=download)}
     if lfs_oid is None:
@@ -103,7 +103,7 @@ def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, 
         raise StorageError(f"The content of {path} ({lfs_oid}) is missing from storage")
     if stored.xet_hash is not None:
         headers["X-Xet-Hash"] = stored.xet_hash
-        token_url = f"{base_url(request)}/api/{kind.plural}/{repo.full_id}/xet-read-token/{commit_id}"
+        token_url = f"{base_url(request)}/api/{kind.plural}/{grant.full_id}/xet-read-token/{commit_id}"
         headers["Link"] = f'<{token_url}>; rel="xet-auth"'
     presigned = _presigned(hub, stored, path)
     if presigned is not None:  # object storage serves the bytes; the Hub's headers ride on the redirect
@@ -124,7 +124,9 @@ def _presigned(hub: Hub, stored: StoredContent, path: str) -> str | None:
     return hub.blobs.presigned_get_url(stored.blob_key, filename=name, expires_in=PRESIGNED_TTL)
 
 
-def _count_download(request: Request, kind: RepoType, repo_id: int, git: GitRepo, commit_id: str, path: str) -> None:
+def _count_download(
+    request: Request, kind: RepoType, grant: ReadGrant, git: GitRepo, commit_id: str, path: str
+) -> None:
     """One count per client download: the Hub's clients HEAD before they GET and mark both with
     ``X-HF-Download-Counter``, so their GET is not counted again; a plain GET (browser, curl,
     git-lfs) counts on its own."""
@@ -132,14 +134,16 @@ def _count_download(request: Request, kind: RepoType, repo_id: int, git: GitRepo
         return
     if request.method == "GET" and request.headers.get("x-hf-download-counter"):
         return
-    has_config = path == "config.json" or (kind is RepoType.MODEL and git.has_file(commit_id, "config.json"))
+    hub = hub_of(request)
+    has_config = path == "config.json" or (
+        kind is RepoType.MODEL and hub.entries.has_file(git, grant.uid, commit_id, "config.json")
+    )
     if downloads.counts_as_download(kind, path, has_config):
-        hub = hub_of(request)
         if hub.downloads is not None:
-            hub.downloads.add(repo_id)
+            hub.downloads.add(grant.repo_pk)
         else:  # no lifespan (embedded use without a server loop): write at once
             with hub.db.write() as session:
-                downloads.record_download(session, repo_id)
+                downloads.record_download(session, grant.repo_pk)
 
 
 #: Threads for resolve requests: a plain executor hand-off costs a fraction of anyio's

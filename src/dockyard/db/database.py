@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from dockyard.db.quick_read import QuickReader
+
 _WRITE_OPTION = "dockyard_write"
 _SNAPSHOT_OPTION = "dockyard_snapshot"
 
@@ -30,6 +32,7 @@ class Database:
         self._snapshot = sessionmaker(
             self.engine.execution_options(**{_SNAPSHOT_OPTION: True}), expire_on_commit=False, autoflush=False
         )
+        self.quick = QuickReader(self.engine)  # one-row reads of the hot path, without a session
 
     @property
     def is_sqlite(self) -> bool:
@@ -54,6 +57,7 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        self.quick.close()
         self.engine.dispose()
 
 

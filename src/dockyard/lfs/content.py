@@ -41,6 +41,18 @@ def locate(hub: Hub, session: Session, oid: str) -> StoredContent | None:
     return StoredContent(oid=oid, size=row.size, blob_key=lfs_key(oid) if row.has_blob else None, xet_hash=row.xet_hash)
 
 
+_LOCATE_SQL = "SELECT size, has_blob, xet_hash FROM lfs_objects WHERE oid = :oid"
+
+
+def locate_quick(hub: Hub, oid: str) -> StoredContent | None:
+    """:func:`locate` without a session, for HEAD /resolve (see :mod:`dockyard.db.quick_read`)."""
+    row = hub.db.quick.first(_LOCATE_SQL, {"oid": oid})
+    if row is None or not (row[1] or row[2]):
+        return None
+    size, has_blob, xet_hash = row
+    return StoredContent(oid=oid, size=size, blob_key=lfs_key(oid) if has_blob else None, xet_hash=xet_hash)
+
+
 def iter_range(hub: Hub, content: StoredContent, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
     if content.blob_key is not None:
         yield from hub.blobs.iter_range(content.blob_key, start, end, chunk_size)
