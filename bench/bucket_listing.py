@@ -16,9 +16,7 @@ import argparse
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,12 +31,6 @@ sys.path.insert(0, str(ROOT))
 BUCKET = "bench/checkpoints"
 FILES_PER_STEP = 100
 STEPS_PER_RUN = 1000
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def path_of(index: int) -> str:
@@ -123,6 +115,9 @@ def random_cursor(count: int, rng: random.Random) -> dict[str, str]:
 
 
 def main() -> None:
+    from tests.support.backends import free_port
+    from tests.support.server import start_server
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
@@ -133,20 +128,9 @@ def main() -> None:
         started = time.perf_counter()
         populate(workdir / "data", args.files)
         fill = time.perf_counter() - started
-        port = _port()
-        env = dict(os.environ, DOCKYARD_DATA_DIR=str(workdir / "data"))
-        server = subprocess.Popen(
-            [sys.executable, "-m", "dockyard", "serve", "--port", str(port), "--data-dir", str(workdir / "data")],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        server = start_server(workdir / "data", free_port())
         try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            url = server.url
             print(f"command: python bench/bucket_listing.py --files {args.files} --runs {args.runs}")
             print(f"filled {args.files} files in {fill:.1f} s; SQLite, 1 API process; pages of up to 1,000 entries\n")
             print("| listing | entries | p50 ms | p95 ms |")
@@ -162,8 +146,7 @@ def main() -> None:
                     p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
                     print(f"| {label} | {entries} | {statistics.median(timings):.1f} | {p95:.1f} |")
         finally:
-            server.terminate()
-            server.wait()
+            server.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -26,8 +26,7 @@ from dockyard.lfs.models import LfsObject
 from dockyard.quotas import service as quotas
 from tests.support.accounts import Identities, create_identities, issue_token
 from tests.support.backends import Backend, free_port
-from tests.support.bucket_ops import hub_session
-from tests.support.buckets import File, add_files, create_org, delete_file
+from tests.support.buckets import File, add_files, create_org, delete_file, hub_session
 from tests.support.server import LiveServer, start_server
 
 QUOTA = 1_000_000

@@ -164,6 +164,16 @@ def _call(server: LiveServer, route: Route, token: str | None) -> httpx.Response
     return httpx.request(route.method, f"{server.url}{route.path}", headers=headers, **kwargs)  # type: ignore[arg-type]
 
 
+def _expected(allowed: tuple[str, ...] | None, level: str) -> str:
+    """What a role with ``allowed`` levels (None: it cannot see the resource) gets at ``level``."""
+    return HIDDEN if allowed is None else (OK if level in allowed else FORBIDDEN)
+
+
+def _mismatch(route: Route, response: httpx.Response, expected: str) -> list[str]:
+    got = _outcome(response)
+    return [] if got == expected else [f"{route.name}: expected {expected}, got {got}"]
+
+
 def _outcome(response: httpx.Response) -> str:
     if response.status_code < 300:
         return OK
@@ -182,9 +192,8 @@ def test_permission_matrix(server: LiveServer, private_repo: str, tokens: dict[s
     mismatches = []
     for route in _routes(private_repo, role.replace(" ", "-")):
         response = _call(server, route, tokens[role])
-        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
-        if _outcome(response) != expected:
-            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        expected = _expected(allowed, route.level)
+        mismatches += _mismatch(route, response, expected)
         if expected != OK:
             assert SECRET not in response.content, f"{route.name} leaked content to {role}"
             assert sha is None or sha.encode() not in response.content, f"{route.name} leaked the sha to {role}"
@@ -438,9 +447,8 @@ def test_kernel_permission_matrix(
     mismatches = []
     for route in _kernel_routes(private_kernel, role.replace(" ", "-")):
         response = _call(server, route, kernel_tokens[role])
-        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
-        if _outcome(response) != expected:
-            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        expected = _expected(allowed, route.level)
+        mismatches += _mismatch(route, response, expected)
         if expected != OK:
             assert SECRET not in response.content, f"{route.name} leaked content to {role}"
             assert sha is None or sha.encode() not in response.content, f"{route.name} leaked the sha to {role}"
@@ -500,9 +508,8 @@ def test_collection_permission_matrix(
     mismatches = []
     for route in _collection_routes(collection.slug, item, public_repo):
         response = _call(server, route, tokens[role])
-        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
-        if _outcome(response) != expected:
-            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        expected = _expected(allowed, route.level)
+        mismatches += _mismatch(route, response, expected)
         if expected != OK:
             assert COLLECTION_TITLE.encode() not in response.content, f"{route.name} leaked the title to {role}"
     assert mismatches == []
@@ -801,9 +808,8 @@ def test_bucket_permission_matrix(
     allowed, mismatches = BUCKET_ROLES[role], []
     for route in _bucket_routes(private_bucket):
         response = _call(server, route, bucket_tokens[role])
-        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
-        if _outcome(response) != expected:
-            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        expected = _expected(allowed, route.level)
+        mismatches += _mismatch(route, response, expected)
         if expected != OK:
             assert BUCKET_SECRET_PATH not in response.text, f"{route.name} leaked a file name to {role}"
     gone = httpx.get(f"{server.url}/api/buckets/{private_bucket}", headers={"Authorization": f"Bearer {ids.alice}"})
@@ -852,9 +858,8 @@ def test_page_permission_matrix(
     mismatches = []
     for route in _page_routes(private_repo):
         response = _call(server, route, tokens[role])
-        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
-        if _outcome(response) != expected:
-            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        expected = _expected(allowed, route.level)
+        mismatches += _mismatch(route, response, expected)
         if expected == HIDDEN:
             assert private_repo.split("/")[1].encode() not in response.content, f"{route.name} named the repo to {role}"
     assert mismatches == []
@@ -898,9 +903,8 @@ def test_bucket_xet_permission_matrix(
     allowed, mismatches = BUCKET_ROLES[role], []
     for route in _bucket_xet_routes(private_xet_bucket):
         response = _call(server, route, bucket_xet_tokens[role])
-        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
-        if _outcome(response) != expected:
-            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        expected = _expected(allowed, route.level)
+        mismatches += _mismatch(route, response, expected)
         if route.name == "bucket resolve GET" and expected == OK:
             assert response.content == BUCKET_XET_SECRET
         if expected != OK:
@@ -938,9 +942,8 @@ def test_bucket_ops_permission_matrix(
     allowed, mismatches = ROLES[role], []
     for route in _bucket_ops_routes(private_bucket):
         response = _status_only(server, route, bucket_tokens[role])
-        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
-        if _outcome(response) != expected:
-            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        expected = _expected(allowed, route.level)
+        mismatches += _mismatch(route, response, expected)
         if expected != OK:
             assert BUCKET_SECRET_PATH not in response.text, f"{route.name} leaked a file name to {role}"
     assert mismatches == []
@@ -981,9 +984,8 @@ def test_quota_admin_permission_matrix(server: LiveServer, quota_tokens: dict[st
     allowed, mismatches = QUOTA_ROLES[role], []
     for route in routes:
         response = _call(server, route, quota_tokens[role])
-        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
-        if _outcome(response) != expected:
-            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        expected = _expected(allowed, route.level)
+        mismatches += _mismatch(route, response, expected)
     assert mismatches == []
     admin = {"Authorization": f"Bearer {quota_tokens['hub admin']}"}
     shown = httpx.get(f"{server.url}/api/admin/quotas/{target}", headers=admin).json()
@@ -1049,9 +1051,8 @@ def test_parquet_export_permission_matrix(
     allowed, mismatches = ROLES[role], []
     for route in _parquet_routes(private_dataset):
         response = _followed(_call(server, route, dataset_tokens[role]))
-        expected = HIDDEN if allowed is None else (OK if route.level in allowed else FORBIDDEN)
-        if _outcome(response) != expected:
-            mismatches.append(f"{route.name}: expected {expected}, got {_outcome(response)}")
+        expected = _expected(allowed, route.level)
+        mismatches += _mismatch(route, response, expected)
         if expected != OK:
             assert b"default/train" not in response.content, f"{route.name} leaked the export to {role}"
     assert mismatches == []

@@ -4,35 +4,16 @@ log (as the hourly job does) and reading a server-sent event stream."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy.orm import Session
 
 from dockyard.buckets import events
-from dockyard.cli.common import open_hub
+from tests.support.buckets import hub_session
 from tests.support.server import LiveServer
-
-
-@contextmanager
-def hub_session(server: LiveServer) -> Iterator[Session]:
-    saved = dict(os.environ)
-    os.environ.update({k: v for k, v in server.env.items() if k.startswith("DOCKYARD_")})
-    try:
-        hub = open_hub(server.data_dir)
-        try:
-            with hub.db.write() as session:
-                yield session
-        finally:
-            hub.db.dispose()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def prune_events(server: LiveServer, older_than: datetime) -> int:

@@ -29,7 +29,8 @@ class File:
 
 
 @contextmanager
-def _hub_session(server: LiveServer) -> Iterator[Session]:
+def hub_session(server: LiveServer) -> Iterator[Session]:
+    """A write session on the live server's database (its engine settings, its data dir)."""
     saved = dict(os.environ)
     os.environ.update({k: v for k, v in server.env.items() if k.startswith("DOCKYARD_")})
     try:
@@ -46,7 +47,7 @@ def _hub_session(server: LiveServer) -> Iterator[Session]:
 
 def add_files(server: LiveServer, bucket_id: str, files: list[File]) -> None:
     namespace, name = bucket_id.split("/")
-    with _hub_session(server) as session:
+    with hub_session(server) as session:
         bucket = buckets.find_bucket(session, buckets.BucketId(namespace, name))
         assert bucket is not None, bucket_id
         for f in files:
@@ -57,7 +58,7 @@ def add_files(server: LiveServer, bucket_id: str, files: list[File]) -> None:
 
 def delete_file(server: LiveServer, bucket_id: str, path: str) -> bool:
     namespace, name = bucket_id.split("/")
-    with _hub_session(server) as session:
+    with hub_session(server) as session:
         bucket = buckets.find_bucket(session, buckets.BucketId(namespace, name))
         assert bucket is not None, bucket_id
         return buckets.delete_file(session, bucket, path)
@@ -65,12 +66,12 @@ def delete_file(server: LiveServer, bucket_id: str, path: str) -> bool:
 
 def create_org(server: LiveServer, name: str, owner: str) -> None:
     """A fresh organisation (default visibility: private), so tests never change acme's."""
-    with _hub_session(server) as session:
+    with hub_session(server) as session:
         accounts.create_org(session, name, owner=accounts.get_user(session, owner))
 
 
 def audit_targets(server: LiveServer, action: str) -> list[str]:
-    with _hub_session(server) as session:
+    with hub_session(server) as session:
         return [event.target for event in audit.query(session, action=action, limit=1000)]
 
 
@@ -80,7 +81,7 @@ def xorb_count(server: LiveServer) -> int:
 
     from dockyard.xet.models import XetXorb
 
-    with _hub_session(server) as session:
+    with hub_session(server) as session:
         return int(session.scalar(select(func.count()).select_from(XetXorb)) or 0)
 
 
@@ -88,12 +89,12 @@ def file_row(server: LiveServer, xet_hash: str) -> tuple[int, str | None] | None
     """The CAS's row for a Xet file: (size, sha256), None when it was never registered."""
     from dockyard.xet.models import XetFile
 
-    with _hub_session(server) as session:
+    with hub_session(server) as session:
         row = session.get(XetFile, xet_hash)
         return None if row is None else (row.size, row.sha256)
 
 
 def audit_details(server: LiveServer, action: str, target: str) -> list[dict[str, object]]:
-    with _hub_session(server) as session:
+    with hub_session(server) as session:
         events = audit.query(session, action=action, limit=1000)
         return [dict(event.details or {}) for event in events if event.target == target]

@@ -1,15 +1,17 @@
 """Parquet shards as random-access files. The viewer never copies a split into memory: pyarrow and
-DuckDB read row groups through :class:`RangeFile`, which asks the shard's source for byte ranges."""
+DuckDB read row groups through :class:`~dockyard.storage.ranged_file.RangedFile`, which asks the
+shard's source for byte ranges."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from dockyard.storage.ranged_file import RangedFile
 
 
 class RangeSource(Protocol):
@@ -46,50 +48,9 @@ class LocalSource:
         return read
 
 
-class RangeFile(io.RawIOBase):
-    """A seekable, read-only file over a :class:`RangeSource`, for ``pq.ParquetFile``."""
-
-    def __init__(self, source: RangeSource, size: int) -> None:
-        super().__init__()
-        self._source = source
-        self._size = size
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        want = min(len(buffer), self._size - self._pos)
-        if want <= 0:
-            return 0
-        data = self._source.read_range(self._pos, self._pos + want - 1)
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-    def read(self, size: int = -1) -> bytes:
-        want = self._size - self._pos if size is None or size < 0 else min(size, self._size - self._pos)
-        if want <= 0:
-            return b""
-        data = self._source.read_range(self._pos, self._pos + want - 1)
-        self._pos += len(data)
-        return data
-
-
 def open_shard(shard: Shard) -> pq.ParquetFile:
     """A ParquetFile reading the shard lazily (footer first, then only the row groups asked for)."""
-    return pq.ParquetFile(RangeFile(shard.source, shard.size))
+    return pq.ParquetFile(RangedFile(shard.source.read_range, shard.size))
 
 
 def local_shards(paths: Sequence[Path]) -> list[Shard]:

@@ -3,7 +3,6 @@ chunks), and a seekable file over it so that pyarrow reads only a Parquet footer
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,34 +39,3 @@ def open_file(hub: Hub, uid: str, commit: str, path: str) -> ShardSource:
         raise ViewerNotReadyError(f"the content of {path} is missing from storage")
     found = stored
     return ShardSource(path, found.size, lambda start, end: content.read_range(hub, found, start, end))
-
-
-class RangeFile(io.RawIOBase):
-    """A read-only, seekable file over ``read_range``: what ``pyarrow.parquet.ParquetFile`` needs."""
-
-    def __init__(self, source: ShardSource) -> None:
-        self.source = source
-        self.position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.source.size}[whence]
-        self.position = max(0, base + offset)
-        return self.position
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        end = min(self.position + len(buffer), self.source.size)
-        if end <= self.position:
-            return 0
-        data = self.source.read_range(self.position, end - 1)
-        buffer[: len(data)] = data
-        self.position += len(data)
-        return len(data)

@@ -11,8 +11,9 @@ from typing import Any
 
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from dockyard.storage.ranged_file import RangedFile
 from dockyard.viewer.results import StepOutcome
-from dockyard.viewer.sources import RangeFile, open_file
+from dockyard.viewer.sources import open_file
 from dockyard.viewer.steps import config_splits, convert_parquet
 from dockyard.viewer.steps.context import StepContext
 
@@ -78,4 +79,4 @@ def _config_info(
 
 def _footer(ctx: StepContext, commit: str, filename: str) -> pq.FileMetaData:
     source = open_file(ctx.hub, ctx.uid, commit, filename)
-    return pq.ParquetFile(io.BufferedReader(RangeFile(source), buffer_size=64 * 1024)).metadata
+    return pq.ParquetFile(io.BufferedReader(RangedFile(source.read_range, source.size), buffer_size=64 * 1024)).metadata

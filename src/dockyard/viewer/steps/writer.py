@@ -11,9 +11,10 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from dockyard.storage.ranged_file import RangedFile
 from dockyard.viewer import publish
 from dockyard.viewer.errors import EmptyDatasetError
-from dockyard.viewer.sources import RangeFile, open_file
+from dockyard.viewer.sources import open_file
 from dockyard.viewer.steps import guards
 from dockyard.viewer.steps.context import StepContext
 
@@ -36,7 +37,9 @@ def reference(
         if entry is None or entry.lfs is None:
             return None
         source = open_file(ctx.hub, ctx.uid, ctx.revision, path)
-        metadata = pq.ParquetFile(io.BufferedReader(RangeFile(source), buffer_size=64 * 1024)).metadata
+        metadata = pq.ParquetFile(
+            io.BufferedReader(RangedFile(source.read_range, source.size), buffer_size=64 * 1024)
+        ).metadata
         groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
         if any(
             g.num_rows > ctx.hub.settings.viewer_row_group_rows or g.total_byte_size > MAX_REFERENCED_ROW_GROUP_BYTES

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+from dockyard.storage.ranged_file import RangedFile
 from dockyard.web.viewers import Shown, Source, Table, binary
 
 MAX_ROWS = 50
@@ -13,42 +14,11 @@ MAX_CELL = 500
 MAX_ROW_GROUP_BYTES = 64 * 1024 * 1024  # a first row group larger than this is not read for a page
 
 
-class RangeFile(io.RawIOBase):
-    """A seekable, read-only file over ``Source.read_range``, for pyarrow."""
-
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.source.size}[whence]
-        self.position = max(0, base + offset)
-        return self.position
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        end = min(self.position + len(buffer), self.source.size)
-        if end <= self.position:
-            return 0
-        data = self.source.read_range(self.position, end - 1)
-        buffer[: len(data)] = data
-        self.position += len(data)
-        return len(data)
-
-
 def view(source: Source) -> Shown:
     import pyarrow.parquet as pq  # type: ignore[import-untyped]  # imported on first use: a large library most pages never need
 
     try:
-        parquet = pq.ParquetFile(io.BufferedReader(RangeFile(source), buffer_size=256 * 1024))
+        parquet = pq.ParquetFile(io.BufferedReader(RangedFile(source.read_range, source.size), buffer_size=256 * 1024))
         metadata = parquet.metadata
         columns = parquet.schema_arrow.names[:MAX_COLUMNS]
         if metadata.num_row_groups and metadata.row_group(0).total_byte_size > MAX_ROW_GROUP_BYTES:
