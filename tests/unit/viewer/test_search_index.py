@@ -5,6 +5,7 @@ indexes stored in a remote-like blob store."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import unicodedata
@@ -242,8 +243,6 @@ def test_cache_evicts_the_least_recently_used(split: Any, tmp_path: Path) -> Non
         search_store.store(hub, split[3], f"viewer/search/{name}.sqlite3")
     a = search_store.local_file(hub, "viewer/search/a.sqlite3")
     b = search_store.local_file(hub, "viewer/search/b.sqlite3")
-    import os
-
     os.utime(a, (1, 1))
     os.utime(b, (2, 2))
     search_store.local_file(hub, "viewer/search/a.sqlite3")  # used again: now the newest

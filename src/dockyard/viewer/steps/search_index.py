@@ -73,9 +73,9 @@ def _index_split(ctx: StepContext, repo: Repo, entry: SplitEntry) -> dict[str, A
             f"The split's text takes {declared} bytes, over the search index limit of {limit} "
             "(viewer_search_max_text_bytes): search scans the split instead."
         )
-    folder = ctx.workdir / "search-index"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{len(list(folder.iterdir())):04d}.sqlite3"
+    ctx.workdir.mkdir(parents=True, exist_ok=True)
+    path = ctx.workdir / "search-index.sqlite3"
+    path.unlink(missing_ok=True)  # a split whose build failed before, in this job run
     try:
         stats = fulltext.build(path, split.shards, columns, max_text_bytes=limit)
         key = search_store.index_key(ctx.uid, ctx.revision, entry.config, entry.split, VERSION)
