@@ -193,3 +193,17 @@ def test_private_dataset_search_stays_hidden(server: LiveServer, ids: Identities
         assert answer.status_code == 404, answer.status_code
         assert answer.headers.get("x-error-code") == "RepoNotFound"
         assert "secretive" not in answer.text
+
+
+def test_dataset_page_search_uses_the_index(server: LiveServer, ids: Identities, pushed: Any) -> None:
+    repo_id, _, rows, paths = pushed
+    expected = len(_expected(rows, "cafe"))
+    assert expected > _scan(paths, "cafe").total
+    page = httpx.get(
+        f"{server.url}/datasets/{repo_id}",
+        params={"config": "default", "split": "train", "q": "cafe"},
+        headers={"Authorization": f"Bearer {ids.alice}"},
+        timeout=60,
+    )
+    assert page.status_code == 200
+    assert f"{expected:,} matching rows of 700" in page.text
