@@ -1,6 +1,7 @@
 """The viewer's reads over a large split, without a server: ``/rows`` at random offsets (the
-footer lookup and row-group read behind the route), search, filter, and whole-split statistics
-with the process's peak memory. Prints a table and the command that made it.
+footer lookup and row-group read behind the route), search (the scan, and the full-text index with
+its build time and size), filter, and whole-split statistics with the process's peak memory.
+Prints a table and the command that made it.
 
     python bench/viewer_queries.py                 # 10 M rows in 10 shards
     python bench/viewer_queries.py --rows 1000000  # quick check
@@ -28,7 +29,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from dockyard.viewer import features as feats
-from dockyard.viewer import query, rows
+from dockyard.viewer import fulltext, query, rows
 from dockyard.viewer.shards import local_shards
 from dockyard.viewer.statistics import split_statistics
 
@@ -103,12 +104,29 @@ def main() -> None:
         shards = local_shards(paths)
         schema = pq.read_schema(paths[0])
         features = feats.features_of(schema)
+        index = folder / "search.sqlite3"
+        build = timed(
+            "search index build (FTS5, whole split)",
+            lambda: fulltext.build(index, shards, ["text"], max_text_bytes=2**62),
+        )
+        index_mib = index.stat().st_size / 2**20
+
+        def search(text: str, with_index: bool) -> query.Hits:
+            """What /search does: the hits (count + page 1), then the page's rows read by position."""
+            hits = query.search_rows(
+                shards, schema, features, query=text, offset=0, length=100, index=index if with_index else None
+            )
+            assert len(rows.rows_by_index(shards, hits.row_indexes)) == len(hits.row_indexes)
+            return hits
+
         measures = [
-            timed("search 'gale keel' (count + page 1)", lambda: query.search_rows(
-                shards, schema, features, query="gale keel", offset=0, length=100)),
+            timed("search 'gale keel', scan (count + page 1 + rows)", lambda: search("gale keel", False)),
+            timed("search 'gale keel', index (count + page 1 + rows)", lambda: search("gale keel", True)),
+            timed("search 'GALE', index (count + page 1 + rows)", lambda: search("GALE", True)),
             timed("filter label = 3 AND n > 500, orderby x DESC", lambda: query.filter_rows(
                 shards, schema, features, where="label = 3 AND n > 500", orderby="x DESC", offset=0, length=100)),
         ]  # fmt: skip
+        assert measures[0][2] == measures[1][2], "the index and the scan disagree on whole words"
         child = subprocess.run(
             [sys.executable, __file__, "--stats-child", tmp], capture_output=True, text=True, check=True
         )
@@ -119,6 +137,8 @@ def main() -> None:
     print(f"{'/rows read, 100 rows at random offsets':<48} {f'p50 {p50:.1f} ms, p95 {p95:.1f} ms':>24}")
     for label, ms, result in measures:
         print(f"{label:<48} {f'{ms:.0f} ms, {result.total:,} hits':>24}")  # type: ignore[attr-defined]
+    label, build_ms, _ = build
+    print(f"{label:<48} {f'{build_ms / 1000:.1f} s, {index_mib:.0f} MiB':>24}")
     print(f"{'statistics, whole split (4 columns)':<48} {f'{stats_seconds} s, peak RSS {peak} MiB':>24}")
     print(f"target /rows p50 < 50 ms: {'met' if p50 < 50 else 'MISSED'}")
     print("command: python bench/viewer_queries.py " + " ".join(sys.argv[1:]))

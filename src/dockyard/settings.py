@@ -204,6 +204,17 @@ class Settings(BaseSettings):
     viewer_shard_bytes: int = Field(
         default=512 * MIB, ge=MIB, description="A converted Parquet file is closed past this size and a new one begun."
     )
+    # -- viewer search index --
+    viewer_search_max_text_bytes: int = Field(
+        default=20 * 1024 * MIB,
+        ge=1,
+        description="A split with more text (its string columns, uncompressed) gets no search index; search scans it.",
+    )
+    viewer_search_cache_bytes: int = Field(
+        default=20 * 1024 * MIB,
+        ge=0,
+        description="Local copies of search indexes kept under the data directory when blobs are remote (S3).",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

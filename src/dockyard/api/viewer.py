@@ -180,7 +180,10 @@ def search(request: Request) -> Any:
     offset = _int(request, "offset", 0, 0, 2**62)
     length = _int(request, "length", PAGE, 1, PAGE)
     split = target.open()
-    hits = query.search_rows(split.shards, split.schema, split.features, query=text, offset=offset, length=length)
+    index = service.search_index_file(target.hub, target.repo, target.revision, split.entry)
+    hits = query.search_rows(
+        split.shards, split.schema, split.features, query=text, offset=offset, length=length, index=index
+    )
     return _hits_answer(target, split, hits)
 
 

@@ -4,17 +4,23 @@ only the page's row positions come back, and the rows are then read by position.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from dockyard.viewer import fulltext
 from dockyard.viewer.features import kind_of
 from dockyard.viewer.rows import ROW_IDX, reader
 from dockyard.viewer.shards import Shard
 from dockyard.viewer.sql_subset import Clause, InvalidQueryError, parse_orderby, parse_where, quote_identifier
+
+log = logging.getLogger(__name__)
 
 MEMORY_LIMIT = "512MB"
 MAX_QUERY_LENGTH = 512
@@ -97,12 +103,36 @@ def filter_rows(
 
 
 def search_rows(
-    shards: Sequence[Shard], schema: pa.Schema, features: dict[str, Any], *, query: str, offset: int, length: int
+    shards: Sequence[Shard],
+    schema: pa.Schema,
+    features: dict[str, Any],
+    *,
+    query: str,
+    offset: int,
+    length: int,
+    index: Path | None = None,
 ) -> Hits:
-    """Rows where any string column contains every word of ``query`` (case-insensitive)."""
+    """Rows where the string columns hold every word of ``query``, in row order. With the split's
+    full-text ``index`` (see :mod:`dockyard.viewer.fulltext`): whole words, case- and
+    accent-insensitive. Without it (not built yet, or the split was too big): the scan, a
+    case-insensitive substring match of each word."""
     words = query.split()
     if not words or len(query) > MAX_QUERY_LENGTH:
         raise InvalidQueryError("Parameter 'query' must be 1 to 512 characters with at least one word")
+    expression = fulltext.match_expression(query)
+    if index is not None and expression is not None:
+        try:
+            row_indexes, total = fulltext.search(index, expression, offset=offset, length=length)
+            return Hits(row_indexes, total)
+        except sqlite3.DatabaseError:  # an unreadable index file: the scan still answers
+            log.exception("search index %s could not be read; scanning", index)
+    return scan_rows(shards, schema, features, words=words, offset=offset, length=length)
+
+
+def scan_rows(
+    shards: Sequence[Shard], schema: pa.Schema, features: dict[str, Any], *, words: list[str], offset: int, length: int
+) -> Hits:
+    """The scan behind :func:`search_rows`: every string column, every row, streamed through DuckDB."""
     columns = string_columns(features)
     if not columns:
         return Hits([], 0)

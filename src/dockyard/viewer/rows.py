@@ -66,12 +66,33 @@ def _from_shard(shard: Shard, shard_start: int, lo: int, hi: int) -> Iterator[tu
 
 
 def rows_by_index(shards: Sequence[Shard], indexes: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The rows at the given split positions (a search or filter page), each read by position."""
+    """The rows at the given split positions (a search or filter page): each row group holding
+    some of them is read once, however many of the page's rows it holds."""
+    wanted = sorted(set(indexes))
     found: dict[int, dict[str, Any]] = {}
-    for index in sorted(set(indexes)):
-        if index not in found:
-            for row_idx, row in read_page(shards, index, 1).rows:
-                found[row_idx] = row
+    start = 0
+    for shard in shards:
+        end = start + shard.num_rows
+        mine = [i for i in wanted if start <= i < end]
+        if mine:
+            found.update(_picked_from_shard(shard, start, mine))
+        start = end
+    return found
+
+
+def _picked_from_shard(shard: Shard, shard_start: int, wanted: list[int]) -> dict[int, dict[str, Any]]:
+    parquet = open_shard(shard)
+    found: dict[int, dict[str, Any]] = {}
+    group_start = shard_start
+    for group in range(parquet.metadata.num_row_groups):
+        group_end = group_start + parquet.metadata.row_group(group).num_rows
+        here = [i for i in wanted if group_start <= i < group_end]
+        if here:
+            picked = parquet.read_row_group(group).take([i - group_start for i in here])
+            found.update(zip(here, picked.to_pylist(), strict=True))
+        group_start = group_end
+        if group_start > wanted[-1]:
+            break
     return found
 
 

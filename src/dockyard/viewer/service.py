@@ -4,21 +4,25 @@ only: the steps write, this module reads what they stored."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
 
-from dockyard.errors import NotFoundError
+from dockyard.errors import BlobMissingError, NotFoundError
 from dockyard.hub import Hub
 from dockyard.repos.models import Repo
-from dockyard.viewer import results
+from dockyard.viewer import results, search_store
 from dockyard.viewer.catalog import SplitEntry, dataset_splits
 from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
 from dockyard.viewer.features import features_of
 from dockyard.viewer.shards import Shard, open_shard
-from dockyard.viewer.steps import split_statistics
+from dockyard.viewer.steps import search_index, split_statistics
+
+log = logging.getLogger(__name__)
 
 
 class SplitNotFoundError(NotFoundError):
@@ -91,3 +95,21 @@ def statistics(session: Session, repo: Repo, revision: str, entry: SplitEntry) -
 def has_statistics(session: Session, repo: Repo, revision: str) -> bool:
     outcomes = results.for_revision(session, repo.id, revision, split_statistics.NAME, split_statistics.VERSION)
     return any(o.ok for o in outcomes.values())
+
+
+def search_index_file(hub: Hub, repo: Repo, revision: str, entry: SplitEntry) -> Path | None:
+    """A local file holding the split's full-text index, or None while there is none to use (not
+    built yet, refused as too big, or its blob lost): the caller then scans the split."""
+    with hub.db.read() as session:
+        found = results.get(
+            session, repo.id, revision, search_index.NAME, search_index.VERSION, entry.config, entry.split
+        )
+    if found is None or found.result is None or not found.result.get("key"):
+        return None
+    if found.result.get("num_rows") != entry.num_rows:
+        return None  # built from other shards than the ones read now: never mix positions
+    try:
+        return search_store.local_file(hub, str(found.result["key"]))
+    except BlobMissingError:
+        log.warning("search index %s of %s is missing from storage; scanning", found.result["key"], repo.full_id)
+        return None

@@ -199,8 +199,9 @@ def _page(request: Request, hub: Hub, repo: Repo, revision: str, split: service.
     offset = number * PAGE
     try:
         if table.q:
+            index = service.search_index_file(hub, repo, revision, split.entry)
             hits = query.search_rows(
-                split.shards, split.schema, split.features, query=table.q, offset=offset, length=PAGE
+                split.shards, split.schema, split.features, query=table.q, offset=offset, length=PAGE, index=index
             )
         elif table.where:
             hits = query.filter_rows(

@@ -13,6 +13,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dockyard.viewer.steps import config_splits, convert_parquet, info, split_statistics
+from dockyard.viewer.steps import config_splits, convert_parquet, info, search_index, split_statistics
 
-STEPS: tuple[ModuleType, ...] = (config_splits, convert_parquet, info, split_statistics)
+STEPS: tuple[ModuleType, ...] = (config_splits, convert_parquet, info, split_statistics, search_index)
