@@ -106,3 +106,29 @@ def test_recent_unreferenced_uploads_survive_the_grace_period(
     report = json.loads(server.cli("gc", "--grace-seconds", "3600").stdout)
 
     assert (report["objects_removed"], report["xorbs_removed"]) == (0, 0)
+
+
+def test_a_deleted_datasets_search_index_is_freed(own_server: tuple[LiveServer, str]) -> None:
+    """The viewer's search index is stored content too: it goes with its dataset."""
+    from tests.support.waiting import wait_until
+
+    server, token = own_server
+    api, repo_id = HfApi(endpoint=server.url, token=token), "alice/gc-viewer"
+    api.create_repo(repo_id, repo_type="dataset")
+    csv = b"text,n\na harbour at dawn,1\ngales in the night,2\n"
+    api.upload_file(path_or_fileobj=csv, path_in_repo="data.csv", repo_id=repo_id, repo_type="dataset")
+    sha = api.dataset_info(repo_id).sha
+
+    def indexed() -> bool:
+        report = json.loads(server.cli("viewer", "status", repo_id, "--revision", str(sha)).stdout)
+        return bool(report["steps"]["search-index"]["status"] == "ok")
+
+    assert wait_until(indexed, timeout=120, poll=0.5)
+    assert len(server.blob_files("viewer/search")) == 1
+    assert _gc(server)["search_indexes_removed"] == 0  # still named by its dataset's results
+
+    api.delete_repo(repo_id, repo_type="dataset")
+    report = _gc(server)
+
+    assert report["search_indexes_removed"] == 1
+    assert server.blob_files("viewer/search") == []

@@ -19,6 +19,7 @@ crash are settled the same way by the next run.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,9 @@ from dockyard.lfs.models import LfsObject, RepoLfsObject
 from dockyard.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
 from dockyard.repos.models import Repo
 from dockyard.storage.base import lfs_key
+from dockyard.viewer import search_store
+from dockyard.viewer.models import ViewerStepResult
+from dockyard.viewer.steps import search_index
 from dockyard.xet.models import XetFile, XetFileXorb, XetXorb
 from dockyard.xet.reader import xorb_key
 
@@ -52,6 +56,7 @@ class GcReport:
     xorbs_removed: int = 0
     orphan_keys_removed: int = 0
     stale_uploads_removed: int = 0
+    search_indexes_removed: int = 0
     bytes_freed: int = 0
     referenced_objects: int = 0
     details: list[str] = field(default_factory=list)
@@ -124,6 +129,7 @@ def collect_garbage(hub: Hub, *, grace: timedelta) -> GcReport:
     _sweep_objects(hub, referenced, cutoff, report)
     _sweep_xet(hub, cutoff, report)
     _sweep_orphan_keys(hub, cutoff, report)
+    _sweep_search_indexes(hub, cutoff, report)
     return report
 
 
@@ -210,6 +216,28 @@ def _sweep_orphan_keys(hub: Hub, cutoff, report: GcReport) -> None:  # type: ign
                     report.orphan_keys_removed += 1
                     report.bytes_freed += freed
     report.stale_uploads_removed = hub.blobs.purge_staging(cutoff)
+
+
+def _search_index_keys(hub: Hub) -> set[str]:
+    """The viewer's search indexes some step result still names (a deleted repo's results went
+    with it; a re-run at a new step version names new keys)."""
+    with hub.db.read() as session:
+        rows = session.scalars(
+            select(ViewerStepResult.result).where(
+                ViewerStepResult.step == search_index.NAME, ViewerStepResult.status == "ok"
+            )
+        )
+        return {str(key) for text in rows if text and (key := json.loads(text).get("key"))}
+
+
+def _sweep_search_indexes(hub: Hub, cutoff, report: GcReport) -> None:  # type: ignore[no-untyped-def]
+    named = _search_index_keys(hub)
+    for key, _size in list(hub.blobs.iter_keys(search_store.KEY_PREFIX)):
+        if key not in named and _modified_before(hub, key, cutoff):
+            freed = _free_bytes(hub, key, cutoff, lambda key=key: key in _search_index_keys(hub))  # type: ignore[misc]
+            if freed:
+                report.search_indexes_removed += 1
+                report.bytes_freed += freed
 
 
 def _free_bytes(hub: Hub, key: str, cutoff: datetime, named_again: Callable[[], bool]) -> int:
