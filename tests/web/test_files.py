@@ -49,6 +49,7 @@ def test_folders_come_first_with_sizes_and_large_file_badges(browse: Browse, fil
 def test_switching_branch_in_the_picker_shows_that_branch(page: Any, files_repo: FilesRepo) -> None:
     page.goto(f"{files_repo.url}/tree/main")
     assert page.get_by_role("link", name="dev-notes.txt", exact=True).count() == 0
+    page.locator("form[data-module='files'][data-module-ready]").wait_for()  # the picker's script ran
     page.get_by_label("Revision").select_option("dev")
     page.wait_for_url(f"**{files_repo.url}/tree/dev")
     assert page.get_by_role("link", name="dev-notes.txt", exact=True).is_visible()

@@ -32,6 +32,10 @@ document.addEventListener("submit", (event) => {
 });
 
 // Page-specific modules: <body> elements with data-module="name" load /-/static/js/name.js.
+// Once a module has run, its elements get data-module-ready (what tests wait for before acting).
 for (const name of new Set([...document.querySelectorAll("[data-module]")].map((el) => el.dataset.module))) {
-  if (/^[a-z0-9-]+$/.test(name)) import(`/-/static/js/${name}.js`);
+  if (!/^[a-z0-9-]+$/.test(name)) continue;
+  import(`/-/static/js/${name}.js`).then(() => {
+    for (const el of document.querySelectorAll(`[data-module="${name}"]`)) el.dataset.moduleReady = "";
+  });
 }
