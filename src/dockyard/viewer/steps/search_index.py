@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from dockyard.errors import StorageError
 from dockyard.repos.models import Repo
 from dockyard.viewer import fulltext, search_store
-from dockyard.viewer.errors import StepError, TooBigContentError, ViewerNotReadyError, ViewerStepFailedError
+from dockyard.viewer.errors import StepError, TooBigContentError
 from dockyard.viewer.query import string_columns
 from dockyard.viewer.results import StepOutcome
-from dockyard.viewer.steps.context import StepContext
+from dockyard.viewer.steps.context import StepContext, splits_to_do
 
 if TYPE_CHECKING:
     from dockyard.viewer.catalog import SplitEntry
@@ -30,26 +30,11 @@ LEVEL = "split"
 
 def run(ctx: StepContext) -> None:
     """Index what is missing; every split's outcome is stored as soon as it is known."""
-    from dockyard.viewer import catalog  # here, not at the top: catalog imports this package's STEPS
-
-    with ctx.hub.db.read() as session:
-        repo = session.get(Repo, ctx.repo_id)
-        if repo is None:
-            return
-        session.expunge(repo)
-        try:
-            entries = catalog.dataset_splits(ctx.hub, session, repo, ctx.revision)
-        except (ViewerNotReadyError, ViewerStepFailedError):
-            return
+    found = splits_to_do(ctx, NAME, VERSION)
+    if found is None:
+        return
+    repo, entries = found
     for entry in entries:
-        if entry.num_rows is None and entry.error_code is None:
-            continue  # not converted yet: a later run indexes it
-        if ctx.get(NAME, VERSION, entry.config, entry.split) is not None:
-            continue
-        if entry.error_code is not None:
-            message = f"The split could not be converted ({entry.error_code})."
-            ctx.put(NAME, VERSION, StepOutcome(None, "PreviousStepError", message), entry.config, entry.split)
-            continue
         try:
             outcome = StepOutcome(_index_split(ctx, repo, entry))
         except (StepError, sqlite3.Error, StorageError, OSError, ValueError) as error:
