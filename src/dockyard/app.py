@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 
 from dockyard.api import (
     admin,
@@ -98,6 +99,13 @@ def _presigned_origin(hub: Hub) -> str | None:
         return None
 
 
+def _routes_before(app: FastAPI, endpoint: object) -> list[BaseRoute]:
+    """The app's routes the router tries before the first one served by ``endpoint``."""
+    routes = app.router.routes
+    first = next(i for i, route in enumerate(routes) if getattr(route, "endpoint", None) is endpoint)
+    return list(routes[:first])
+
+
 def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     hub = hub or build_hub(settings)
 
@@ -156,6 +164,14 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     # Innermost: HEAD/GET /resolve go straight to their endpoint (the router's scan cost a third of a HEAD).
     app.add_middleware(
         HotRoutesMiddleware, routes=resolve.router.routes, marker="/resolve/", handlers=app.exception_handlers
+    )
+    # Repo info too, unless a route the router tries first would take the path (see hot_routes).
+    app.add_middleware(
+        HotRoutesMiddleware,
+        routes=info.HOT_ROUTES,
+        marker="/api/",
+        handlers=app.exception_handlers,
+        shadowing=_routes_before(app, info.repo_info),
     )
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(RequestOriginMiddleware)

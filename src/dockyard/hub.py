@@ -14,6 +14,7 @@ from dockyard.db.database import Database
 from dockyard.repos.downloads import DownloadCounter
 from dockyard.repos.entry_cache import EntryCache
 from dockyard.repos.git_storage import GitStorage
+from dockyard.repos.info_cache import InfoAnswerCache
 from dockyard.settings import Settings
 from dockyard.signing import Signer
 from dockyard.storage.base import BlobStore
@@ -33,6 +34,7 @@ class Hub:
     security_cache: SecurityCache = field(default_factory=SecurityCache)
     downloads: DownloadCounter | None = field(default=None)
     entries: EntryCache = field(default_factory=EntryCache)  # (repo, commit, path) -> entry: immutable
+    info_answers: InfoAnswerCache = field(default_factory=InfoAnswerCache)  # each valid for one repo row version
 
     def jobs_enqueued(self) -> None:
         """Nudge the in-process worker after a commit that enqueued jobs."""

@@ -6,11 +6,18 @@ scope as it goes: about a third of a cached HEAD's CPU time. This middleware, in
 routes; a full match is handled at once, with the application's own exception handlers, exactly as
 the router would (only git smart HTTP routes come before these, and none of their paths can also
 be a ``…/resolve/…`` path). Anything else continues to the router untouched.
+
+Repo info's routes are the router's *last* ``/api`` routes (their ``{repo_id:repo}`` catch-all
+must lose to every specific route), so their instance is given ``shadowing``: every route the
+router tries before them. A path any of those matches (whatever the method) is left to the router,
+which then decides exactly as without this middleware; the verdict per path is remembered (a
+bounded LRU), so a hot path costs one dictionary lookup instead of a regex per route.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache, partial
 from typing import Any
 
 from starlette.routing import BaseRoute, Match
@@ -18,14 +25,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class HotRoutesMiddleware:
-    def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute], marker: str, handlers: Mapping[Any, Any]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Sequence[BaseRoute],
+        marker: str,
+        handlers: Mapping[Any, Any],
+        shadowing: Sequence[BaseRoute] = (),
+    ) -> None:
         self.app = app
         self.routes = tuple(routes)
         self.marker = marker  # a substring every hot path has; others skip the matching
         self.handlers = handlers  # the application's (filled before the first request)
+        self.shadowed = lru_cache(maxsize=8192)(partial(_shadowed, tuple(shadowing)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.marker in scope["path"]:
+        if scope["type"] == "http" and self.marker in scope["path"] and not self.shadowed(scope["path"]):
             for route in self.routes:
                 match, child = route.matches(scope)
                 if match is Match.FULL:
@@ -39,3 +55,13 @@ class HotRoutesMiddleware:
         by_type = {key: value for key, value in self.handlers.items() if not isinstance(key, int)}
         by_status = {key: value for key, value in self.handlers.items() if isinstance(key, int)}
         return by_type, by_status
+
+
+def _shadowed(earlier: tuple[BaseRoute, ...], path: str) -> bool:
+    """Whether a route the router tries first could take ``path`` (a route without a path
+    pattern is assumed to: the router then decides)."""
+    for route in earlier:
+        pattern = getattr(route, "path_regex", None)
+        if pattern is None or pattern.match(path):
+            return True
+    return False

@@ -1,13 +1,26 @@
-"""model_info / dataset_info / space_info and the listings, with Link-header pagination."""
+"""model_info / dataset_info / space_info and the listings, with Link-header pagination.
+
+Repo info is the second hottest read (every ``from_pretrained`` with a branch name, every
+``model_info``). Its two routes are plain Starlette routes handed to a thread of their own
+executor, tried by :class:`~dockyard.api.hot_routes.HotRoutesMiddleware` before the router's scan
+(unless an earlier route would take the path), and their answer is served from
+:mod:`dockyard.repos.info_cache` while the repo's row, tags and the asked commit are unchanged.
+The access decision comes from :func:`~dockyard.api.resolve_access.grant_see` (cached for the
+security epoch). ``securityStatus=true`` (scan results live in other tables) always renders.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from dockyard.api.deps import caller_of, hub_of
 from dockyard.api.pagination import next_link
@@ -19,15 +32,22 @@ from dockyard.api.repo_info import (
     check_expand,
     render,
 )
+from dockyard.api.resolve_access import grant_see
 from dockyard.api.routing import parse_bool, repo_ref, unquote_param
+from dockyard.auth.identity import token_from_authorization
 from dockyard.errors import BadRequestError
+from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
+from dockyard.repos.git_repo import BRANCH_PREFIX
+from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.info_cache import InfoAnswer, read_repo_row
 from dockyard.repos.models import RepoTag
 from dockyard.repos.service import get_readable_repo
 from dockyard.scanning import service as scanning
 from dockyard.search.listing import MAX_LIMIT, ListQuery, list_repos
 
 router = APIRouter()
+_DEFAULT_REF = BRANCH_PREFIX + DEFAULT_BRANCH
 PAGE_SIZE = 100
 MAX_WARNING_HEADERS = 5
 
@@ -47,14 +67,44 @@ def _expand_params(request: Request) -> list[str]:
     return request.query_params.getlist("expand") + request.query_params.getlist("expand[]")
 
 
-def _repo_info(request: Request, repo_type: str, repo_id: str, revision: str | None) -> JSONResponse:
+def _repo_info(request: Request, repo_type: str, repo_id: str, revision: str | None) -> Response:
     """The info dict; metadata that could not be read is named in ``X-HF-Warning`` headers, which
     huggingface_hub logs (the repo itself stays readable whatever its card or headers hold)."""
-    data, warnings = _info_and_warnings(request, repo_type, repo_id, revision)
-    response = JSONResponse(data)
-    for warning in warnings[:MAX_WARNING_HEADERS]:
+    hub = hub_of(request)
+    token_from_authorization(request.headers.get("authorization"))  # a malformed header: 401 first, as before
+    kind = RepoType.from_plural(repo_type)
+    expand = _expand_params(request)
+    check_expand(kind, expand)
+    with_blobs = parse_bool(request.query_params.get("blobs", "false"), "blobs")
+    answer = _cached_answer(request, hub, kind, repo_id, revision, expand, with_blobs)
+    response = Response(answer.body, media_type="application/json")
+    for warning in answer.warnings[:MAX_WARNING_HEADERS]:
         response.headers.append("X-HF-Warning", f"invalid-metadata; {_header_safe(warning)}")
     return response
+
+
+def _cached_answer(
+    request: Request, hub: Hub, kind: RepoType, repo_id: str, revision: str | None, expand: list[str], with_blobs: bool
+) -> InfoAnswer:
+    """From the per-process cache while the repo's row, tags and commit are those it was rendered
+    from (see :mod:`dockyard.repos.info_cache`); rendered from that very row otherwise."""
+    grant = grant_see(request, hub, kind, repo_id)  # refusals take the full checks: same 401/404
+    security = parse_bool(request.query_params.get("securityStatus", "false"), "securityStatus")
+    row = read_repo_row(hub.db, grant.repo_pk)
+    if security or row is None:  # scan state lives elsewhere; a repo deleted meanwhile: the full path's 404
+        data, warnings = _info_and_warnings(request, kind.plural, repo_id, revision)
+        return InfoAnswer(bytes(JSONResponse(data).body), tuple(warnings))
+    git = hub.git.open(grant.uid)
+    commit_id = git.resolve(revision).commit_id if revision is not None else None  # refs from disk
+    head = (git.ref_target(_DEFAULT_REF) or "") if revision is None else None
+    slot = (grant.repo_pk, revision is not None, commit_id or head, tuple(expand), with_blobs)
+    answer = hub.info_answers.get(slot, row.version)
+    if answer is None:
+        ctx = InfoContext(hub, row.repo(), commit_id=commit_id, with_blobs=with_blobs, stored_tags=row.tags, head=head)
+        data = render(ctx, expand or DEFAULT_INFO[kind])
+        answer = InfoAnswer(bytes(JSONResponse(data).body), tuple(ctx.metadata_warnings))
+        hub.info_answers.put(slot, row.version, answer)
+    return answer
 
 
 def _header_safe(text: str) -> str:
@@ -89,14 +139,35 @@ def _info_and_warnings(
         return data, ctx.metadata_warnings
 
 
-@router.get("/api/{repo_type:rtype}/{repo_id:repo}")
-def repo_info(request: Request, repo_type: str, repo_id: str) -> JSONResponse:
-    return _repo_info(request, repo_type, repo_id, None)
+#: Threads for the info routes: a plain executor hand-off, as for /resolve (anyio's ``to_thread``
+#: and FastAPI's request handling cost more than the cached answer itself).
+_INFO_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="info")
 
 
-@router.get("/api/{repo_type:rtype}/{repo_id:repo}/revision/{revision:path}")
-def repo_info_at_revision(request: Request, repo_type: str, repo_id: str, revision: str) -> JSONResponse:
-    return _repo_info(request, repo_type, repo_id, unquote_param(revision))
+async def repo_info(request: Request) -> Response:
+    params = request.path_params
+    revision = params.get("revision")
+    call = partial(
+        _repo_info,
+        request,
+        params["repo_type"],
+        params["repo_id"],
+        unquote_param(revision) if revision is not None else None,
+    )
+    context = contextvars.copy_context()  # the audit origin set by the middleware travels along
+    return await asyncio.get_running_loop().run_in_executor(_INFO_THREADS, context.run, call)
+
+
+# Plain Starlette routes (also answering HEAD, as Starlette's GET routes do), without FastAPI's
+# dependency injection: see the module docstring. The app's HotRoutesMiddleware tries these first.
+router.add_route("/api/{repo_type:rtype}/{repo_id:repo}", repo_info, methods=["GET"], include_in_schema=False)
+router.add_route(
+    "/api/{repo_type:rtype}/{repo_id:repo}/revision/{revision:path}",
+    repo_info,
+    methods=["GET"],
+    include_in_schema=False,
+)
+HOT_ROUTES = tuple(router.routes)  # the two above (the listing below is not hot)
 
 
 def _list_query(request: Request, kind: RepoType) -> ListQuery:

@@ -22,11 +22,19 @@ class InfoContext:
     """Lazily computed facts about one repo at one revision (git is read only when asked)."""
 
     def __init__(
-        self, hub: Hub, repo: Repo, *, commit_id: str | None, with_blobs: bool, stored_tags: list[str]
+        self,
+        hub: Hub,
+        repo: Repo,
+        *,
+        commit_id: str | None,
+        with_blobs: bool,
+        stored_tags: list[str],
+        head: str | None = None,
     ) -> None:
         self.hub = hub
         self.repo = repo
         self._commit_id = commit_id
+        self._head = head  # the default branch head if the caller read it already ("": none)
         self.with_blobs = with_blobs
         self._stored_tags = stored_tags
         self._git: GitRepo | None = None
@@ -67,7 +75,8 @@ class InfoContext:
     def commit_id(self) -> str | None:
         """The asked revision, else the default branch head read from git (the source of truth)."""
         if self._commit_id is None:
-            self._commit_id = self.git.ref_target(DEFAULT_REF) or ""
+            head = self._head if self._head is not None else self.git.ref_target(DEFAULT_REF)
+            self._commit_id = head or ""
         return self._commit_id or None
 
     @property

@@ -1,4 +1,5 @@
-"""The read decision of HEAD/GET /resolve, remembered for one security epoch.
+"""The read decisions of HEAD/GET /resolve (download) and repo info (see), remembered for one
+security epoch.
 
 A cache hit costs one primary-key query (the epoch, read without a session) and no ORM object:
 the full checks (token, repo lookup with aliases, visibility, gating, token scopes) ran once for
@@ -9,6 +10,10 @@ failed-token throttle are exactly those of every other route.
 
 Browser sessions (a cookie) always take the full path; so does a token whose last-used time is due
 to be written again, which the full path does.
+
+Repo info (:func:`grant_see`) needs only the right to *see* the repo (a gated repo's info is
+visible to anyone who may see it, as the full path decides): its decisions are kept under their
+own key, so a see-grant is never taken for a download-grant.
 """
 
 from __future__ import annotations
@@ -42,24 +47,34 @@ class ReadGrant:
 
 def grant_read(request: Request, hub: Hub, kind: RepoType, repo_id: str) -> ReadGrant:
     """The caller's download right on the repo, from the epoch's cache or the full checks."""
+    return _granted(request, hub, kind, repo_id, content=True)
+
+
+def grant_see(request: Request, hub: Hub, kind: RepoType, repo_id: str) -> ReadGrant:
+    """The caller's right to see the repo (its info), from the epoch's cache or the full checks."""
+    return _granted(request, hub, kind, repo_id, content=False)
+
+
+def _granted(request: Request, hub: Hub, kind: RepoType, repo_id: str, *, content: bool) -> ReadGrant:
     cookie = "cookie" in request.headers
     token = token_from_authorization(request.headers.get("authorization"))  # a malformed header: 401
-    key = ("resolve-read", hash_token(token) if token else None, kind.value, repo_id)
+    key = ("resolve-read" if content else "info-see", hash_token(token) if token else None, kind.value, repo_id)
     epoch = hub.security_cache.validate_epoch(read_epoch_quick(hub.db))  # before anything it guards
     if not cookie:
         cached: ReadGrant | None = hub.security_cache.get(key)
         if cached is not None and (token is None or not touch_due(cached.token_last_used)):
             return cached
-    grant = _checked(request, hub, kind, repo_id)
+    grant = _checked(request, hub, kind, repo_id, content=content)
     if not cookie:
         hub.security_cache.put(key, grant, epoch)  # refused if the epoch moved since it was read
     return grant
 
 
-def _checked(request: Request, hub: Hub, kind: RepoType, repo_id: str) -> ReadGrant:
+def _checked(request: Request, hub: Hub, kind: RepoType, repo_id: str, *, content: bool) -> ReadGrant:
     with hub.db.read() as session:
         caller = caller_of(request, session)
         repo = get_readable_repo(session, caller, repo_ref(kind, repo_id), cached=True)
-        permissions.ensure_content(session, caller, repo)
+        if content:
+            permissions.ensure_content(session, caller, repo)
     last_used = caller.token.last_used_at if caller.token is not None else None
     return ReadGrant(repo_pk=repo.id, uid=repo.uid, full_id=repo.full_id, token_last_used=last_used)

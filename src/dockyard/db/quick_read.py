@@ -1,4 +1,4 @@
-"""One-row reads for the hottest path (HEAD /resolve), without a pooled session per request.
+"""Small reads for the hottest paths (HEAD /resolve, repo info), without a pooled session per request.
 
 Checking a connection out of SQLAlchemy's pool and returning it (with its reset-on-return
 rollback) costs ~50 µs; the query itself ~4 µs on SQLite. On SQLite each thread therefore keeps
@@ -36,6 +36,13 @@ class QuickReader:
             return tuple(row) if row is not None else None
         result: tuple[Any, ...] | None = self._connection().execute(sql, params).fetchone()
         return result
+
+    def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row of ``sql`` (tuples): a few rows at most, such as one repo's tags."""
+        if self._path is None:
+            with self._engine.connect() as connection:
+                return [tuple(row) for row in connection.execute(text(sql), params)]
+        return list(self._connection().execute(sql, params).fetchall())
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
