@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import ModuleType
 
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
@@ -99,11 +100,14 @@ def _presigned_origin(hub: Hub) -> str | None:
         return None
 
 
-def _routes_before(app: FastAPI, endpoint: object) -> list[BaseRoute]:
-    """The app's routes the router tries before the first one served by ``endpoint``."""
-    routes = app.router.routes
-    first = next(i for i, route in enumerate(routes) if getattr(route, "endpoint", None) is endpoint)
-    return list(routes[:first])
+def _routes_before(app: FastAPI, routers: tuple[ModuleType, ...], module: ModuleType) -> list[BaseRoute]:
+    """The routes the router tries before ``module``'s: FastAPI's own (its docs, added first) and
+    those of the modules included before it. FastAPI keeps an included router as one entry
+    without a path pattern, so each module's own routes are listed instead (a nested router among
+    them has no pattern either, and is then taken to shadow every path: safe, only slower)."""
+    own = [route for route in app.router.routes if not hasattr(route, "original_router")]
+    included = [route for earlier in routers[: routers.index(module)] for route in earlier.router.routes]
+    return own + included
 
 
 def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
@@ -171,7 +175,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         routes=info.HOT_ROUTES,
         marker="/api/",
         handlers=app.exception_handlers,
-        shadowing=_routes_before(app, info.repo_info),
+        shadowing=_routes_before(app, routers, info),
     )
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(RequestOriginMiddleware)

@@ -130,6 +130,7 @@ def create_repo(
         session.execute(
             delete(RepoAlias).where(RepoAlias.type == repo_type.value, RepoAlias.full_id_lower == full_id.lower())
         )
+        bump_epoch(session)  # the name stops naming the moved repo: per-epoch caches keyed by name must drop it
     repo = Repo(
         uid=uuid.uuid4().hex,
         type=repo_type.value,
