@@ -112,12 +112,13 @@ def main() -> int:
     try:
         env, token, _ = setup(workdir)
         os.environ.update({k: v for k, v in env.items() if k.startswith("DOCKYARD_")})
-        from dockyard.api import resolve
+        from dockyard.api import info, resolve
         from dockyard.app import create_app
         from dockyard.repos.downloads import DownloadCounter
         from dockyard.settings import Settings
 
         resolve._RESOLVE_THREADS = _Inline()  # type: ignore[assignment]  # cProfile sees one thread only
+        info._INFO_THREADS = _Inline()  # type: ignore[assignment]  # the info routes' executor too
         anyio.to_thread.run_sync = _inline_run_sync  # sync routes too (FastAPI's threadpool)
         app = create_app(Settings())
         hub = app.state.hub

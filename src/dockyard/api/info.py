@@ -100,7 +100,9 @@ def _cached_answer(
     slot = (grant.repo_pk, revision is not None, commit_id or head, tuple(expand), with_blobs)
     answer = hub.info_answers.get(slot, row.version)
     if answer is None:
-        ctx = InfoContext(hub, row.repo(), commit_id=commit_id, with_blobs=with_blobs, stored_tags=row.tags, head=head)
+        ctx = InfoContext(
+            hub, row.repo(hub.db), commit_id=commit_id, with_blobs=with_blobs, stored_tags=row.tags, head=head
+        )
         data = render(ctx, expand or DEFAULT_INFO[kind])
         answer = InfoAnswer(bytes(JSONResponse(data).body), tuple(ctx.metadata_warnings))
         hub.info_answers.put(slot, row.version, answer)

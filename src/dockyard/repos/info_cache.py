@@ -5,7 +5,7 @@ metadata columns, likes, downloads, last-modified...), its owner's name, its sto
 commit asked about (resolved from the refs on disk by every request, so a push through any
 process is seen), and the request's parameters (``expand``, ``blobs``). The commit's files and
 the metadata extracted from it never change (a commit id names its tree). So each request reads
-the row and the tags (two indexed queries without a pooled session, see
+the row and the tags (one indexed query on SQLite, without a pooled session, see
 :mod:`dockyard.db.quick_read`) and the answer is reused only when the row and tags read *now*
 equal those it was rendered from: any change committed by any process (a like, a card edit, a
 flush of download counts, a visibility flip) makes the next request in every process miss.
@@ -19,6 +19,7 @@ second read, so a change landing between the two can never be stored under the o
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,12 @@ _ROW_SQL = (
     + ", ".join(f"repos.{column.name}" for column in _COLUMNS)
     + ", accounts.name FROM repos JOIN accounts ON accounts.id = repos.owner_id WHERE repos.id = :pk"
 )
+# SQLite: the tags ride on the row's query as one JSON array (one statement instead of two); its
+# order is not guaranteed, so they are sorted here (code point order = SQLite's binary collation).
+_SQLITE_ROW_SQL = _ROW_SQL.replace(
+    ", accounts.name FROM",
+    ", (SELECT json_group_array(tag) FROM repo_tags WHERE repo_id = repos.id), accounts.name FROM",
+)
 _TAGS_SQL = "SELECT tag FROM repo_tags WHERE repo_id = :pk ORDER BY tag"
 
 
@@ -47,14 +54,20 @@ class RepoRow:
     """One repo's row as the database holds it now, with its owner's name and stored tags."""
 
     version: tuple[Any, ...]  # compared with ``==`` to the version an answer was rendered from
-    columns: dict[str, Any]  # typed values, as the ORM would load them
+    values: tuple[Any, ...]  # the repo's columns in ``_COLUMNS`` order, as the driver gave them
     owner_name: str
     tags: list[str]
+    convert: bool  # SQLite's raw values still need the column types' processing (JSON, dates)
 
-    def repo(self) -> Repo:
-        """A detached ``Repo`` built from exactly this row (its owner carries only id and name)."""
-        repo: Repo = detached(Repo, dict(self.columns))
-        owner = detached(Account, {"id": self.columns["owner_id"], "name": self.owner_name})
+    def repo(self, db: Database) -> Repo:
+        """A detached ``Repo`` built from exactly this row (its owner carries only id and name).
+        Only a cache miss pays for the conversion (parsing the JSON columns and dates)."""
+        values = (
+            [_processor(c, db)(v) for c, v in zip(_COLUMNS, self.values, strict=True)] if self.convert else self.values
+        )
+        columns = {column.key: value for column, value in zip(_COLUMNS, values, strict=True)}
+        repo: Repo = detached(Repo, columns)
+        owner = detached(Account, {"id": columns["owner_id"], "name": self.owner_name})
         set_committed_value(repo, "owner", owner)
         return repo
 
@@ -63,22 +76,19 @@ def read_repo_row(db: Database, pk: int) -> RepoRow | None:
     """The repo's row now (None: deleted meanwhile). On SQLite the raw column values (JSON still
     text) are the version, so comparing costs no parsing; other databases go through the pool."""
     if db.engine.dialect.name == "sqlite":
-        raw = db.quick.first(_ROW_SQL, {"pk": pk})
+        raw = db.quick.first(_SQLITE_ROW_SQL, {"pk": pk})
         if raw is None:
             return None
-        values = [_processor(column, db)(value) for column, value in zip(_COLUMNS, raw, strict=False)]
-        version: tuple[Any, ...] = raw
-    else:
-        with db.engine.connect() as connection:
-            typed = connection.execute(select(*_COLUMNS, Account.name).join_from(Repo, Account).where(Repo.id == pk))
-            row = typed.first()
-        if row is None:
-            return None
-        version = tuple(row)
-        values = list(version[:-1])
+        tags = sorted(json.loads(raw[-2] or "[]"))
+        return RepoRow(version=raw, values=raw[:-2], owner_name=raw[-1], tags=tags, convert=True)
+    with db.engine.connect() as connection:
+        typed = connection.execute(select(*_COLUMNS, Account.name).join_from(Repo, Account).where(Repo.id == pk))
+        found = typed.first()
+    if found is None:
+        return None
+    row = tuple(found)
     tags = [tag for (tag,) in db.quick.all(_TAGS_SQL, {"pk": pk})]
-    columns = {column.key: value for column, value in zip(_COLUMNS, values, strict=True)}
-    return RepoRow(version=(version, tuple(tags)), columns=columns, owner_name=version[-1], tags=tags)
+    return RepoRow(version=(row, tuple(tags)), values=row[:-1], owner_name=row[-1], tags=tags, convert=False)
 
 
 def _identity(value: Any) -> Any:
