@@ -83,12 +83,12 @@ class GitStorage:
     def open(self, uid: str) -> GitRepo:
         """Repository handles are reused per thread (libgit2 objects must not cross threads); refs
         and objects are still read from disk on every lookup, so writers elsewhere are seen."""
-        path = self.path(uid)
         handles: dict[str, pygit2.Repository] = getattr(self._local, "handles", None) or {}
         self._local.handles = handles
         cached = handles.get(uid)
-        if cached is not None and path.is_dir():
+        if cached is not None and os.path.isdir(cached.path):  # its own path: no pathlib per request
             return GitRepo(cached, stale_lock_after=self.stale_lock_after)
+        path = self.path(uid)
         try:
             repo = pygit2.Repository(str(path), pygit2.enums.RepositoryOpenFlag.BARE)
         except pygit2.GitError:
