@@ -327,3 +327,37 @@ def test_a_malformed_split_answers_its_error_and_the_other_works(
     parquet = _get(server, ids.alice, "parquet", dataset=repo_id).json()
     assert [f["split"] for f in parquet["parquet_files"]] == ["train"]
     assert [(f["split"], bool(f["error"])) for f in parquet["failed"]] == [("test", True)]
+
+
+def test_first_rows_of_long_documents_fit_the_preview_budget(server: LiveServer, ids: Identities) -> None:
+    """Sixty 60 KB documents (3.6 MB): ``/first-rows`` stays under the Hub's 1 MB, listing each
+    cut cell in ``truncated_cells``; ``/rows`` still gives the whole documents."""
+    import uuid
+
+    repo_id = f"alice/viewer-long-{uuid.uuid4().hex[:8]}"
+    documents = [
+        {"text": f"document {i} " + WORDS[i % 5] * (60_000 // len(WORDS[i % 5])), "label": i % 2, "score": float(i)}
+        for i in range(60)
+    ]
+    sha = _push(repo_id, {"train": documents}, ids.alice)
+    _wait_statistics(server, ids.alice, repo_id, ["train"], sha)
+
+    answer = _get(server, ids.alice, "first-rows", dataset=repo_id, config="default", split="train")
+    assert answer.status_code == 200, answer.text
+    assert len(answer.content) < 1_100_000
+    first = answer.json()
+    assert first["truncated"] is (len(first["rows"]) < len(documents))
+    assert [item["row_idx"] for item in first["rows"]] == list(range(len(first["rows"])))
+    assert all(item["truncated_cells"] == ["text"] for item in first["rows"][:10])
+    for item in first["rows"]:
+        wanted = documents[item["row_idx"]]
+        if item["truncated_cells"]:
+            assert wanted["text"].startswith(item["row"]["text"])
+            assert len(item["row"]["text"]) == 100
+        else:
+            assert item["row"]["text"] == wanted["text"]
+        assert (item["row"]["label"], item["row"]["score"]) == (wanted["label"], wanted["score"])
+
+    whole = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="train", offset=0, length=5)
+    assert [item["row"]["text"] for item in whole.json()["rows"]] == [d["text"] for d in documents[:5]]
+    assert all(item["truncated_cells"] == [] for item in whole.json()["rows"])

@@ -20,7 +20,7 @@ from dockyard.hub import Hub
 from dockyard.identifiers import RepoId, RepoType
 from dockyard.repos.models import Repo
 from dockyard.repos.service import RepoRef, find_repo
-from dockyard.viewer import assets, croissant, query, rows, service
+from dockyard.viewer import assets, croissant, query, rows, service, truncation
 from dockyard.viewer.catalog import SplitEntry
 from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
 from dockyard.viewer.features import feature_list
@@ -155,11 +155,13 @@ def first_rows(request: Request) -> Any:
     target = Target(request)
     split = target.open()
     page = rows.read_page(split.shards, 0, FIRST_ROWS).rows
+    rendered = rows.render_rows(page, split.features, target.asset_url(split.entry))
+    fitted = truncation.fit(rendered, keep=rows.media_columns(split.features))
     return {
         **_split_ref(target, split.entry),
         "features": feature_list(split.features),
-        "rows": rows.render_rows(page, split.features, target.asset_url(split.entry)),
-        "truncated": split.num_rows > FIRST_ROWS,
+        "rows": fitted,
+        "truncated": split.num_rows > len(fitted),
     }
 
 
