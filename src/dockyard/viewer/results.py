@@ -112,3 +112,16 @@ def forget_ok(session: Session, repo_id: int, revision: str, step: str, version:
         )
     )
     return bool(removed.rowcount)  # type: ignore[attr-defined]
+
+
+def forget(session: Session, repo_id: int, revision: str, steps: list[str]) -> int:
+    """Drop every outcome of ``steps`` for the revision (an operator's redo: after fixing a file's
+    reader or raising a limit, a cached error would otherwise stand); the number removed."""
+    removed = session.execute(
+        delete(ViewerStepResult).where(
+            ViewerStepResult.repo_id == repo_id,
+            ViewerStepResult.revision == revision,
+            ViewerStepResult.step.in_(steps),
+        )
+    )
+    return int(removed.rowcount)  # type: ignore[attr-defined]
