@@ -327,6 +327,12 @@ def test_a_malformed_split_answers_its_error_and_the_other_works(
     parquet = _get(server, ids.alice, "parquet", dataset=repo_id).json()
     assert [f["split"] for f in parquet["parquet_files"]] == ["train"]
     assert [(f["split"], bool(f["error"])) for f in parquet["failed"]] == [("test", True)]
+    for route in ("info", "size"):
+        answer = _get(server, ids.alice, route, dataset=repo_id).json()
+        assert [(f["split"], bool(f["error"])) for f in answer["failed"]] == [("test", True)], route
+        assert answer["pending"] == [], route
+    info = _get(server, ids.alice, "info", dataset=repo_id).json()["dataset_info"]
+    assert list(info["default"]["splits"]) == ["train"]
 
 
 def test_first_rows_of_long_documents_fit_the_preview_budget(server: LiveServer, ids: Identities) -> None:

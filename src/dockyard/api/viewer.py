@@ -267,11 +267,17 @@ def info(request: Request) -> Any:
     if not configs:
         raise service.SplitNotFoundError("No such config.")
     by_config = {c: _config_info(target, c, [e for e in entries if e.config == c]) for c in configs}
-    pending = [
-        {"dataset": target.dataset, "config": e.config} for e in entries if e.num_rows is None and not e.error_code
-    ]
+    pending, failed = _unfinished(target, entries)
     answer = by_config[configs[0]] if request.query_params.get("config") else by_config
-    return {"dataset_info": answer, "pending": pending, "failed": [], "partial": False}
+    return {"dataset_info": answer, "pending": pending, "failed": failed, "partial": False}
+
+
+def _unfinished(target: Target, entries: list[SplitEntry]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Splits still converting, and splits that failed with their error (as ``/parquet`` lists
+    them): a config-level answer (``/info``, ``/size``) covers the others and says which are out."""
+    pending = [_split_ref(target, e) for e in entries if e.num_rows is None and e.error_code is None]
+    failed = [{**_split_ref(target, e), "error": e.error} for e in entries if e.error_code is not None]
+    return pending, failed
 
 
 @router.get("/api/viewer/size")
@@ -293,10 +299,11 @@ def size(request: Request) -> Any:
         mine = [s for s in split_sizes if s["config"] == config]
         configs.append({"dataset": target.dataset, "config": config, **_sum_sizes(mine)})
     dataset = {"dataset": target.dataset, **_sum_sizes(split_sizes)}
+    pending, failed = _unfinished(target, _selected(target))
     return {
         "size": {"dataset": dataset, "configs": configs, "splits": split_sizes},
-        "pending": [],
-        "failed": [],
+        "pending": pending,
+        "failed": failed,
         "partial": False,
     }
 
