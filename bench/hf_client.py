@@ -2,6 +2,7 @@
 
     python bench/hf_client.py upload   REPO_ID LOCAL_FILE PATH_IN_REPO
     python bench/hf_client.py download REPO_ID FILENAME CACHE_DIR
+    python bench/hf_client.py snapshot REPO_ID CACHE_DIR
 
 The endpoint and token come from HF_ENDPOINT / HF_TOKEN (read by the client at import), and the
 transport switches (HF_HUB_DISABLE_XET=1) from the environment the caller sets. The time reported
@@ -16,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 
 
 def upload(repo_id: str, local: str, path_in_repo: str) -> dict[str, object]:
@@ -36,9 +37,20 @@ def download(repo_id: str, filename: str, cache_dir: str) -> dict[str, object]:
     return {"seconds": seconds, "bytes": Path(path).stat().st_size}
 
 
+def snapshot(repo_id: str, cache_dir: str) -> dict[str, object]:
+    start = time.perf_counter()
+    folder = snapshot_download(
+        repo_id, cache_dir=cache_dir, endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"]
+    )
+    seconds = time.perf_counter() - start
+    files = [p for p in Path(folder).rglob("*") if p.is_file()]
+    return {"seconds": seconds, "files": len(files), "bytes": sum(p.stat().st_size for p in files)}
+
+
 def main() -> None:
     action, *args = sys.argv[1:]
-    result = upload(*args) if action == "upload" else download(*args)
+    actions = {"upload": upload, "download": download, "snapshot": snapshot}
+    result = actions[action](*args)
     print(json.dumps(result))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -110,6 +111,16 @@ def _routes_before(app: FastAPI, routers: tuple[ModuleType, ...], module: Module
     return own + included
 
 
+def freeze_startup_objects() -> None:
+    """Move everything alive at start-up (routes, models, templates, the libraries' modules:
+    ~200,000 objects) out of the garbage collector's reach. A full collection walks every tracked
+    object: ~130 ms on this 2-core machine, a pause every request in flight waits for and the
+    tail of HEAD /resolve latency. These objects live as long as the process anyway; what
+    requests allocate is still collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     hub = hub or build_hub(settings)
 
@@ -120,9 +131,11 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
             hub.worker.start_thread()
         hub.downloads = DownloadCounter(hub.db)
         hub.downloads.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
+            gc.unfreeze()  # an app stopped in a longer-lived process (tests) is collectable again
             hub.downloads.stop()
             if hub.worker is not None:
                 hub.worker.stop()

@@ -327,3 +327,74 @@ def test_a_malformed_split_answers_its_error_and_the_other_works(
     parquet = _get(server, ids.alice, "parquet", dataset=repo_id).json()
     assert [f["split"] for f in parquet["parquet_files"]] == ["train"]
     assert [(f["split"], bool(f["error"])) for f in parquet["failed"]] == [("test", True)]
+    for route in ("info", "size"):
+        answer = _get(server, ids.alice, route, dataset=repo_id).json()
+        assert [(f["split"], bool(f["error"])) for f in answer["failed"]] == [("test", True)], route
+        assert answer["pending"] == [], route
+    info = _get(server, ids.alice, "info", dataset=repo_id).json()["dataset_info"]
+    assert list(info["default"]["splits"]) == ["train"]
+
+
+def test_first_rows_of_long_documents_fit_the_preview_budget(server: LiveServer, ids: Identities) -> None:
+    """Sixty 60 KB documents (3.6 MB): ``/first-rows`` stays under the Hub's 1 MB, listing each
+    cut cell in ``truncated_cells``; ``/rows`` still gives the whole documents."""
+    import uuid
+
+    repo_id = f"alice/viewer-long-{uuid.uuid4().hex[:8]}"
+    documents = [
+        {"text": f"document {i} " + WORDS[i % 5] * (60_000 // len(WORDS[i % 5])), "label": i % 2, "score": float(i)}
+        for i in range(60)
+    ]
+    sha = _push(repo_id, {"train": documents}, ids.alice)
+    _wait_statistics(server, ids.alice, repo_id, ["train"], sha)
+
+    answer = _get(server, ids.alice, "first-rows", dataset=repo_id, config="default", split="train")
+    assert answer.status_code == 200, answer.text
+    assert len(answer.content) < 1_100_000
+    first = answer.json()
+    assert first["truncated"] is (len(first["rows"]) < len(documents))
+    assert [item["row_idx"] for item in first["rows"]] == list(range(len(first["rows"])))
+    assert all(item["truncated_cells"] == ["text"] for item in first["rows"][:10])
+    for item in first["rows"]:
+        wanted = documents[item["row_idx"]]
+        if item["truncated_cells"]:
+            assert wanted["text"].startswith(item["row"]["text"])
+            assert len(item["row"]["text"]) == 100
+        else:
+            assert item["row"]["text"] == wanted["text"]
+        assert (item["row"]["label"], item["row"]["score"]) == (wanted["label"], wanted["score"])
+
+    whole = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="train", offset=0, length=5)
+    assert [item["row"]["text"] for item in whole.json()["rows"]] == [d["text"] for d in documents[:5]]
+    assert all(item["truncated_cells"] == [] for item in whole.json()["rows"])
+
+
+def test_an_older_export_finishing_last_leaves_the_ref_on_the_head(server: LiveServer, ids: Identities) -> None:
+    """Two workers: the head's export lands, then an older revision's (redone here through
+    ``dockyard viewer process --redo``). ``refs/convert/parquet`` ends with the head's files again,
+    and the older revision's answers still read its own export."""
+    import uuid
+
+    repo_id = f"alice/viewer-order-{uuid.uuid4().hex[:8]}"
+    api = HfApi(token=ids.alice)
+    old = _push(repo_id, {"train": _rows("train", 40)}, ids.alice)
+    _wait_statistics(server, ids.alice, repo_id, ["train"], old)
+    new = _push(repo_id, {"train": _rows("train", 40, tag="v2 "), "test": _rows("test", 7)}, ids.alice)
+    _wait_statistics(server, ids.alice, repo_id, ["train", "test"], new)
+
+    def export() -> tuple[list[str], int]:
+        files = api.list_repo_files(repo_id, repo_type="dataset", revision="refs/convert/parquet")
+        commits = api.list_repo_commits(repo_id, repo_type="dataset", revision="refs/convert/parquet")
+        return sorted(f for f in files if f.endswith(".parquet")), len(commits)
+
+    head_files, commits_before = export()
+    assert any(f.startswith("default/test/") for f in head_files)
+
+    server.cli("viewer", "process", repo_id, "--revision", old, "--redo", "convert-parquet")
+    assert wait_until(lambda: export()[1] == commits_before + 2, timeout=TIMEOUT, poll=0.5)  # old's, then the head's
+    assert export()[0] == head_files
+    top = api.list_repo_commits(repo_id, repo_type="dataset", revision="refs/convert/parquet")[0]
+    assert new in (top.message or "")
+
+    rows_old = _get(server, ids.alice, "rows", dataset=repo_id, config="default", split="train", revision=old)
+    assert _plain(rows_old.json()["rows"])[0]["text"] == _rows("train", 40)[0]["text"]

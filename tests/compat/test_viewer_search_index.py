@@ -207,3 +207,22 @@ def test_dataset_page_search_uses_the_index(server: LiveServer, ids: Identities,
     )
     assert page.status_code == 200
     assert f"{expected:,} matching rows of 700" in page.text
+
+
+def test_a_lost_index_is_rebuilt(server: LiveServer, ids: Identities) -> None:
+    """The index's blob vanishes behind the hub's back (a bad restore): search still answers, by
+    the scan, and the first search queues a rebuild that stores the index again."""
+    repo_id = f"alice/vsearch-lost-{uuid.uuid4().hex[:8]}"
+    rows = _rows(120, seed=11)
+    sha = _push(repo_id, rows, ids.alice)
+    _wait_index(server, repo_id, sha)
+    [stored] = [p for p in server.blob_files("viewer/search") if p.parent.name == sha]
+    server.lose_blob(str(stored.relative_to(server.blob_root)))
+
+    answer = _answer(server, ids.alice, repo_id, "keel")
+    assert [r["row_idx"] for r in answer["rows"]] == _expected(rows, "keel")
+
+    assert wait_until(lambda: stored.is_file(), timeout=TIMEOUT, poll=0.5), "the index was not rebuilt"
+    _wait_index(server, repo_id, sha)
+    again = _answer(server, ids.alice, repo_id, "keel")
+    assert [r["row_idx"] for r in again["rows"]] == _expected(rows, "keel")

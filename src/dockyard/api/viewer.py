@@ -20,7 +20,7 @@ from dockyard.hub import Hub
 from dockyard.identifiers import RepoId, RepoType
 from dockyard.repos.models import Repo
 from dockyard.repos.service import RepoRef, find_repo
-from dockyard.viewer import assets, croissant, query, rows, service
+from dockyard.viewer import assets, croissant, query, rows, service, truncation
 from dockyard.viewer.catalog import SplitEntry
 from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
 from dockyard.viewer.features import feature_list
@@ -155,11 +155,13 @@ def first_rows(request: Request) -> Any:
     target = Target(request)
     split = target.open()
     page = rows.read_page(split.shards, 0, FIRST_ROWS).rows
+    rendered = rows.render_rows(page, split.features, target.asset_url(split.entry))
+    fitted = truncation.fit(rendered, keep=rows.media_columns(split.features))
     return {
         **_split_ref(target, split.entry),
         "features": feature_list(split.features),
-        "rows": rows.render_rows(page, split.features, target.asset_url(split.entry)),
-        "truncated": split.num_rows > FIRST_ROWS,
+        "rows": fitted,
+        "truncated": split.num_rows > len(fitted),
     }
 
 
@@ -265,11 +267,17 @@ def info(request: Request) -> Any:
     if not configs:
         raise service.SplitNotFoundError("No such config.")
     by_config = {c: _config_info(target, c, [e for e in entries if e.config == c]) for c in configs}
-    pending = [
-        {"dataset": target.dataset, "config": e.config} for e in entries if e.num_rows is None and not e.error_code
-    ]
+    pending, failed = _unfinished(target, entries)
     answer = by_config[configs[0]] if request.query_params.get("config") else by_config
-    return {"dataset_info": answer, "pending": pending, "failed": [], "partial": False}
+    return {"dataset_info": answer, "pending": pending, "failed": failed, "partial": False}
+
+
+def _unfinished(target: Target, entries: list[SplitEntry]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Splits still converting, and splits that failed with their error (as ``/parquet`` lists
+    them): a config-level answer (``/info``, ``/size``) covers the others and says which are out."""
+    pending = [_split_ref(target, e) for e in entries if e.num_rows is None and e.error_code is None]
+    failed = [{**_split_ref(target, e), "error": e.error} for e in entries if e.error_code is not None]
+    return pending, failed
 
 
 @router.get("/api/viewer/size")
@@ -291,10 +299,11 @@ def size(request: Request) -> Any:
         mine = [s for s in split_sizes if s["config"] == config]
         configs.append({"dataset": target.dataset, "config": config, **_sum_sizes(mine)})
     dataset = {"dataset": target.dataset, **_sum_sizes(split_sizes)}
+    pending, failed = _unfinished(target, _selected(target))
     return {
         "size": {"dataset": dataset, "configs": configs, "splits": split_sizes},
-        "pending": [],
-        "failed": [],
+        "pending": pending,
+        "failed": failed,
         "partial": False,
     }
 

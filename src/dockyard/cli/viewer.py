@@ -14,8 +14,9 @@ from dockyard.jobs.queue import enqueue
 from dockyard.repos.git_repo import BRANCH_PREFIX
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.service import RepoRef, find_repo
-from dockyard.viewer import PROCESS_JOB, catalog
+from dockyard.viewer import PROCESS_JOB, catalog, results
 from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
+from dockyard.viewer.steps import STEPS
 
 viewer_app = typer.Typer(help="The dataset viewer's processing results.", no_args_is_help=True)
 
@@ -46,17 +47,35 @@ def status(
 @viewer_app.command("process")
 def process(
     repo_id: Annotated[str, typer.Argument(help="namespace/name of a dataset")],
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="commit sha (default: the main branch's head)")
+    ] = None,
+    redo: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--redo", help="forget this step's results for the revision first (repeatable; 'all' for every step)"
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Queue the viewer's steps for the main branch's head (datasets pushed before the viewer
-    existed, or after raising a limit); steps that already have a current result are skipped."""
+    """Queue the viewer's steps for a revision (datasets pushed before the viewer existed).
+    Steps that already have a result are skipped, errors included: after raising a limit or
+    fixing a reader, ``--redo`` the steps to run again."""
     hub = open_hub(data_dir)
+    names = [step.NAME for step in STEPS]
+    wanted = names if redo and "all" in redo else list(redo or [])
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise typer.BadParameter(f"unknown steps {unknown}; the steps are {names}")
     with hub.db.write() as session:
         repo = find_repo(session, RepoRef(RepoType.DATASET, RepoId.parse(repo_id)))
         if repo is None:
             raise typer.BadParameter(f"no dataset {repo_id}")
-        head = hub.git.open(repo.uid).ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
-        if head is None:
+        git = hub.git.open(repo.uid)
+        sha = git.resolve(revision).commit_id if revision else git.ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
+        if sha is None:
             raise typer.BadParameter(f"{repo_id} has no commit yet")
-        enqueue(session, PROCESS_JOB, {"repo_id": repo.id, "commit_id": head})
-    typer.echo(head)
+        if wanted:
+            results.forget(session, repo.id, sha, wanted)
+        enqueue(session, PROCESS_JOB, {"repo_id": repo.id, "commit_id": sha})
+    typer.echo(sha)

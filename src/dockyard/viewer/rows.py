@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
@@ -119,7 +120,7 @@ def batches(shards: Sequence[Shard], columns: Sequence[str]) -> Iterator[pa.Reco
         parquet = open_shard(shard)
         size = batch_rows(parquet, columns)
         for batch in parquet.iter_batches(batch_size=size, columns=list(columns)):
-            index = pa.array(range(start, start + batch.num_rows), pa.int64())
+            index = pa.array(np.arange(start, start + batch.num_rows, dtype=np.int64))
             yield pa.RecordBatch.from_arrays([*batch.columns, index], names=[*columns, ROW_IDX])
             start += batch.num_rows
 
@@ -151,6 +152,11 @@ def render_cell(value: Any, feature: Any, row_idx: int, column: str, asset_url: 
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     return value
+
+
+def media_columns(features: dict[str, Any]) -> list[str]:
+    """Columns whose cells render as signed URLs (images, audio): short, and useless cut."""
+    return [name for name, feature in features.items() if kind_of(feature) in ("Image", "Audio")]
 
 
 def render_rows(

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from dockyard.errors import BlobMissingError, NotFoundError
 from dockyard.hub import Hub
+from dockyard.jobs.queue import enqueue
 from dockyard.repos.models import Repo
-from dockyard.viewer import results, search_store
+from dockyard.viewer import PROCESS_JOB, results, search_store
 from dockyard.viewer.catalog import SplitEntry, dataset_splits
 from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
 from dockyard.viewer.features import features_of
@@ -111,5 +112,19 @@ def search_index_file(hub: Hub, repo: Repo, revision: str, entry: SplitEntry) ->
     try:
         return search_store.local_file(hub, str(found.result["key"]))
     except BlobMissingError:
-        log.warning("search index %s of %s is missing from storage; scanning", found.result["key"], repo.full_id)
+        log.warning(
+            "search index %s of %s is missing from storage; scanning, rebuild queued", found.result["key"], repo.full_id
+        )
+        _rebuild_lost_index(hub, repo, revision, entry)
         return None
+
+
+def _rebuild_lost_index(hub: Hub, repo: Repo, revision: str, entry: SplitEntry) -> None:
+    """A stored index whose blob is gone (a restore from an older backup, a bucket emptied by
+    hand) is forgotten and the revision's steps queued again: the worker rebuilds just that index
+    (the other steps' results are current) while search scans meanwhile."""
+    with hub.db.write() as session:
+        if results.forget_ok(
+            session, repo.id, revision, search_index.NAME, search_index.VERSION, entry.config, entry.split
+        ):
+            enqueue(session, PROCESS_JOB, {"repo_id": repo.id, "commit_id": revision})

@@ -146,11 +146,21 @@ def boolean(con: duckdb.DuckDBPyConnection, make: ReaderFactory) -> dict[str, An
     return {**_nan_part(total, nulls), "frequencies": {str(k): n for k, n in counts.items()}}
 
 
+def _clearly_text(con: duckdb.DuckDBPyConnection, make: ReaderFactory) -> bool:
+    """Whether the column has far more than ``MAX_STRING_LABELS`` distinct values, judged by a
+    HyperLogLog sketch (a few KiB whatever the split): counting the values exactly would hash
+    every distinct string, gigabytes for a text column of a large split."""
+    estimate = _scan(con, make, "SELECT approx_count_distinct(value) FROM col")[0][0]
+    return int(estimate or 0) > 2 * MAX_STRING_LABELS
+
+
 def string(con: duckdb.DuckDBPyConnection, make: ReaderFactory) -> tuple[str, dict[str, Any]]:
-    """``string_label`` (frequencies) for at most 30 distinct values, else ``string_text`` (lengths)."""
-    total, nulls, counts = _frequencies(con, make, MAX_STRING_LABELS)
-    if len(counts) <= MAX_STRING_LABELS:
-        return "string_label", {**_nan_part(total, nulls), "n_unique": len(counts), "frequencies": counts}
+    """``string_label`` (frequencies) for at most 30 distinct values, else ``string_text`` (lengths).
+    The exact count runs only when the sketch says the values are few, so it stays small."""
+    if not _clearly_text(con, make):
+        total, nulls, counts = _frequencies(con, make, MAX_STRING_LABELS)
+        if len(counts) <= MAX_STRING_LABELS:
+            return "string_label", {**_nan_part(total, nulls), "n_unique": len(counts), "frequencies": counts}
     return "string_text", numeric(con, make, "length(value)", integer=True)
 
 

@@ -198,3 +198,21 @@ def test_batches_are_sized_by_bytes(tmp_path: Path) -> None:
     assert sum(sizes) == 200
     assert max(sizes) == per_batch
     assert [b.column(1).to_pylist() for b in rows.batches([small_shard], ["n"])] == [list(range(1000))]
+
+
+@pytest.mark.parametrize(("distinct", "kind"), [(30, "string_label"), (45, "string_text"), (5000, "string_text")])
+def test_string_columns_are_labels_up_to_30_distinct_values(tmp_path: Path, distinct: int, kind: str) -> None:
+    """30 values are labels with exact frequencies; 45 go through the exact count (the sketch
+    cannot tell them from labels) and 5,000 are judged text by the sketch alone: all by the
+    dataset-viewer's rule."""
+    values = [f"value-{i % distinct:05d}" for i in range(20_000)]
+    path = tmp_path / "part.parquet"
+    pq.write_table(pa.table({"s": values}), path, row_group_size=3000)
+    features = {"s": {"dtype": "string", "_type": "Value"}}
+    found = _by_column(split_statistics(local_shards([path]), pq.read_schema(path), features))
+    column_type, stats = found["s"]
+    assert column_type == kind
+    if kind == "string_label":
+        assert stats["frequencies"] == {f"value-{i:05d}": values.count(f"value-{i:05d}") for i in range(distinct)}
+    else:
+        assert (stats["min"], stats["max"]) == (11, 11)

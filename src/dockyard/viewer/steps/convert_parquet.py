@@ -16,7 +16,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from dockyard.viewer import publish
+from dockyard.repos.models import Repo
+from dockyard.viewer import publish, results
 from dockyard.viewer.errors import FileFormatError, StepError, TooBigContentError
 from dockyard.viewer.results import StepOutcome
 from dockyard.viewer.steps import config_splits, files, guards, writer
@@ -56,6 +57,23 @@ def run(ctx: StepContext) -> None:
         if outcome.result is not None:
             outcome = StepOutcome(outcome.result | {"commit": commit})
         ctx.put(NAME, VERSION, outcome, config, split)
+    _keep_newest_on_ref(ctx)
+
+
+def _keep_newest_on_ref(ctx: StepContext) -> None:
+    """``refs/convert/parquet`` shows the export of the main branch's head. With several workers
+    an older revision's export can finish after the head's and move the ref back: its commit stays
+    (its own answers read it), and the head's export is committed again on top of it."""
+    with ctx.hub.db.read() as session:
+        head = session.get_one(Repo, ctx.repo_id).sha
+        newest = results.for_revision(session, ctx.repo_id, head, NAME, VERSION) if head else {}
+    if head is None or head == ctx.revision or not newest:
+        return  # the head's own job publishes it when it finishes
+    shards = {key: o.result["shards"] for key, o in newest.items() if o.result is not None}
+    log.info(
+        "export of %s at %s finished after the head's; restoring %s on %s", ctx.full_id, ctx.revision, head, PARQUET_REF
+    )
+    publish.commit_export(ctx.hub, ctx.repo_id, shards, head)
 
 
 def _previous(done: dict[tuple[str, str], StepOutcome]) -> dict[tuple[str, str], list[dict[str, Any]]]:
