@@ -373,3 +373,10 @@ class CpuAccount:
         for used, pid, comm in sorted(others, reverse=True)[:8]:
             lines.append(f"  other process pid {pid}: {used:.1f} CPU-s  {comm}")
         return lines
+
+
+def own_peak_mib() -> float:
+    """This process's own peak resident memory (``VmHWM``). Not ``ru_maxrss``: Linux carries that
+    across fork and exec, so a child would report its parent's peak when that was higher."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024

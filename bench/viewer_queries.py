@@ -27,6 +27,8 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from harness import own_peak_mib
+
 from dockyard.viewer import features as feats
 from dockyard.viewer import fulltext, query, rows
 from dockyard.viewer.shards import local_shards
@@ -81,16 +83,7 @@ def stats_child(folder: str) -> None:
     start = time.perf_counter()
     split_statistics(shards, schema, feats.features_of(schema))
     elapsed = time.perf_counter() - start
-    # VmHWM is this process's own high-water mark; ru_maxrss would carry the parent's peak (the
-    # split built in memory, the search index) across the fork and exec.
-    peak_mib = (
-        next(
-            int(line.split()[1])
-            for line in Path("/proc/self/status").read_text().splitlines()
-            if line.startswith("VmHWM:")
-        )
-        / 1024
-    )
+    peak_mib = own_peak_mib()  # not ru_maxrss: the parent's peak would show through
     print(f"{elapsed:.1f} {peak_mib:.0f}")
 
 

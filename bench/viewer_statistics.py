@@ -27,6 +27,8 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from harness import own_peak_mib
+
 from dockyard.viewer import features as feats
 from dockyard.viewer.shards import local_shards
 from dockyard.viewer.statistics import split_statistics
@@ -72,11 +74,9 @@ def stats_child(folder: str) -> None:
     start = time.perf_counter()
     result = split_statistics(local_shards(paths), schema, feats.features_of(schema))
     elapsed = time.perf_counter() - start
-    peak_kib = next(
-        int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:")
-    )
+    peak_mib = own_peak_mib()
     kinds = ",".join(f"{s['column_name']}={s['column_type']}" for s in result["statistics"])
-    print(f"{elapsed:.1f} {peak_kib / 1024:.0f} {kinds}")
+    print(f"{elapsed:.1f} {peak_mib:.0f} {kinds}")
 
 
 def main() -> None:

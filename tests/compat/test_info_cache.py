@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -22,33 +21,16 @@ from sqlalchemy import update
 from dockyard.db.database import Database
 from dockyard.repos.models import Repo
 from dockyard.settings import Settings
-from tests.support.accounts import Identities, create_identities
-from tests.support.backends import Backend, free_port
-from tests.support.server import LiveServer, start_server
-
-
-@dataclass
-class Pair:
-    writer: LiveServer  # changes go through this one
-    reader: LiveServer  # and are read back from this one
-    ids: Identities
+from tests.support.backends import Backend
+from tests.support.server import LiveServer
+from tests.support.two_servers import Pair, two_servers
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Pair]:
     """Started once for the module: each test makes its own repo (and token)."""
-    data_dir = tmp_path_factory.mktemp("info-cache") / "data"
-    state = backend.state_env(data_dir)
-    first = start_server(data_dir, free_port(), backend=backend, processes=1, state_env=state)
-    second = None
-    try:
-        ids = create_identities(first.data_dir, first.env)
-        second = start_server(data_dir, free_port(), backend=backend, processes=1, state_env=state)
-        yield Pair(writer=first, reader=second, ids=ids)
-    finally:
-        for server in (first, second):
-            if server is not None:
-                server.stop()
+    with two_servers(tmp_path_factory.mktemp("info-cache") / "data", backend) as both:
+        yield both
 
 
 def _info(server: LiveServer, repo_id: str, token: str | None, suffix: str = "") -> httpx.Response:

@@ -10,40 +10,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
 from huggingface_hub import HfApi
 
-from tests.support.accounts import Identities, create_identities
-from tests.support.backends import Backend, free_port
-from tests.support.server import LiveServer, start_server
+from tests.support.backends import Backend
+from tests.support.server import LiveServer
+from tests.support.two_servers import Pair, two_servers
 from tests.support.waiting import wait_until
-
-
-@dataclass
-class Pair:
-    writer: LiveServer  # changes go through this one
-    reader: LiveServer  # and are read back from this one
-    ids: Identities
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Pair]:
     """Started once for the module: each test makes its own repo (and token)."""
-    data_dir = tmp_path_factory.mktemp("resolve-cache") / "data"
-    state = backend.state_env(data_dir)
-    first = start_server(data_dir, free_port(), backend=backend, processes=1, state_env=state)
-    second = None
-    try:
-        ids = create_identities(first.data_dir, first.env)
-        second = start_server(data_dir, free_port(), backend=backend, processes=1, state_env=state)
-        yield Pair(writer=first, reader=second, ids=ids)
-    finally:
-        for server in (first, second):
-            if server is not None:
-                server.stop()
+    with two_servers(tmp_path_factory.mktemp("resolve-cache") / "data", backend) as both:
+        yield both
 
 
 def _head(server: LiveServer, repo_id: str, path: str, token: str | None, revision: str = "main") -> httpx.Response:
