@@ -394,3 +394,34 @@ def test_gc_keeps_what_bucket_files_name(own_server: tuple[LiveServer, str]) -> 
     answer = httpx.get(f"{server.url}/buckets/{bucket}/resolve/kept.bin", headers=_auth(token))
     assert answer.status_code == 200
     assert answer.content == data
+
+
+def test_adding_old_content_by_hash_claims_it_from_garbage_collection(
+    server: LiveServer, api: HfApi, bucket: str
+) -> None:
+    """Content nothing has named for days, added again by its hash, is marked in use in the batch's
+    own transaction: a sweep running at that moment (on PostgreSQL it re-checks its guarded
+    DELETE against these rows) keeps it instead of freeing what the new path is about to name."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select, update
+
+    from dockyard.xet.models import XetFile, XetFileXorb, XetXorb
+    from tests.support.buckets import hub_session
+
+    api.batch_bucket_files(bucket, add=[(os.urandom(200_000), "old.bin")])
+    xet_hash = str(_tree(api, bucket)["old.bin"].xet_hash)  # type: ignore[attr-defined]
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    with hub_session(server) as session:
+        xorbs = list(session.scalars(select(XetFileXorb.xorb_hash).where(XetFileXorb.file_hash == xet_hash)))
+        session.execute(update(XetFile).where(XetFile.file_hash == xet_hash).values(created_at=long_ago))
+        session.execute(update(XetXorb).where(XetXorb.hash.in_(xorbs)).values(last_used_at=long_ago))
+    assert xorbs
+
+    line = {"type": "addFile", "path": "again.bin", "xetHash": xet_hash, "mtime": 1}
+    assert _batch(server, bucket, api.token, json.dumps(line).encode() + b"\n").status_code == 200
+
+    recent = datetime.now(UTC) - timedelta(hours=1)
+    with hub_session(server) as session:
+        assert session.get_one(XetFile, xet_hash).created_at > recent
+        assert all(session.get_one(XetXorb, x).last_used_at > recent for x in xorbs)

@@ -207,6 +207,7 @@ def _resolve_content(session: Session, caller: Caller, bucket: Bucket, operation
     for part in _chunks(needed):
         visible.update(cas.visible_xorbs(session, Viewer.of(caller), part, bucket_id=bucket.id))
     usable = {file_hex: size for file_hex, size in sizes.items() if visible.issuperset(xorbs[file_hex])}
+    cas.claim_for_reuse(session, sorted(usable), sorted({x for file_hex in usable for x in xorbs[file_hex]}))
     if EMPTY_FILE_HASH in hashes:
         usable.setdefault(EMPTY_FILE_HASH, 0)  # no chunks: nothing to upload, nothing to read
     return _Content(usable, xorbs)

@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, select, union
+from sqlalchemy import ColumnElement, false, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -129,6 +129,22 @@ def link_bucket_xorbs(session: Session, bucket_id: int, hashes: list[str]) -> No
         if session.get(XetBucketXorb, (bucket_id, hash_hex)) is None:
             session.add(XetBucketXorb(bucket_id=bucket_id, xorb_hash=hash_hex))
     session.flush()
+
+
+def claim_for_reuse(session: Session, file_hashes: list[str], xorb_hashes: list[str]) -> None:
+    """Content about to gain a reference (a bucket's addFile by hash) is marked in use in the
+    same transaction. Garbage collection deletes a Xet file or xorb only with a guarded DELETE
+    (created or last used before its cutoff); on PostgreSQL a sweep running concurrently waits
+    on these row locks and re-checks that guard against the updated rows, so it keeps them
+    instead of freeing what the new reference is about to name. (``created_at`` of a Xet file
+    doubles as "last claimed": nothing else reads it.)"""
+    now = utcnow()
+    for start in range(0, len(file_hashes), 500):
+        part = file_hashes[start : start + 500]
+        session.execute(update(XetFile).where(XetFile.file_hash.in_(part)).values(created_at=now))
+    for start in range(0, len(xorb_hashes), 500):
+        part = xorb_hashes[start : start + 500]
+        session.execute(update(XetXorb).where(XetXorb.hash.in_(part)).values(last_used_at=now))
 
 
 def chunk_list(row: XetXorb) -> list[tuple[MerkleHash, int]]:
