@@ -66,6 +66,12 @@ class ForbiddenError(DockyardError):
     default_message = "You don't have the rights to perform this action"
 
 
+class AccountDisabledError(ForbiddenError):
+    """A hub admin disabled this account: it can neither sign in nor get a token."""
+
+    default_message = "This account is disabled; ask an administrator of this hub."
+
+
 class QuotaExceededError(ForbiddenError):
     """An upload that would take a namespace past the storage quota an administrator set; refused
     before any byte is sent."""

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.orm import Session
 
-from dockyard.accounts.models import Account
 from dockyard.db.migrate import alembic_config, upgrade
 
 
@@ -30,9 +28,10 @@ def test_bucket_folders_are_backfilled_from_existing_files(tmp_path: Path) -> No
     upgrade(url, "0014_viewer")
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        with Session(connection) as session:  # the accounts table is the same at both revisions
-            session.add(Account(id=1, name="ann", name_lower="ann", kind="user", fullname="Ann"))
-            session.commit()
+        connection.execute(sa.text(  # the accounts columns of that revision
+            "INSERT INTO accounts (id, name, name_lower, kind, fullname, is_admin, default_repo_private, created_at) "
+            "VALUES (1, 'ann', 'ann', 'user', 'Ann', 0, 1, '2026-01-01')"
+        ))  # fmt: skip
         connection.execute(sa.text(
             "INSERT INTO buckets (id, owner_id, name, full_id, full_id_lower, private, created_at, updated_at, "
             "size, total_files) VALUES (1, 1, 'b', 'ann/b', 'ann/b', 0, '2026-01-01', '2026-01-01', 3, 3)"

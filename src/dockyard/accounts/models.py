@@ -29,6 +29,8 @@ class Account(Base):
     # An organisation's visibility for new repos whose create_repo omits ``private`` (users: public).
     default_repo_private: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set by a hub admin (``dockyard user disable``): no sign-in and no new token until enabled.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
 
     @property
     def is_org(self) -> bool:

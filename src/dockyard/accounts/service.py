@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dockyard.accounts.models import ORG, USER, AccessToken, Account, Membership
+from dockyard.accounts.models import ORG, USER, AccessToken, Account, Membership, WebSession
 from dockyard.accounts.passwords import hash_password
 from dockyard.accounts.tokens import FINE_GRAINED, ROLES, generate_token, hash_token, token_hint
 from dockyard.audit.service import record
 from dockyard.auth.cache import bump_epoch
 from dockyard.auth.scopes import Scope, dump_scopes
 from dockyard.db.base import utcnow
-from dockyard.errors import AccountNotFoundError, BadRequestError, ConflictError, NotFoundError
+from dockyard.errors import AccountDisabledError, AccountNotFoundError, BadRequestError, ConflictError, NotFoundError
 from dockyard.identifiers import validate_account_name
 
 ORG_ROLES = ("read", "write", "admin")
@@ -137,6 +137,8 @@ def issue_token(
     value: str | None = None,
     scopes: list[Scope] | None = None,
 ) -> IssuedToken:
+    if user.disabled_at is not None:
+        raise AccountDisabledError()
     if role not in (*ROLES, FINE_GRAINED):
         raise BadRequestError(f"Invalid token role {role!r}; expected read, write or fineGrained")
     if (role == FINE_GRAINED) != bool(scopes):
@@ -181,6 +183,33 @@ def revoke_token(session: Session, user: Account, token_id: int) -> AccessToken:
         bump_epoch(session)
         record(session, "token.revoked", actor=user.name, target=token.display_name, token_id=token.id)
     return token
+
+
+def disable_user(session: Session, user: Account, *, actor: str | None = None) -> None:
+    """Offboard a user at once, on every API process: every token revoked, every browser session
+    ended, sign-in and new tokens refused until :func:`enable_user`. Repos, memberships and
+    history stay (an organisation's admins decide what to do with them)."""
+    if user.kind != USER:
+        raise BadRequestError(f"{user.name} is an organisation, not a user")
+    now = utcnow()
+    user.disabled_at = user.disabled_at or now
+    session.execute(
+        update(AccessToken)
+        .where(AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.execute(
+        update(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    bump_epoch(session)  # cached callers and grants of those tokens die with the epoch
+    record(session, "user.disabled", actor=actor, target=user.name)
+
+
+def enable_user(session: Session, user: Account, *, actor: str | None = None) -> None:
+    """Let a disabled user sign in again; the revoked tokens stay revoked (new ones are needed)."""
+    if user.disabled_at is not None:
+        user.disabled_at = None
+        record(session, "user.enabled", actor=actor, target=user.name)
 
 
 def needs_touch(token: AccessToken) -> bool:

@@ -14,7 +14,7 @@ from dockyard.accounts.models import Account, WebSession
 from dockyard.accounts.tokens import hash_token
 from dockyard.audit.service import record
 from dockyard.db.base import utcnow
-from dockyard.errors import NotFoundError
+from dockyard.errors import AccountDisabledError, NotFoundError
 
 SESSION_LIFETIME = timedelta(days=30)
 _LAST_SEEN_RESOLUTION = timedelta(minutes=5)
@@ -27,6 +27,10 @@ class OpenedSession:
 
 
 def open_session(session: Session, user: Account, *, user_agent: str = "", ip: str | None = None) -> OpenedSession:
+    """Every way of signing in (password, invitation, password reset, single sign-on) ends here,
+    so a disabled account is refused here once for all of them."""
+    if user.disabled_at is not None:
+        raise AccountDisabledError()
     value = secrets.token_urlsafe(32)
     row = WebSession(
         user_id=user.id,

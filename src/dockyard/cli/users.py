@@ -236,3 +236,30 @@ def set_password(
         _fail(error)
         return
     typer.echo(f"password of {name} set")
+
+
+@user_app.command("disable")
+def disable(name: str, data_dir: DataDirOption = None) -> None:
+    """Offboard user NAME at once: tokens revoked, browser sessions ended, sign-in refused.
+    Their repos and memberships stay."""
+    hub = open_hub(data_dir)
+    try:
+        with hub.db.write() as session:
+            accounts.disable_user(session, accounts.get_user(session, name), actor="cli")
+    except DockyardError as error:
+        _fail(error)
+        return
+    typer.echo(f"{name} disabled: every token revoked, every session ended")
+
+
+@user_app.command("enable")
+def enable(name: str, data_dir: DataDirOption = None) -> None:
+    """Let disabled user NAME sign in again (old tokens stay revoked: they create new ones)."""
+    hub = open_hub(data_dir)
+    try:
+        with hub.db.write() as session:
+            accounts.enable_user(session, accounts.get_user(session, name), actor="cli")
+    except DockyardError as error:
+        _fail(error)
+        return
+    typer.echo(f"{name} enabled")

@@ -18,7 +18,7 @@ from dockyard.accounts.passwords import verify_password
 from dockyard.accounts.signup import MIN_PASSWORD, SignupError, sign_up
 from dockyard.audit.service import record
 from dockyard.auth import throttle
-from dockyard.errors import NotFoundError, RateLimitedError
+from dockyard.errors import AccountDisabledError, NotFoundError, RateLimitedError
 from dockyard.request_context import SESSION_COOKIE, hub_of
 from dockyard.web.csrf import VerifiedForm, cookie_is_secure
 from dockyard.web.redirects import safe_next, see_other
@@ -45,6 +45,8 @@ async def log_in(request: Request, form: VerifiedForm) -> Response:
         page = render(request, "accounts/login.html", status=429, next=target, error=exc.message, username=username)
         page.headers.update(exc.headers or {})
         return page
+    except AccountDisabledError as exc:  # the right password, on a disabled account
+        return render(request, "accounts/login.html", status=403, next=target, error=exc.message, username=username)
     if opened is None:
         error = "Wrong username or password."
         return render(request, "accounts/login.html", status=401, next=target, error=error, username=username)
