@@ -143,6 +143,17 @@ def test_a_webhook_is_added_and_its_delivery_log_shown(
         cells = page.locator("table.delivery-log tbody tr").first.locator("td")
         assert cells.first.inner_text() == "repo.content.update"
         assert cells.nth(2).inner_text() == "200"
+        assert "x-webhook-secret" not in receiver.at(f"/{repo_name}")[-1].headers
+
+        page.get_by_text("Edit webhook").click()  # a secret added later, never shown back
+        page.get_by_label("New secret").fill("s3cret-later")
+        page.get_by_role("button", name="Save webhook").click()
+        assert page.get_by_role("status").inner_text() == "Webhook saved."
+        assert "s3cret-later" not in page.content()
+        before = len(receiver.at(f"/{repo_name}"))
+        api.upload_file(path_or_fileobj=b"y", path_in_repo="y.txt", repo_id=repo_id)
+        assert wait_until(lambda: len(receiver.at(f"/{repo_name}")) > before, timeout=30)
+        assert receiver.at(f"/{repo_name}")[-1].headers.get("x-webhook-secret") == "s3cret-later"
     finally:
         context.close()
 

@@ -242,6 +242,25 @@ def _webhook(request: Request, page: RepoPage, data: FormData) -> str:
     return _done(page, "webhook")
 
 
+def _webhook_edit(request: Request, page: RepoPage, data: FormData) -> str:
+    """Change a webhook's target, secret or events. The secret is write-only: an empty field keeps
+    it (it is never shown back), "Remove the secret" clears it."""
+    hub = hub_of(request)
+    secret = "" if data.get("clear_secret") == "on" else (_text(data, "secret") or None)
+    body: dict[str, Any] = {
+        "url": _text(data, "url"),
+        "domains": [domain for domain in webhooks.DOMAINS if data.get(f"domain_{domain}") == "on"],
+        "secret": secret,
+    }
+    spec = webhooks.parse_spec(body, creating=False)
+    assert spec.url is not None
+    webhooks.check_target(spec.url, hub.settings.webhook_allowed_targets)
+    with hub.db.write() as session:
+        hook = webhooks.get(session, _viewer_account(request, session), _text(data, "webhook"))
+        webhooks.update(hook, spec)
+    return _done(page, "webhook")
+
+
 def _webhook_delete(request: Request, page: RepoPage, data: FormData) -> str:
     with hub_of(request).db.write() as session:
         hook = webhooks.get(session, _viewer_account(request, session), _text(data, "webhook"))
@@ -270,6 +289,7 @@ ACTIONS = {
     "move": _move,
     "delete": _delete,
     "webhook": _webhook,
+    "webhook-edit": _webhook_edit,
     "webhook-delete": _webhook_delete,
     "webhook-toggle": _webhook_toggle,
 }
