@@ -142,8 +142,9 @@ def _info_and_warnings(
 
 
 #: Threads for the info routes: a plain executor hand-off, as for /resolve (anyio's ``to_thread``
-#: and FastAPI's request handling cost more than the cached answer itself).
-_INFO_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="info")
+#: and FastAPI's request handling cost more than the cached answer itself); few threads, as for
+#: /resolve (more only contend for the GIL).
+_INFO_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="info")
 
 
 async def repo_info(request: Request) -> Response:
