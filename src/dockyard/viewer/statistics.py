@@ -112,16 +112,24 @@ def numeric(con: duckdb.DuckDBPyConnection, make: ReaderFactory, expr: str, *, i
     }
 
 
-def _frequencies(con: duckdb.DuckDBPyConnection, make: ReaderFactory, limit: int) -> tuple[int, int, dict[Any, int]]:
-    """(row count, null count, {value: count}) for at most ``limit`` + 1 distinct values."""
-    total, nulls = _scan(con, make, "SELECT count(*), count(*) - count(value) FROM col")[0]
+_TOTALS = "count(*), count(*) - count(value)"  # rows, nulls
+
+
+def _top_values(con: duckdb.DuckDBPyConnection, make: ReaderFactory, limit: int) -> dict[Any, int]:
+    """{value: count} for at most ``limit`` + 1 distinct values, the most frequent first."""
     found = _scan(
         con,
         make,
         "SELECT value, count(*) AS n FROM col WHERE value IS NOT NULL GROUP BY value ORDER BY n DESC, value LIMIT ?",
         [limit + 1],
     )
-    return int(total), int(nulls), {value: int(n) for value, n in found}
+    return {value: int(n) for value, n in found}
+
+
+def _frequencies(con: duckdb.DuckDBPyConnection, make: ReaderFactory, limit: int) -> tuple[int, int, dict[Any, int]]:
+    """(row count, null count, {value: count}) for at most ``limit`` + 1 distinct values."""
+    total, nulls = _scan(con, make, f"SELECT {_TOTALS} FROM col")[0]
+    return int(total), int(nulls), _top_values(con, make, limit)
 
 
 def _nan_part(total: int, nulls: int) -> dict[str, Any]:
@@ -146,21 +154,18 @@ def boolean(con: duckdb.DuckDBPyConnection, make: ReaderFactory) -> dict[str, An
     return {**_nan_part(total, nulls), "frequencies": {str(k): n for k, n in counts.items()}}
 
 
-def _clearly_text(con: duckdb.DuckDBPyConnection, make: ReaderFactory) -> bool:
-    """Whether the column has far more than ``MAX_STRING_LABELS`` distinct values, judged by a
-    HyperLogLog sketch (a few KiB whatever the split): counting the values exactly would hash
-    every distinct string, gigabytes for a text column of a large split."""
-    estimate = _scan(con, make, "SELECT approx_count_distinct(value) FROM col")[0][0]
-    return int(estimate or 0) > 2 * MAX_STRING_LABELS
-
-
 def string(con: duckdb.DuckDBPyConnection, make: ReaderFactory) -> tuple[str, dict[str, Any]]:
     """``string_label`` (frequencies) for at most 30 distinct values, else ``string_text`` (lengths).
-    The exact count runs only when the sketch says the values are few, so it stays small."""
-    if not _clearly_text(con, make):
-        total, nulls, counts = _frequencies(con, make, MAX_STRING_LABELS)
+
+    The column is first judged by a HyperLogLog sketch (a few KiB whatever the split), in the same
+    scan as its row and null counts: counting the values exactly would hash every distinct string,
+    gigabytes for a text column of a large split. The exact count runs only when the sketch says
+    the values are few (at most twice the label limit), so it stays small."""
+    total, nulls, estimate = _scan(con, make, f"SELECT {_TOTALS}, approx_count_distinct(value) FROM col")[0]
+    if int(estimate or 0) <= 2 * MAX_STRING_LABELS:
+        counts = _top_values(con, make, MAX_STRING_LABELS)
         if len(counts) <= MAX_STRING_LABELS:
-            return "string_label", {**_nan_part(total, nulls), "n_unique": len(counts), "frequencies": counts}
+            return "string_label", {**_nan_part(int(total), int(nulls)), "n_unique": len(counts), "frequencies": counts}
     return "string_text", numeric(con, make, "length(value)", integer=True)
 
 
