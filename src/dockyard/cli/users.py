@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -242,24 +244,21 @@ def set_password(
 def disable(name: str, data_dir: DataDirOption = None) -> None:
     """Offboard user NAME at once: tokens revoked, browser sessions ended, sign-in refused.
     Their repos and memberships stay."""
-    hub = open_hub(data_dir)
-    try:
-        with hub.db.write() as session:
-            accounts.disable_user(session, accounts.get_user(session, name), actor="cli")
-    except DockyardError as error:
-        _fail(error)
-        return
-    typer.echo(f"{name} disabled: every token revoked, every session ended")
+    _switch_user(name, accounts.disable_user, "disabled: every token revoked, every session ended", data_dir)
 
 
 @user_app.command("enable")
 def enable(name: str, data_dir: DataDirOption = None) -> None:
     """Let disabled user NAME sign in again (old tokens stay revoked: they create new ones)."""
+    _switch_user(name, accounts.enable_user, "enabled", data_dir)
+
+
+def _switch_user(name: str, change: Callable[..., None], done: str, data_dir: Path | None) -> None:
     hub = open_hub(data_dir)
     try:
         with hub.db.write() as session:
-            accounts.enable_user(session, accounts.get_user(session, name), actor="cli")
+            change(session, accounts.get_user(session, name), actor="cli")
     except DockyardError as error:
         _fail(error)
         return
-    typer.echo(f"{name} enabled")
+    typer.echo(f"{name} {done}")

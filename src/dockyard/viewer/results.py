@@ -96,32 +96,26 @@ def for_revision(
     }
 
 
+def _drop(session: Session, repo_id: int, revision: str, *where: Any) -> int:
+    """Delete the revision's outcomes matching ``where``; how many went."""
+    scope = (ViewerStepResult.repo_id == repo_id, ViewerStepResult.revision == revision)
+    removed = session.execute(delete(ViewerStepResult).where(*scope, *where))
+    return int(removed.rowcount)  # type: ignore[attr-defined]
+
+
 def forget_ok(session: Session, repo_id: int, revision: str, step: str, version: int, config: str, split: str) -> bool:
     """Drop a successful outcome whose product turned out lost, so the step runs again. True for
     the one caller whose delete removed the row: the claim that makes it (and only it) queue the
     rebuild, however many processes noticed the loss at once."""
-    removed = session.execute(
-        delete(ViewerStepResult).where(
-            ViewerStepResult.repo_id == repo_id,
-            ViewerStepResult.revision == revision,
-            ViewerStepResult.step == step,
-            ViewerStepResult.step_version == version,
-            ViewerStepResult.status == "ok",
-            ViewerStepResult.config == config,
-            ViewerStepResult.split == split,
+    key = (ViewerStepResult.step == step, ViewerStepResult.config == config, ViewerStepResult.split == split)
+    return bool(
+        _drop(
+            session, repo_id, revision, *key, ViewerStepResult.step_version == version, ViewerStepResult.status == "ok"
         )
     )
-    return bool(removed.rowcount)  # type: ignore[attr-defined]
 
 
 def forget(session: Session, repo_id: int, revision: str, steps: list[str]) -> int:
     """Drop every outcome of ``steps`` for the revision (an operator's redo: after fixing a file's
     reader or raising a limit, a cached error would otherwise stand); the number removed."""
-    removed = session.execute(
-        delete(ViewerStepResult).where(
-            ViewerStepResult.repo_id == repo_id,
-            ViewerStepResult.revision == revision,
-            ViewerStepResult.step.in_(steps),
-        )
-    )
-    return int(removed.rowcount)  # type: ignore[attr-defined]
+    return _drop(session, repo_id, revision, ViewerStepResult.step.in_(steps))
