@@ -1,6 +1,6 @@
 """Where one HEAD /resolve (or repo-info GET) spends its CPU: the app called in-process under cProfile.
 
-    python bench/profile_head.py [--requests 3000] [--path small|lfs|counted|info|revision] [--top 30]
+    python bench/profile_head.py [--requests 3000] [--path small|lfs|sha|counted|info|revision] [--top 30]
 
 A live server sets the repo up (real client, as in resolve_head.py) and is stopped; then the same
 data is served by ``create_app`` called directly through ASGI (no socket, no uvicorn), so the
@@ -69,6 +69,7 @@ async def _inline_run_sync(func: Any, *args: Any, **_: Any) -> Any:
 PATHS = {
     "small": ("HEAD", "/{repo}/resolve/main/tokenizer_config.json"),
     "lfs": ("HEAD", "/{repo}/resolve/main/weights/model.bin"),
+    "sha": ("HEAD", "/{repo}/resolve/{commit}/weights/model.bin"),
     "counted": ("HEAD", "/{repo}/resolve/main/config.json"),
     "info": ("GET", "/api/models/{repo}"),
     "revision": ("GET", "/api/models/{repo}/revision/main"),
@@ -110,7 +111,7 @@ def main() -> int:
     args = parser.parse_args()
     workdir = harness.make_workdir(args.workdir, "dockyard-profile-head-")
     try:
-        env, token, _ = setup(workdir)
+        env, token, commit = setup(workdir)
         os.environ.update({k: v for k, v in env.items() if k.startswith("DOCKYARD_")})
         from dockyard.api import info, resolve
         from dockyard.app import create_app
@@ -124,7 +125,7 @@ def main() -> int:
         hub = app.state.hub
         hub.downloads = DownloadCounter(hub.db)  # as the lifespan would; flushed by hand below
         method, template = PATHS[args.path]
-        path = template.format(repo=REPO_ID)
+        path = template.format(repo=REPO_ID, commit=commit)
         asyncio.run(drive(app, method, path, token, 200))  # warm: caches, imports, connections
         profiler = cProfile.Profile()
         profiler.enable()

@@ -23,6 +23,12 @@ class DockyardError(Exception):
         super().__init__(self.message)
 
 
+class WouldBlockError(Exception):
+    """Internal, never shown to a client: a read tried on the event loop needs work that may take
+    long there (a cache miss, a database lock), so the caller redoes it in a thread
+    (see :mod:`dockyard.api.hot_work`). Raised before any side effect."""
+
+
 class BadRequestError(DockyardError):
     status = 400
     code = "BadRequest"

@@ -7,6 +7,7 @@ is created at import time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from dockyard.auth.cache import SecurityCache
@@ -35,6 +36,13 @@ class Hub:
     downloads: DownloadCounter | None = field(default=None)
     entries: EntryCache = field(default_factory=EntryCache)  # (repo, commit, path) -> entry: immutable
     info_answers: InfoAnswerCache = field(default_factory=InfoAnswerCache)  # each valid for one repo row version
+
+    @cached_property
+    def reads_on_loop(self) -> bool:
+        """Whether the hot routes may try their answer on the event loop first
+        (:mod:`dockyard.api.hot_work`): only when every read they make stays on this machine (a
+        SQLite file, blobs on local disk; an object store may need the network to presign)."""
+        return self.db.quick.local and self.blobs.local_path("lfs") is not None
 
     def jobs_enqueued(self) -> None:
         """Nudge the in-process worker after a commit that enqueued jobs."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from dockyard.errors import BadRequestError, EntryNotFoundError, RevisionNotFoundError
+from dockyard.errors import BadRequestError, EntryNotFoundError, RevisionNotFoundError, WouldBlockError
 from dockyard.identifiers import RepoType
 from dockyard.lfs.pointer import LfsPointer
 from dockyard.repos.git_repo import (
@@ -61,6 +61,24 @@ def test_resolve_branch_tag_and_shas(git: GitRepo) -> None:
         git.resolve("nope")
     with pytest.raises(RevisionNotFoundError):
         git.resolve("0" * 40)
+
+
+def test_a_branch_named_like_a_sha_wins_over_that_commit(git: GitRepo) -> None:
+    first = _commit(git, None, PutBlob("a", b"1"))
+    second = _commit(git, first, PutBlob("a", b"2"))
+    git.update_ref(BRANCH_PREFIX + first, second, expected_old=None, message="a branch named like a sha")
+    assert git.resolve(first).commit_id == second  # branch, then tag, then sha: as the Hub resolves
+    assert git.resolve(first[:10]).commit_id == first
+
+
+def test_on_the_event_loop_a_sha_resolves_only_without_a_history_walk(git: GitRepo) -> None:
+    first = _commit(git, None, PutBlob("a", b"1"))
+    second = _commit(git, first, PutBlob("a", b"2"))
+    assert git.resolve(second, walk=False).commit_id == second  # a branch's tip
+    with pytest.raises(WouldBlockError):
+        git.resolve(first, walk=False)  # reachable only through history
+    assert git.resolve(first).commit_id == first
+    assert git.resolve(first, walk=False).commit_id == first  # remembered for this handle
 
 
 def test_compare_and_swap_refuses_a_stale_head(git: GitRepo) -> None:

@@ -1,18 +1,17 @@
 """model_info / dataset_info / space_info and the listings, with Link-header pagination.
 
 Repo info is the second hottest read (every ``from_pretrained`` with a branch name, every
-``model_info``). Its two routes are plain Starlette routes handed to a thread of their own
-executor, tried by :class:`~dockyard.api.hot_routes.HotRoutesMiddleware` before the router's scan
-(unless an earlier route would take the path), and their answer is served from
-:mod:`dockyard.repos.info_cache` while the repo's row, tags and the asked commit are unchanged.
-The access decision comes from :func:`~dockyard.api.resolve_access.grant_see` (cached for the
-security epoch). ``securityStatus=true`` (scan results live in other tables) always renders.
+``model_info``). Its two routes are plain Starlette routes, tried by
+:class:`~dockyard.api.hot_routes.HotRoutesMiddleware` before the router's scan (unless an earlier
+route would take the path), and their answer is served from :mod:`dockyard.repos.info_cache` while
+the repo's row, tags and the asked commit are unchanged: on the event loop when it is cached,
+otherwise in a thread of their own executor (:mod:`dockyard.api.hot_work`). The access decision
+comes from :func:`~dockyard.api.resolve_access.grant_see` (cached for the security epoch).
+``securityStatus=true`` (scan results live in other tables) always renders.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from dockyard.api.deps import caller_of, hub_of
+from dockyard.api.hot_work import run_hot
 from dockyard.api.pagination import next_link
 from dockyard.api.repo_info import (
     DEFAULT_INFO,
@@ -35,7 +35,7 @@ from dockyard.api.repo_info import (
 from dockyard.api.resolve_access import grant_see
 from dockyard.api.routing import parse_bool, repo_ref, unquote_param
 from dockyard.auth.identity import token_from_authorization
-from dockyard.errors import BadRequestError
+from dockyard.errors import BadRequestError, WouldBlockError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
 from dockyard.repos.git_repo import BRANCH_PREFIX
@@ -67,16 +67,19 @@ def _expand_params(request: Request) -> list[str]:
     return request.query_params.getlist("expand") + request.query_params.getlist("expand[]")
 
 
-def _repo_info(request: Request, repo_type: str, repo_id: str, revision: str | None) -> Response:
+def _repo_info(
+    request: Request, repo_type: str, repo_id: str, revision: str | None, *, cached_only: bool = False
+) -> Response:
     """The info dict; metadata that could not be read is named in ``X-HF-Warning`` headers, which
-    huggingface_hub logs (the repo itself stays readable whatever its card or headers hold)."""
+    huggingface_hub logs (the repo itself stays readable whatever its card or headers hold).
+    ``cached_only``: on the event loop, a cached answer or WouldBlockError (see hot_work)."""
     hub = hub_of(request)
     token_from_authorization(request.headers.get("authorization"))  # a malformed header: 401 first, as before
     kind = RepoType.from_plural(repo_type)
     expand = _expand_params(request)
     check_expand(kind, expand)
     with_blobs = parse_bool(request.query_params.get("blobs", "false"), "blobs")
-    answer = _cached_answer(request, hub, kind, repo_id, revision, expand, with_blobs)
+    answer = _cached_answer(request, hub, kind, repo_id, revision, expand, with_blobs, cached_only=cached_only)
     response = Response(answer.body, media_type="application/json")
     for warning in answer.warnings[:MAX_WARNING_HEADERS]:
         response.headers.append("X-HF-Warning", f"invalid-metadata; {_header_safe(warning)}")
@@ -84,21 +87,33 @@ def _repo_info(request: Request, repo_type: str, repo_id: str, revision: str | N
 
 
 def _cached_answer(
-    request: Request, hub: Hub, kind: RepoType, repo_id: str, revision: str | None, expand: list[str], with_blobs: bool
+    request: Request,
+    hub: Hub,
+    kind: RepoType,
+    repo_id: str,
+    revision: str | None,
+    expand: list[str],
+    with_blobs: bool,
+    *,
+    cached_only: bool,
 ) -> InfoAnswer:
     """From the per-process cache while the repo's row, tags and commit are those it was rendered
     from (see :mod:`dockyard.repos.info_cache`); rendered from that very row otherwise."""
-    grant = grant_see(request, hub, kind, repo_id)  # refusals take the full checks: same 401/404
+    grant = grant_see(request, hub, kind, repo_id, cached_only=cached_only)  # refusals: the full checks
     security = parse_bool(request.query_params.get("securityStatus", "false"), "securityStatus")
-    row = read_repo_row(hub.db, grant.repo_pk)
+    row = read_repo_row(hub.db, grant.repo_pk, wait=not cached_only)
+    if cached_only and (security or row is None):
+        raise WouldBlockError("rendered by the full path")
     if security or row is None:  # scan state lives elsewhere; a repo deleted meanwhile: the full path's 404
         data, warnings = _info_and_warnings(request, kind.plural, repo_id, revision)
         return InfoAnswer(bytes(JSONResponse(data).body), tuple(warnings))
     git = hub.git.open(grant.uid)
-    commit_id = git.resolve(revision).commit_id if revision is not None else None  # refs from disk
+    commit_id = git.resolve(revision, walk=not cached_only).commit_id if revision is not None else None
     head = (git.ref_target(_DEFAULT_REF) or "") if revision is None else None
     slot = (grant.repo_pk, revision is not None, commit_id or head, tuple(expand), with_blobs)
     answer = hub.info_answers.get(slot, row.version)
+    if answer is None and cached_only:
+        raise WouldBlockError("info answer not cached")
     if answer is None:
         ctx = InfoContext(
             hub, row.repo(hub.db), commit_id=commit_id, with_blobs=with_blobs, stored_tags=row.tags, head=head
@@ -141,24 +156,22 @@ def _info_and_warnings(
         return data, ctx.metadata_warnings
 
 
-#: Threads for the info routes: a plain executor hand-off, as for /resolve (anyio's ``to_thread``
-#: and FastAPI's request handling cost more than the cached answer itself); few threads, as for
-#: /resolve (more only contend for the GIL).
+#: Threads for the info answers that cannot come from the event loop (see hot_work): a plain
+#: executor hand-off, as for /resolve; few threads, as for /resolve (more only contend for the GIL).
 _INFO_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="info")
 
 
 async def repo_info(request: Request) -> Response:
     params = request.path_params
     revision = params.get("revision")
-    call = partial(
+    work = partial(
         _repo_info,
         request,
         params["repo_type"],
         params["repo_id"],
         unquote_param(revision) if revision is not None else None,
     )
-    context = contextvars.copy_context()  # the audit origin set by the middleware travels along
-    return await asyncio.get_running_loop().run_in_executor(_INFO_THREADS, context.run, call)
+    return await run_hot(hub_of(request), _INFO_THREADS, work)
 
 
 # Plain Starlette routes (also answering HEAD, as Starlette's GET routes do), without FastAPI's

@@ -7,8 +7,6 @@ sha256 for large files, and becomes the client's cache key.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import mimetypes
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +20,10 @@ from starlette.responses import Response
 from dockyard.api.deps import base_url, hub_of
 from dockyard.api.errors import error_response
 from dockyard.api.files import bytes_response, content_response
+from dockyard.api.hot_work import run_hot
 from dockyard.api.resolve_access import ReadGrant, grant_read
 from dockyard.api.routing import unquote_param
-from dockyard.errors import DockyardError, EntryNotFoundError, StorageError
+from dockyard.errors import DockyardError, EntryNotFoundError, StorageError, WouldBlockError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType, validate_repo_path
 from dockyard.lfs import content
@@ -72,22 +71,28 @@ def _content_headers(path: str, *, download: bool = False) -> Mapping[str, str]:
     return MappingProxyType({"Content-Disposition": disposition, "Content-Type": media_type, **ISOLATION_HEADERS})
 
 
-def resolve_file(request: Request, kind: RepoType, repo_id: str, revision: str, path: str) -> Response:
+def resolve_file(
+    request: Request, kind: RepoType, repo_id: str, revision: str, path: str, *, cached_only: bool = False
+) -> Response:
+    """The answer; ``cached_only`` (tried on the event loop, see :mod:`dockyard.api.hot_work`):
+    only a HEAD answered from caches and local reads, else WouldBlockError before any side effect."""
     hub = hub_of(request)
     revision = unquote_param(revision)
     path = validate_repo_path(unquote_param(path))
     head = request.method == "HEAD"
-    grant = grant_read(request, hub, kind, repo_id)  # every check, cached for the security epoch
+    if cached_only and not head:
+        raise WouldBlockError("a GET reads bytes")
+    grant = grant_read(request, hub, kind, repo_id, cached_only=cached_only)  # every check, cached per epoch
     git = hub.git.open(grant.uid)
-    commit_id = git.resolve(revision).commit_id  # refs are read from disk: a push anywhere is seen
-    entry = hub.entries.entry(git, grant.uid, commit_id, path)
+    commit_id = git.resolve(revision, walk=not cached_only).commit_id  # refs from disk: a push anywhere is seen
+    entry = hub.entries.entry(git, grant.uid, commit_id, path, cached_only=cached_only)
     lfs_oid = entry.lfs.oid if isinstance(entry, FileEntry) and entry.lfs is not None else None
-    stored = content.locate_quick(hub, lfs_oid) if lfs_oid is not None else None
+    stored = content.locate_quick(hub, lfs_oid, wait=not cached_only) if lfs_oid is not None else None
     if not isinstance(entry, FileEntry):
         error = EntryNotFoundError(f"Entry not found: {path} does not exist at revision {revision}")
         headers = {"X-Repo-Commit": commit_id, **ISOLATION_HEADERS}
         return error_response(error.status, error.message, error.code, headers)
-    _count_download(request, kind, grant, git, commit_id, path)
+    _count_download(request, kind, grant, git, commit_id, path, cached_only=cached_only)
     download = request.query_params.get("download", "").lower() in ("1", "true")
     headers = {"X-Repo-Commit": commit_id, **_content_headers(path, download=download)}
     if lfs_oid is None:
@@ -125,7 +130,7 @@ def _presigned(hub: Hub, stored: StoredContent, path: str) -> str | None:
 
 
 def _count_download(
-    request: Request, kind: RepoType, grant: ReadGrant, git: GitRepo, commit_id: str, path: str
+    request: Request, kind: RepoType, grant: ReadGrant, git: GitRepo, commit_id: str, path: str, *, cached_only: bool
 ) -> None:
     """One count per client download: the Hub's clients HEAD before they GET and mark both with
     ``X-HF-Download-Counter``, so their GET is not counted again; a plain GET (browser, curl,
@@ -136,18 +141,21 @@ def _count_download(
         return
     hub = hub_of(request)
     has_config = path == "config.json" or (
-        kind is RepoType.MODEL and hub.entries.has_file(git, grant.uid, commit_id, "config.json")
+        kind is RepoType.MODEL
+        and hub.entries.has_file(git, grant.uid, commit_id, "config.json", cached_only=cached_only)
     )
     if downloads.counts_as_download(kind, path, has_config):
         if hub.downloads is not None:
             hub.downloads.add(grant.repo_pk)
+        elif cached_only:
+            raise WouldBlockError("a download written at once")
         else:  # no lifespan (embedded use without a server loop): write at once
             with hub.db.write() as session:
                 downloads.record_download(session, grant.repo_pk)
 
 
-#: Threads for resolve requests: a plain executor hand-off costs a fraction of anyio's
-#: ``to_thread`` (capacity limiter, cancel scopes), which was a quarter of a HEAD's CPU time.
+#: Threads for resolve requests that cannot be answered on the event loop (a GET, a cache miss,
+#: PostgreSQL): a plain executor hand-off costs a fraction of anyio's ``to_thread``.
 #: Few threads: each request holds one for ~0.5 ms of CPU (local lookups; an S3 URL is presigned
 #: locally), and 32 threads only fought over the GIL: at 64 connections 8 gave ~30% more req/s
 #: and less CPU per request (bench/README.md, "Fewer threads").
@@ -157,10 +165,9 @@ _RESOLVE_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="resolve
 def _route(kind: RepoType):  # type: ignore[no-untyped-def]
     async def resolve(request: Request) -> Response:
         params = request.path_params
-        call = partial(resolve_file, request, kind, params["repo_id"], params["revision"], params["path"])
-        context = contextvars.copy_context()  # the audit origin set by the middleware travels along
+        work = partial(resolve_file, request, kind, params["repo_id"], params["revision"], params["path"])
         try:
-            return await asyncio.get_running_loop().run_in_executor(_RESOLVE_THREADS, context.run, call)
+            return await run_hot(hub_of(request), _RESOLVE_THREADS, work)
         except DockyardError as error:  # the one error handler answers, with the isolation headers too
             error.headers = {**error.headers, **ISOLATION_HEADERS}
             raise

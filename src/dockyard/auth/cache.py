@@ -53,9 +53,9 @@ def read_epoch(session: Session) -> str:
     return session.connection().execute(_EPOCH_QUERY, {"key": EPOCH_KEY}).scalar() or "0"
 
 
-def read_epoch_quick(db: Database) -> str:
+def read_epoch_quick(db: Database, *, wait: bool = True) -> str:
     """The epoch without a session, for HEAD /resolve (see :mod:`dockyard.db.quick_read`)."""
-    row = db.quick.first(_EPOCH_SQL, {"key": EPOCH_KEY})
+    row = db.quick.first(_EPOCH_SQL, {"key": EPOCH_KEY}, wait=wait)
     return str(row[0]) if row is not None and row[0] is not None else "0"
 
 

@@ -6,6 +6,10 @@ its own plain ``sqlite3`` connection, in autocommit mode and ``query_only``: eve
 its own read transaction and sees the latest committed state of the file, written by any process.
 Other databases (a network round trip per query anyway) go through the engine's pool.
 
+A caller on the event loop passes ``wait=False``: its connection has no busy timeout, and a
+database that is locked at that instant (a WAL reader is almost never blocked: only while a crashed
+writer's log is recovered) raises :class:`~dockyard.errors.WouldBlockError` instead of waiting.
+
 Only plain, portable SQL with ``:name`` parameters goes through here.
 """
 
@@ -16,6 +20,8 @@ import threading
 from typing import Any
 
 from sqlalchemy import Engine, text
+
+from dockyard.errors import WouldBlockError
 
 _BUSY_TIMEOUT_MS = 30_000
 
@@ -28,32 +34,49 @@ class QuickReader:
         self._lock = threading.Lock()
         self._opened: list[sqlite3.Connection] = []
 
-    def first(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    @property
+    def local(self) -> bool:
+        """Whether reads go to a local SQLite file (microseconds, no network round trip)."""
+        return self._path is not None
+
+    def first(self, sql: str, params: dict[str, Any], *, wait: bool = True) -> tuple[Any, ...] | None:
         """The first row of ``sql`` (a tuple), or None."""
         if self._path is None:
+            if not wait:
+                raise WouldBlockError("a network database")
             with self._engine.connect() as connection:
                 row = connection.execute(text(sql), params).first()
             return tuple(row) if row is not None else None
-        result: tuple[Any, ...] | None = self._connection().execute(sql, params).fetchone()
+        result: tuple[Any, ...] | None = self._execute(sql, params, wait).fetchone()
         return result
 
-    def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def all(self, sql: str, params: dict[str, Any], *, wait: bool = True) -> list[tuple[Any, ...]]:
         """Every row of ``sql`` (tuples): a few rows at most, such as one repo's tags."""
         if self._path is None:
+            if not wait:
+                raise WouldBlockError("a network database")
             with self._engine.connect() as connection:
                 return [tuple(row) for row in connection.execute(text(sql), params)]
-        return list(self._connection().execute(sql, params).fetchall())
+        return list(self._execute(sql, params, wait).fetchall())
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+    def _execute(self, sql: str, params: dict[str, Any], wait: bool) -> sqlite3.Cursor:
+        if wait:
+            return self._connection("waiting", _BUSY_TIMEOUT_MS).execute(sql, params)
+        try:
+            return self._connection("not_waiting", 0).execute(sql, params)
+        except sqlite3.OperationalError as error:  # SQLITE_BUSY / SQLITE_LOCKED at this instant
+            raise WouldBlockError(str(error)) from error
+
+    def _connection(self, slot: str, busy_timeout_ms: int) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, slot, None)
         if connection is None:
             assert self._path is not None
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             connection.execute("PRAGMA query_only=1")  # a read path: it can never write
             with self._lock:
                 self._opened.append(connection)
-            self._local.connection = connection
+            setattr(self._local, slot, connection)
         return connection
 
     def close(self) -> None:

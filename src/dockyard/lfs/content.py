@@ -44,9 +44,9 @@ def locate(hub: Hub, session: Session, oid: str) -> StoredContent | None:
 _LOCATE_SQL = "SELECT size, has_blob, xet_hash FROM lfs_objects WHERE oid = :oid"
 
 
-def locate_quick(hub: Hub, oid: str) -> StoredContent | None:
+def locate_quick(hub: Hub, oid: str, *, wait: bool = True) -> StoredContent | None:
     """:func:`locate` without a session, for HEAD /resolve (see :mod:`dockyard.db.quick_read`)."""
-    row = hub.db.quick.first(_LOCATE_SQL, {"oid": oid})
+    row = hub.db.quick.first(_LOCATE_SQL, {"oid": oid}, wait=wait)
     if row is None or not (row[1] or row[2]):
         return None
     size, has_blob, xet_hash = row

@@ -24,6 +24,7 @@ from dockyard.errors import (
     ConflictError,
     EntryNotFoundError,
     RevisionNotFoundError,
+    WouldBlockError,
 )
 from dockyard.lfs.pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
 from dockyard.repos.git_fsck import check_new_tree
@@ -115,24 +116,30 @@ class GitRepo:
     def __init__(self, repo: pygit2.Repository, *, stale_lock_after: float = DEFAULT_STALE_LOCK_SECONDS) -> None:
         self.raw = repo
         self.stale_lock_after = stale_lock_after
+        self._names: list[str] | None = None  # every ref's name, listed once per handle (one request)
         self._tips: list[pygit2.Oid] | None = None  # ref tips, read once per handle (one request)
         self._reachable: dict[str, bool] = {}
 
     # -- revisions -------------------------------------------------------------------------
-    def resolve(self, rev: str) -> Revision:
-        """Branch, then tag, then full or short commit sha, as the Hub resolves revisions."""
+    def resolve(self, rev: str, *, walk: bool = True) -> Revision:
+        """Branch, then tag, then full or short commit sha, as the Hub resolves revisions.
+
+        ``walk=False`` (on the event loop): a sha that no ref points at directly raises
+        :class:`~dockyard.errors.WouldBlockError` rather than walk the history for reachability."""
         candidates = [rev] if rev.startswith("refs/") else [BRANCH_PREFIX + rev, TAG_PREFIX + rev]
+        if _HEX_RE.match(rev):  # most likely a sha: the ref listing its reachability needs anyway says
+            candidates = [name for name in candidates if name in self._ref_names()]  # if a ref has that name
         for name in candidates:
             commit_id = self._ref_commit(name)
             if commit_id is not None:
                 return Revision(commit_id=commit_id, ref=name)
         if _HEX_RE.match(rev):
             commit_id = self._lookup_commit_prefix(rev)
-            if commit_id is not None and self.is_reachable(commit_id):
+            if commit_id is not None and self.is_reachable(commit_id, walk=walk):
                 return Revision(commit_id=commit_id, ref=None)
         raise RevisionNotFoundError(f"Invalid rev id: {rev}")
 
-    def is_reachable(self, commit_id: str) -> bool:
+    def is_reachable(self, commit_id: str, *, walk: bool = True) -> bool:
         """Whether some ref (branch, tag, pull request, convert) leads to ``commit_id``.
 
         History that a super-squash or a deleted branch left behind must not answer by sha, even
@@ -141,6 +148,10 @@ class GitRepo:
         if known is not None:
             return known
         oid = pygit2.Oid(hex=commit_id)
+        if not walk:
+            if oid in self._ref_tips():
+                return True
+            raise WouldBlockError("reachability needs a history walk")
         try:
             found = any(tip == oid or self.raw.descendant_of(tip, oid) for tip in self._ref_tips())
         except (pygit2.GitError, KeyError):
@@ -148,10 +159,15 @@ class GitRepo:
         self._reachable[commit_id] = found
         return found
 
+    def _ref_names(self) -> list[str]:
+        if self._names is None:
+            self._names = list(self.raw.references)
+        return self._names
+
     def _ref_tips(self) -> list[pygit2.Oid]:
         if self._tips is None:
             # Branches first (most shas asked for are on them), then tags, pull requests, the rest.
-            names = sorted(self.raw.references, key=lambda name: (not name.startswith(BRANCH_PREFIX), name))
+            names = sorted(self._ref_names(), key=lambda name: (not name.startswith(BRANCH_PREFIX), name))
             tips = dict.fromkeys(self._ref_commit(name) for name in names)
             self._tips = [pygit2.Oid(hex=tip) for tip in tips if tip is not None]
         return self._tips
@@ -357,6 +373,7 @@ class GitRepo:
                 self._update_locked(ref, new, expected_old, message, peel)
             except pygit2.GitError as again:
                 raise RefLockedError(f"Could not update {ref}: {again}") from again
+        self._names = None
         self._tips = None
         self._reachable.clear()
 

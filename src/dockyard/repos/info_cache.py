@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from dockyard.accounts.models import Account
 from dockyard.auth.cache import detached
 from dockyard.db.database import Database
+from dockyard.errors import WouldBlockError
 from dockyard.repos.models import Repo
 
 _MAX_BYTES = 64 * 1024 * 1024  # all answers of one process together
@@ -72,15 +73,17 @@ class RepoRow:
         return repo
 
 
-def read_repo_row(db: Database, pk: int) -> RepoRow | None:
+def read_repo_row(db: Database, pk: int, *, wait: bool = True) -> RepoRow | None:
     """The repo's row now (None: deleted meanwhile). On SQLite the raw column values (JSON still
     text) are the version, so comparing costs no parsing; other databases go through the pool."""
     if db.engine.dialect.name == "sqlite":
-        raw = db.quick.first(_SQLITE_ROW_SQL, {"pk": pk})
+        raw = db.quick.first(_SQLITE_ROW_SQL, {"pk": pk}, wait=wait)
         if raw is None:
             return None
         tags = sorted(json.loads(raw[-2] or "[]"))
         return RepoRow(version=raw, values=raw[:-2], owner_name=raw[-1], tags=tags, convert=True)
+    if not wait:
+        raise WouldBlockError("a network database")
     with db.engine.connect() as connection:
         typed = connection.execute(select(*_COLUMNS, Account.name).join_from(Repo, Account).where(Repo.id == pk))
         found = typed.first()
