@@ -34,6 +34,8 @@ _HEX_RE = re.compile(r"^[0-9a-f]{7,40}$")
 LOCK_WAIT_SECONDS = 5.0
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
+DEFAULT_BRANCH = "main"
+DEFAULT_REF = BRANCH_PREFIX + DEFAULT_BRANCH
 PR_PREFIX = "refs/pr/"
 CONVERT_PREFIX = "refs/convert/"
 
@@ -116,7 +118,6 @@ class GitRepo:
     def __init__(self, repo: pygit2.Repository, *, stale_lock_after: float = DEFAULT_STALE_LOCK_SECONDS) -> None:
         self.raw = repo
         self.stale_lock_after = stale_lock_after
-        self._names: list[str] | None = None  # every ref's name, listed once per handle (one request)
         self._tips: list[pygit2.Oid] | None = None  # ref tips, read once per handle (one request)
         self._reachable: dict[str, bool] = {}
 
@@ -127,8 +128,6 @@ class GitRepo:
         ``walk=False`` (on the event loop): a sha that no ref points at directly raises
         :class:`~dockyard.errors.WouldBlockError` rather than walk the history for reachability."""
         candidates = [rev] if rev.startswith("refs/") else [BRANCH_PREFIX + rev, TAG_PREFIX + rev]
-        if _HEX_RE.match(rev):  # most likely a sha: the ref listing its reachability needs anyway says
-            candidates = [name for name in candidates if name in self._ref_names()]  # if a ref has that name
         for name in candidates:
             commit_id = self._ref_commit(name)
             if commit_id is not None:
@@ -147,6 +146,9 @@ class GitRepo:
         known = self._reachable.get(commit_id)
         if known is not None:
             return known
+        if self._ref_commit(DEFAULT_REF) == commit_id:  # the sha asked for most: no ref listing needed
+            self._reachable[commit_id] = True
+            return True
         oid = pygit2.Oid(hex=commit_id)
         if not walk:
             if oid in self._ref_tips():
@@ -159,15 +161,10 @@ class GitRepo:
         self._reachable[commit_id] = found
         return found
 
-    def _ref_names(self) -> list[str]:
-        if self._names is None:
-            self._names = list(self.raw.references)
-        return self._names
-
     def _ref_tips(self) -> list[pygit2.Oid]:
         if self._tips is None:
             # Branches first (most shas asked for are on them), then tags, pull requests, the rest.
-            names = sorted(self._ref_names(), key=lambda name: (not name.startswith(BRANCH_PREFIX), name))
+            names = sorted(self.raw.references, key=lambda name: (not name.startswith(BRANCH_PREFIX), name))
             tips = dict.fromkeys(self._ref_commit(name) for name in names)
             self._tips = [pygit2.Oid(hex=tip) for tip in tips if tip is not None]
         return self._tips
@@ -373,7 +370,6 @@ class GitRepo:
                 self._update_locked(ref, new, expected_old, message, peel)
             except pygit2.GitError as again:
                 raise RefLockedError(f"Could not update {ref}: {again}") from again
-        self._names = None
         self._tips = None
         self._reachable.clear()
 

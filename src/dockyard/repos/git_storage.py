@@ -22,11 +22,11 @@ import pygit2
 
 from dockyard.errors import RepoNotFoundError
 from dockyard.repos.git_locks import DEFAULT_STALE_LOCK_SECONDS, break_stale_lock, history_lock
+from dockyard.repos.git_repo import DEFAULT_BRANCH as DEFAULT_BRANCH  # re-exported: callers import it from here
 from dockyard.repos.git_repo import GitRepo
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BRANCH = "main"
 _HANDLES_PER_THREAD = 128
 # Configuration of every repository (set at creation; the git CLI also gets it per command, so
 # repositories created before a rule was added follow it too).
