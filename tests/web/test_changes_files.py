@@ -96,6 +96,7 @@ def test_the_plain_upload_form_refuses_a_binary_file_that_needs_lfs(
 
 def _drop(page: Any, files: list[tuple[str, bytes]]) -> None:
     """Drop files on the drop zone, as a drag from the desktop does (a DataTransfer of Files)."""
+    page.locator("form[data-module='upload'][data-module-ready]").wait_for()  # the drop handler is there
     payload = [{"name": name, "data": list(data)} for name, data in files]
     handle = page.evaluate_handle(
         """(files) => {
