@@ -56,11 +56,15 @@ def test_work_that_would_block_is_redone_from_the_start_in_a_thread(hub: Hub, po
 
 
 def test_a_client_error_on_the_loop_is_the_answer(hub: Hub, pool: ThreadPoolExecutor) -> None:
+    calls: list[bool] = []
+
     def work(*, cached_only: bool) -> str:
+        calls.append(cached_only)
         raise RepoNotFoundError("Repository not found")
 
     with pytest.raises(RepoNotFoundError):
         asyncio.run(run_hot(hub, pool, work))
+    assert calls == [True]  # answered on the loop, not tried again in a thread
 
 
 def test_a_quick_read_on_the_loop_never_waits_for_a_lock(hub: Hub) -> None:

@@ -101,9 +101,11 @@ def _cached_answer(
     from (see :mod:`dockyard.repos.info_cache`); rendered from that very row otherwise."""
     grant = grant_see(request, hub, kind, repo_id, cached_only=cached_only)  # refusals: the full checks
     security = parse_bool(request.query_params.get("securityStatus", "false"), "securityStatus")
+    if cached_only and security:
+        raise WouldBlockError("scan state is rendered by the full path")
     row = read_repo_row(hub.db, grant.repo_pk, wait=not cached_only)
-    if cached_only and (security or row is None):
-        raise WouldBlockError("rendered by the full path")
+    if cached_only and row is None:
+        raise WouldBlockError("deleted meanwhile: the full path's 404")
     if security or row is None:  # scan state lives elsewhere; a repo deleted meanwhile: the full path's 404
         data, warnings = _info_and_warnings(request, kind.plural, repo_id, revision)
         return InfoAnswer(bytes(JSONResponse(data).body), tuple(warnings))

@@ -50,14 +50,12 @@ class QuickReader:
         result: tuple[Any, ...] | None = self._execute(sql, params, wait).fetchone()
         return result
 
-    def all(self, sql: str, params: dict[str, Any], *, wait: bool = True) -> list[tuple[Any, ...]]:
+    def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Every row of ``sql`` (tuples): a few rows at most, such as one repo's tags."""
         if self._path is None:
-            if not wait:
-                raise WouldBlockError("a network database")
             with self._engine.connect() as connection:
                 return [tuple(row) for row in connection.execute(text(sql), params)]
-        return list(self._execute(sql, params, wait).fetchall())
+        return list(self._execute(sql, params, wait=True).fetchall())
 
     def _execute(self, sql: str, params: dict[str, Any], wait: bool) -> sqlite3.Cursor:
         if wait:

@@ -151,9 +151,10 @@ class GitRepo:
             return True
         oid = pygit2.Oid(hex=commit_id)
         if not walk:
-            if oid in self._ref_tips():
-                return True
-            raise WouldBlockError("reachability needs a history walk")
+            if oid not in self._ref_tips():
+                raise WouldBlockError("reachability needs a history walk")
+            self._reachable[commit_id] = True
+            return True
         try:
             found = any(tip == oid or self.raw.descendant_of(tip, oid) for tip in self._ref_tips())
         except (pygit2.GitError, KeyError):
