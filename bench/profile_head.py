@@ -127,6 +127,8 @@ def main() -> int:
         method, template = PATHS[args.path]
         path = template.format(repo=REPO_ID, commit=commit)
         asyncio.run(drive(app, method, path, token, 200))  # warm: caches, imports, connections
+        plain = asyncio.run(drive(app, method, path, token, args.requests))
+        print(f"{args.requests} x {method} {path}: {plain / args.requests * 1e6:.1f} us each in process, no profiler")
         profiler = cProfile.Profile()
         profiler.enable()
         elapsed = asyncio.run(drive(app, method, path, token, args.requests))

@@ -38,14 +38,12 @@ from dockyard.api import (
     xet,
 )
 from dockyard.api.errors import install_error_handlers
-from dockyard.api.hot_routes import HotRoutesMiddleware
-from dockyard.api.middleware import RequestOriginMiddleware
-from dockyard.api.request_id import RequestIdMiddleware
-from dockyard.api.routing import EncodedSlashMiddleware
+from dockyard.api.hot_routes import HotRouteGroup, HotRoutesMiddleware
 from dockyard.buckets import jobs as buckets_jobs
 from dockyard.db.database import Database
 from dockyard.db.server_state import get_signing_keys
 from dockyard.errors import DockyardError
+from dockyard.front_door import FrontDoorMiddleware
 from dockyard.git_http import routes as git_http
 from dockyard.hub import Hub
 from dockyard.jobs.registry import JOBS, JobRegistry
@@ -54,14 +52,13 @@ from dockyard.maintenance import jobs as maintenance_jobs
 from dockyard.repos import jobs as repos_jobs
 from dockyard.repos.downloads import DownloadCounter
 from dockyard.repos.git_storage import GitStorage
-from dockyard.request_bodies import BodyLimitMiddleware
 from dockyard.scanning import jobs as scanning_jobs
 from dockyard.settings import Settings
 from dockyard.signing import Signer
 from dockyard.storage.factory import open_blob_store
 from dockyard.viewer import jobs as viewer_jobs
 from dockyard.web.router import install_web
-from dockyard.web.security import WebSecurityMiddleware, storage_origin
+from dockyard.web.security import page_headers, storage_origin
 from dockyard.webhooks import jobs as webhooks_jobs
 
 log = logging.getLogger(__name__)
@@ -141,7 +138,14 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
                 hub.worker.stop()
             hub.db.dispose()
 
-    app = FastAPI(title="Dockyard", lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    telemetry = settings.opentelemetry
+    app = FastAPI(
+        title="Dockyard",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
+    )
     app.state.hub = hub
     install_error_handlers(app)
     # Order matters: specific repo routes before the catch-all info route of each type.
@@ -178,21 +182,14 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     install_web(app)  # the pages last: their /{namespace}/{name} routes would shadow nothing above
-    # Innermost: HEAD/GET /resolve go straight to their endpoint (the router's scan cost a third of a HEAD).
-    app.add_middleware(
-        HotRoutesMiddleware, routes=resolve.router.routes, marker="/resolve/", handlers=app.exception_handlers
+    # Innermost: HEAD/GET /resolve and repo info go straight to their endpoint (the router's scan
+    # cost a third of a HEAD); repo info only where no route the router tries first takes the path.
+    hot_groups = (
+        HotRouteGroup(resolve.router.routes, marker="/resolve/"),
+        HotRouteGroup(info.HOT_ROUTES, marker="/api/", shadowing=_routes_before(app, routers, info)),
     )
-    # Repo info too, unless a route the router tries first would take the path (see hot_routes).
+    app.add_middleware(HotRoutesMiddleware, groups=hot_groups, handlers=app.exception_handlers)
     app.add_middleware(
-        HotRoutesMiddleware,
-        routes=info.HOT_ROUTES,
-        marker="/api/",
-        handlers=app.exception_handlers,
-        shadowing=_routes_before(app, routers, info),
+        FrontDoorMiddleware, body_limit=settings.max_request_body, page_headers=page_headers(_presigned_origin(hub))
     )
-    app.add_middleware(EncodedSlashMiddleware)
-    app.add_middleware(RequestOriginMiddleware)
-    app.add_middleware(BodyLimitMiddleware, default_limit=settings.max_request_body)
-    app.add_middleware(WebSecurityMiddleware, storage_origin=_presigned_origin(hub))
-    app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries X-Request-Id
     return app

@@ -1,6 +1,6 @@
 """Reading request bodies with a size limit enforced while they stream in.
 
-Every body is capped, whoever reads it: :class:`BodyLimitMiddleware` counts the bytes of each
+Every body is capped, whoever reads it: :func:`limited_receive` (set by the front door) counts the bytes of each
 request as the application receives them and refuses the request with 413 once they pass the
 limit in force. That limit is ``settings.max_request_body`` unless the route set its own with
 :func:`limit_body` (or :func:`read_limited`, which does) before reading: small for anonymous
@@ -12,13 +12,13 @@ never buffered whole.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from dockyard.errors import BadRequestError, PayloadTooLargeError
 
@@ -42,44 +42,33 @@ class BodyTooLargeError(HTTPException):
         )
 
 
-class BodyLimitMiddleware:
-    """Caps every HTTP request body at the scope's limit, counting bytes as they arrive."""
+def limited_receive(scope: Scope, receive: Receive, headers: Mapping[bytes, bytes], default_limit: int) -> Receive:
+    """``receive`` that refuses the body with 413 once it passes the limit in force (the scope's,
+    which the route may change before reading). A request that declares no body (neither
+    ``Content-Length`` nor ``Transfer-Encoding``: HTTP/1.1 then has none) keeps its ``receive``."""
+    scope[LIMIT_KEY] = default_limit
+    declared_text = headers.get(b"content-length")
+    if declared_text is None and b"transfer-encoding" not in headers:
+        return receive
+    declared = int(declared_text) if declared_text is not None and declared_text.isdigit() else None
+    received = 0
+    started = False
 
-    def __init__(self, app: ASGIApp, *, default_limit: int) -> None:
-        self.app = app
-        self.default_limit = default_limit
+    async def limited() -> Message:
+        nonlocal received, started
+        limit = scope[LIMIT_KEY]
+        if not started:  # the route has chosen its limit by the time it reads
+            started = True
+            if declared is not None and declared > limit:
+                raise BodyTooLargeError(limit)
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLargeError(limit)
+        return message
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        scope[LIMIT_KEY] = self.default_limit
-        declared = _declared_length(scope)
-        received = 0
-        started = False
-
-        async def limited() -> Message:
-            nonlocal received, started
-            limit = scope[LIMIT_KEY]
-            if not started:  # the route has chosen its limit by the time it reads
-                started = True
-                if declared is not None and declared > limit:
-                    raise BodyTooLargeError(limit)
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLargeError(limit)
-            return message
-
-        await self.app(scope, limited, send)
-
-
-def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+    return limited
 
 
 def limit_body(request: Request, limit: int) -> None:

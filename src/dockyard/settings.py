@@ -59,6 +59,14 @@ class Settings(BaseSettings):
         default=10 * MIB, description="Largest file stored directly in git; bigger files must use LFS/Xet."
     )
     max_commit_body: int = Field(default=1024 * MIB, description="Largest NDJSON commit payload accepted, in bytes.")
+    opentelemetry: bool = Field(
+        default=False,
+        description=(
+            "FastAPI's OpenTelemetry bridge (request spans, metrics, logs to the providers an "
+            "OpenTelemetry SDK configures in this process). Off, a request skips even the check "
+            "for a configured provider: three environment reads per request."
+        ),
+    )
     max_request_body: int = Field(
         default=16 * MIB,
         description="Largest request body of a route that sets no limit of its own (API calls with JSON bodies).",

@@ -46,8 +46,12 @@ def test_active_files_are_sandboxed_attachments_however_stored(
             for method in ("GET", "HEAD"):
                 response = httpx.request(method, f"{server.url}/{repo}/resolve/main/{path}")
                 _assert_isolated(response, f"{method} {path}")
-    html = httpx.get(f"{server.url}/{repo}/resolve/main/page.html")
-    assert html.headers["content-type"].startswith("text/html")  # the true type, made harmless by the sandbox
+    for method in ("GET", "HEAD"):  # HEAD is answered on the hot path, GET in a thread: the same headers
+        html = httpx.request(method, f"{server.url}/{repo}/resolve/main/page.html")
+        assert html.headers["content-type"].startswith("text/html")  # the true type, made harmless by the sandbox
+        assert html.headers["x-frame-options"] == "DENY"  # and every HTML answer's page headers
+        assert html.headers["referrer-policy"] == "same-origin"
+        assert "sandbox" in html.headers["content-security-policy"]  # its own policy, not the pages'
 
 
 def test_download_true_makes_any_file_an_attachment(server: LiveServer, api: HfApi, repo_name: str) -> None:

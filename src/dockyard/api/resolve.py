@@ -71,6 +71,18 @@ def _content_headers(path: str, *, download: bool = False) -> Mapping[str, str]:
     return MappingProxyType({"Content-Disposition": disposition, "Content-Type": media_type, **ISOLATION_HEADERS})
 
 
+#: The same few paths are asked for again and again (config.json, model.safetensors): each is
+#: validated once (an invalid one raises every time: exceptions are not cached).
+_valid_path = lru_cache(maxsize=8192)(validate_repo_path)
+
+
+def _asks_download(request: Request) -> bool:
+    """``?download=true``; most requests have no query string, whose parsing is then skipped."""
+    if not request.scope.get("query_string"):
+        return False
+    return request.query_params.get("download", "").lower() in ("1", "true")
+
+
 def resolve_file(
     request: Request, kind: RepoType, repo_id: str, revision: str, path: str, *, cached_only: bool = False
 ) -> Response:
@@ -78,7 +90,7 @@ def resolve_file(
     only a HEAD answered from caches and local reads, else WouldBlockError before any side effect."""
     hub = hub_of(request)
     revision = unquote_param(revision)
-    path = validate_repo_path(unquote_param(path))
+    path = _valid_path(unquote_param(path))
     head = request.method == "HEAD"
     if cached_only and not head:
         raise WouldBlockError("a GET reads bytes")
@@ -92,8 +104,8 @@ def resolve_file(
         error = EntryNotFoundError(f"Entry not found: {path} does not exist at revision {revision}")
         headers = {"X-Repo-Commit": commit_id, **ISOLATION_HEADERS}
         return error_response(error.status, error.message, error.code, headers)
-    _count_download(request, kind, grant, git, commit_id, path, cached_only=cached_only)
-    download = request.query_params.get("download", "").lower() in ("1", "true")
+    _count_download(request, hub, kind, grant, git, commit_id, path, cached_only=cached_only)
+    download = _asks_download(request)
     headers = {"X-Repo-Commit": commit_id, **_content_headers(path, download=download)}
     if lfs_oid is None:
         headers["ETag"] = f'"{entry.blob_id}"'
@@ -130,7 +142,15 @@ def _presigned(hub: Hub, stored: StoredContent, path: str) -> str | None:
 
 
 def _count_download(
-    request: Request, kind: RepoType, grant: ReadGrant, git: GitRepo, commit_id: str, path: str, *, cached_only: bool
+    request: Request,
+    hub: Hub,
+    kind: RepoType,
+    grant: ReadGrant,
+    git: GitRepo,
+    commit_id: str,
+    path: str,
+    *,
+    cached_only: bool,
 ) -> None:
     """One count per client download: the Hub's clients HEAD before they GET and mark both with
     ``X-HF-Download-Counter``, so their GET is not counted again; a plain GET (browser, curl,
@@ -139,7 +159,6 @@ def _count_download(
         return
     if request.method == "GET" and request.headers.get("x-hf-download-counter"):
         return
-    hub = hub_of(request)
     has_config = path == "config.json" or (
         kind is RepoType.MODEL
         and hub.entries.has_file(git, grant.uid, commit_id, "config.json", cached_only=cached_only)

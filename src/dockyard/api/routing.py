@@ -2,7 +2,7 @@
 
 * Revisions and tree paths arrive with ``/`` encoded as ``%2F`` inside one segment
   (``refs%2Fpr%2F1``). ASGI servers decode the path before routing, which would split them, so
-  :class:`EncodedSlashMiddleware` routes on the raw path with ``%2F`` (and ``%25``) still encoded;
+  the front door routes on :func:`routing_path`: the raw path with ``%2F`` (and ``%25``) still encoded;
   handlers decode their parameters with :func:`unquote_param`.
 * Repo ids are ``namespace/name`` or a single canonical segment (``gpt2``): the ``repo``
   convertor matches both and the regex engine picks the two-segment reading first.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from dockyard.errors import BadRequestError
 from dockyard.identifiers import RepoId, RepoType
@@ -30,19 +30,13 @@ def repo_ref(repo_type: RepoType | str, repo_id: str) -> RepoRef:
     return RepoRef(kind, RepoId.parse(repo_id))
 
 
-class EncodedSlashMiddleware:
-    """Keep ``%2F`` and ``%25`` encoded in ``scope['path']`` so they stay inside one segment."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            raw: bytes | None = scope.get("raw_path")
-            if raw and b"%" in raw:
-                scope = dict(scope)
-                scope["path"] = _decode_keeping_slashes(raw.split(b"?", 1)[0])
-        await self.app(scope, receive, send)
+def routing_path(scope: Scope) -> str:
+    """The path to route on: decoded, except ``%2F`` and ``%25``, which stay inside their segment."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw and b"%" in raw:
+        return _decode_keeping_slashes(raw.split(b"?", 1)[0])
+    path: str = scope["path"]
+    return path
 
 
 def _decode_keeping_slashes(raw: bytes) -> str:

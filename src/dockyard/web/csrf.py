@@ -1,9 +1,9 @@
 """Cross-site request forgery: every form carries a token the attacker's page cannot read.
 
 Signed-in forms echo the session's CSRF secret; the forms used before sign-in (log in, join)
-echo a random cookie set with the page (double submit). :class:`dockyard.web.security.
-WebSecurityMiddleware` refuses cross-site state-changing requests before they reach a route, so
-the token is the second lock, not the only one."""
+echo a random cookie set with the page (double submit). The front door
+(:func:`dockyard.web.security.cross_site_refusal`) refuses cross-site state-changing requests
+before they reach a route, so the token is the second lock, not the only one."""
 
 from __future__ import annotations
 

@@ -5,14 +5,16 @@
   cannot execute anything).
 * A state-changing request that carries the session cookie but comes from another site (the
   browser says so in ``Origin``/``Sec-Fetch-Site``) is refused before it reaches a route.
+
+:class:`~dockyard.api.front_door.FrontDoorMiddleware` applies both to every request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.request_context import SAFE_METHODS, SESSION_COOKIE
 
@@ -39,44 +41,35 @@ def storage_origin(presigned_url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-class WebSecurityMiddleware:
-    def __init__(self, app: ASGIApp, storage_origin: str | None = None) -> None:
-        self.app = app
-        self.page_headers = (
-            (b"content-security-policy", content_security_policy(storage_origin).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"same-origin"),
-            (b"x-frame-options", b"DENY"),
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k: v for k, v in scope.get("headers", ())}
-        if scope["method"] not in SAFE_METHODS and _is_cross_site(headers):
-            refusal = JSONResponse(
-                {"error": "Cross-site requests with a session cookie are refused"},
-                status_code=403,
-                headers={"X-Error-Message": "Cross-site requests with a session cookie are refused"},
-            )
-            await refusal(scope, receive, send)
-            return
-
-        async def send_with_page_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = list(message.get("headers", ()))
-                content_type = next((v for k, v in response_headers if k.lower() == b"content-type"), b"")
-                if content_type.startswith(b"text/html"):
-                    present = {k.lower() for k, _ in response_headers}
-                    response_headers.extend(h for h in self.page_headers if h[0] not in present)
-                    message = {**message, "headers": response_headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_page_headers)
+def page_headers(storage_origin: str | None = None) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every HTML answer carries (unless it set its own): the policy, no sniffing, no
+    referrer to other sites, no framing."""
+    return (
+        (b"content-security-policy", content_security_policy(storage_origin).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+    )
 
 
-def _is_cross_site(headers: dict[bytes, bytes]) -> bool:
+def add_page_headers(
+    headers: list[tuple[bytes, bytes]], content_type: bytes, page: tuple[tuple[bytes, bytes], ...]
+) -> None:
+    """Append to an answer's ``headers`` the page headers it lacks, if it is HTML."""
+    if content_type.startswith(b"text/html"):
+        present = {name.lower() for name, _ in headers}
+        headers.extend(header for header in page if header[0] not in present)
+
+
+def cross_site_refusal(method: str, headers: Mapping[bytes, bytes]) -> JSONResponse | None:
+    """The 403 for a state-changing request that carries our cookie from another site, else None."""
+    if method in SAFE_METHODS or not _is_cross_site(headers):
+        return None
+    message = "Cross-site requests with a session cookie are refused"
+    return JSONResponse({"error": message}, status_code=403, headers={"X-Error-Message": message})
+
+
+def _is_cross_site(headers: Mapping[bytes, bytes]) -> bool:
     """Only requests that carry our session cookie matter: token-authenticated clients (the
     libraries, git) send no cookie and no Origin."""
     cookie = headers.get(b"cookie", b"")
