@@ -216,3 +216,9 @@ def _call(app: object, scope: Scope) -> list[Message]:
 
     asyncio.run(app(scope, _receive, send))  # type: ignore[operator]
     return sent
+
+
+def test_fresh_ids_are_all_different() -> None:
+    ids = {choose_request_id({}) for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert all(len(value) == 32 and int(value, 16) >= 0 for value in ids)

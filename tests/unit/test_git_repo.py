@@ -8,7 +8,13 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from dockyard.errors import BadRequestError, EntryNotFoundError, RevisionNotFoundError, WouldBlockError
+from dockyard.errors import (
+    BadRequestError,
+    EntryNotFoundError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
+    WouldBlockError,
+)
 from dockyard.identifiers import RepoType
 from dockyard.lfs.pointer import LfsPointer
 from dockyard.repos.git_repo import (
@@ -289,3 +295,13 @@ def test_fsck_accepts_normal_trees_and_skips_unchanged_subtrees(git: GitRepo) ->
 
 def _tree_of(git: GitRepo, commit_id: str) -> str:
     return str(git.raw[commit_id].peel(pygit2.Commit).tree_id)
+
+
+def test_a_reused_handle_of_a_deleted_repo_is_missing_storage_unless_the_caller_vouches(tmp_path: Path) -> None:
+    storage, uid = GitStorage(tmp_path), "b" * 32
+    storage.init(uid)
+    storage.open(uid)  # its handle is now reused by this thread
+    storage.delete(uid)
+    assert storage.open(uid, exists=True).raw.path.rstrip("/") == str(storage.path(uid))  # a grant vouches
+    with pytest.raises(RepoNotFoundError):
+        storage.open(uid)

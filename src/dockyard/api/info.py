@@ -109,7 +109,7 @@ def _cached_answer(
     if security or row is None:  # scan state lives elsewhere; a repo deleted meanwhile: the full path's 404
         data, warnings = _info_and_warnings(request, kind.plural, repo_id, revision)
         return InfoAnswer(bytes(JSONResponse(data).body), tuple(warnings))
-    git = hub.git.open(grant.uid)
+    git = hub.git.open(grant.uid, exists=cached_only)  # on the loop: a grant of this very epoch
     commit_id = git.resolve(revision, walk=not cached_only).commit_id if revision is not None else None
     head = (git.ref_target(_DEFAULT_REF) or "") if revision is None else None
     slot = (grant.repo_pk, revision is not None, commit_id or head, tuple(expand), with_blobs)

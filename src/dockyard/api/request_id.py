@@ -14,8 +14,9 @@ to every answer: a 413 from the body limit, a 404 from routing and an unhandled 
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import secrets
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
 
@@ -25,6 +26,27 @@ HEADER = "X-Request-Id"
 _INCOMING = (b"x-request-id", b"x-amzn-trace-id")
 _SANE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:;=+/\-]{0,127}")  # whole value: fullmatch
 _current: ContextVar[str | None] = ContextVar("dockyard_request_id", default=None)
+
+
+class _FreshIds:
+    """Ids unique across processes without a system call each: a random per-process prefix (drawn
+    again in a forked child) and a counter. They need not be unguessable: an id only names a
+    request to its own caller and in our logs. (A uuid4 per request, 2 µs here, was 5% of a cached
+    HEAD /resolve in process.)"""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_fresh = _FreshIds()
 
 
 def current_request_id() -> str | None:
@@ -38,7 +60,7 @@ def choose_request_id(headers: Mapping[bytes, bytes]) -> str:
         value = headers.get(name)
         if value is not None and _SANE.fullmatch(value):
             return value.decode("ascii")
-    return secrets.token_hex(16)  # 32 hex digits, as a uuid4's hex, at a quarter of its cost
+    return _fresh.next()
 
 
 def bind_request_id(request_id: str) -> Token[str | None]:

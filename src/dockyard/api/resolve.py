@@ -95,7 +95,7 @@ def resolve_file(
     if cached_only and not head:
         raise WouldBlockError("a GET reads bytes")
     grant = grant_read(request, hub, kind, repo_id, cached_only=cached_only)  # every check, cached per epoch
-    git = hub.git.open(grant.uid)
+    git = hub.git.open(grant.uid, exists=cached_only)  # on the loop: a grant of this very epoch
     commit_id = git.resolve(revision, walk=not cached_only).commit_id  # refs from disk: a push anywhere is seen
     entry = hub.entries.entry(git, grant.uid, commit_id, path, cached_only=cached_only)
     lfs_oid = entry.lfs.oid if isinstance(entry, FileEntry) and entry.lfs is not None else None

@@ -80,13 +80,18 @@ class GitStorage:
             config[key] = value
         return GitRepo(repo, stale_lock_after=self.stale_lock_after)
 
-    def open(self, uid: str) -> GitRepo:
+    def open(self, uid: str, *, exists: bool = False) -> GitRepo:
         """Repository handles are reused per thread (libgit2 objects must not cross threads); refs
-        and objects are still read from disk on every lookup, so writers elsewhere are seen."""
+        and objects are still read from disk on every lookup, so writers elsewhere are seen.
+
+        A reused handle is checked against its directory (a repo deleted since answers 404 as
+        missing storage), unless the caller passes ``exists``: it has just read, in the current
+        security epoch, that the repo exists (a deletion bumps the epoch before the storage goes,
+        and a check here could not stop a deletion an instant later either)."""
         handles: dict[str, pygit2.Repository] = getattr(self._local, "handles", None) or {}
         self._local.handles = handles
         cached = handles.get(uid)
-        if cached is not None and os.path.isdir(cached.path):  # its own path: no pathlib per request
+        if cached is not None and (exists or os.path.isdir(cached.path)):  # its own path: no pathlib
             return GitRepo(cached, stale_lock_after=self.stale_lock_after)
         path = self.path(uid)
         try:
