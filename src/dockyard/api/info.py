@@ -38,8 +38,7 @@ from dockyard.auth.identity import token_from_authorization
 from dockyard.errors import BadRequestError, WouldBlockError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
-from dockyard.repos.git_repo import BRANCH_PREFIX
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF
 from dockyard.repos.info_cache import InfoAnswer, read_repo_row
 from dockyard.repos.models import RepoTag
 from dockyard.repos.service import get_readable_repo
@@ -47,7 +46,6 @@ from dockyard.scanning import service as scanning
 from dockyard.search.listing import MAX_LIMIT, ListQuery, list_repos
 
 router = APIRouter()
-_DEFAULT_REF = BRANCH_PREFIX + DEFAULT_BRANCH
 PAGE_SIZE = 100
 MAX_WARNING_HEADERS = 5
 
@@ -68,12 +66,11 @@ def _expand_params(request: Request) -> list[str]:
 
 
 def _repo_info(
-    request: Request, repo_type: str, repo_id: str, revision: str | None, *, cached_only: bool = False
+    request: Request, hub: Hub, repo_type: str, repo_id: str, revision: str | None, *, cached_only: bool = False
 ) -> Response:
     """The info dict; metadata that could not be read is named in ``X-HF-Warning`` headers, which
     huggingface_hub logs (the repo itself stays readable whatever its card or headers hold).
     ``cached_only``: on the event loop, a cached answer or WouldBlockError (see hot_work)."""
-    hub = hub_of(request)
     token_from_authorization(request.headers.get("authorization"))  # a malformed header: 401 first, as before
     kind = RepoType.from_plural(repo_type)
     expand = _expand_params(request)
@@ -111,7 +108,7 @@ def _cached_answer(
         return InfoAnswer(bytes(JSONResponse(data).body), tuple(warnings))
     git = hub.git.open(grant.uid, exists=cached_only)  # on the loop: a grant of this very epoch
     commit_id = git.resolve(revision, walk=not cached_only).commit_id if revision is not None else None
-    head = (git.ref_target(_DEFAULT_REF) or "") if revision is None else None
+    head = (git.ref_target(DEFAULT_REF) or "") if revision is None else None
     slot = (grant.repo_pk, revision is not None, commit_id or head, tuple(expand), with_blobs)
     answer = hub.info_answers.get(slot, row.version)
     if answer is None and cached_only:
@@ -166,14 +163,16 @@ _INFO_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="info")
 async def repo_info(request: Request) -> Response:
     params = request.path_params
     revision = params.get("revision")
+    hub = hub_of(request)
     work = partial(
         _repo_info,
         request,
+        hub,
         params["repo_type"],
         params["repo_id"],
         unquote_param(revision) if revision is not None else None,
     )
-    return await run_hot(hub_of(request), _INFO_THREADS, work)
+    return await run_hot(hub, _INFO_THREADS, work)
 
 
 # Plain Starlette routes (also answering HEAD, as Starlette's GET routes do), without FastAPI's

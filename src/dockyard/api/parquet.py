@@ -14,8 +14,7 @@ from fastapi.responses import RedirectResponse
 from dockyard.api.deps import RepoToDownload, base_url, hub_of
 from dockyard.auth.permissions import not_found
 from dockyard.errors import EntryNotFoundError
-from dockyard.repos.git_repo import BRANCH_PREFIX
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF
 from dockyard.repos.models import Repo
 from dockyard.viewer import catalog
 from dockyard.viewer.publish import PARQUET_REF
@@ -30,7 +29,7 @@ def _export(request: Request, repo: Repo, repo_id: str) -> dict[str, dict[str, l
     if repo.type != "dataset":
         raise not_found(repo_id)
     hub = hub_of(request)
-    head = hub.git.open(repo.uid).ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
+    head = hub.git.open(repo.uid).ref_target(DEFAULT_REF)
     if head is None:
         return {}
     with hub.db.read() as session:

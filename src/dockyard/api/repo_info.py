@@ -10,12 +10,10 @@ from dockyard.errors import BadRequestError
 from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
 from dockyard.repos import metadata
-from dockyard.repos.git_repo import BRANCH_PREFIX, FileEntry, GitRepo
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF, FileEntry, GitRepo
 from dockyard.repos.models import Repo
 
 Field = Callable[["InfoContext"], Any]
-DEFAULT_REF = BRANCH_PREFIX + DEFAULT_BRANCH
 
 
 class InfoContext:

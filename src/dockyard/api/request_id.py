@@ -7,7 +7,7 @@ client's debug log and ours name the same request), else a fresh one. A "sane" i
 printable ASCII without spaces: it is echoed into a header and written to logs, so it must not
 split either.
 
-:class:`~dockyard.api.front_door.FrontDoorMiddleware`, the outermost of ours, binds it and adds it
+:class:`~dockyard.front_door.FrontDoorMiddleware`, the outermost of ours, binds it and adds it
 to every answer: a 413 from the body limit, a 404 from routing and an unhandled exception
 (answered there with :func:`internal_error`, then re-raised for the server to log) all carry it.
 """

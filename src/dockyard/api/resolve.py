@@ -84,11 +84,10 @@ def _asks_download(request: Request) -> bool:
 
 
 def resolve_file(
-    request: Request, kind: RepoType, repo_id: str, revision: str, path: str, *, cached_only: bool = False
+    request: Request, hub: Hub, kind: RepoType, repo_id: str, revision: str, path: str, *, cached_only: bool = False
 ) -> Response:
     """The answer; ``cached_only`` (tried on the event loop, see :mod:`dockyard.api.hot_work`):
     only a HEAD answered from caches and local reads, else WouldBlockError before any side effect."""
-    hub = hub_of(request)
     revision = unquote_param(revision)
     path = _valid_path(unquote_param(path))
     head = request.method == "HEAD"
@@ -184,9 +183,10 @@ _RESOLVE_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="resolve
 def _route(kind: RepoType):  # type: ignore[no-untyped-def]
     async def resolve(request: Request) -> Response:
         params = request.path_params
-        work = partial(resolve_file, request, kind, params["repo_id"], params["revision"], params["path"])
+        hub = hub_of(request)
+        work = partial(resolve_file, request, hub, kind, params["repo_id"], params["revision"], params["path"])
         try:
-            return await run_hot(hub_of(request), _RESOLVE_THREADS, work)
+            return await run_hot(hub, _RESOLVE_THREADS, work)
         except DockyardError as error:  # the one error handler answers, with the isolation headers too
             error.headers = {**error.headers, **ISOLATION_HEADERS}
             raise

@@ -11,8 +11,7 @@ import typer
 from dockyard.cli.common import DataDirOption, open_hub
 from dockyard.identifiers import RepoId, RepoType
 from dockyard.jobs.queue import enqueue
-from dockyard.repos.git_repo import BRANCH_PREFIX
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF
 from dockyard.repos.service import RepoRef, find_repo
 from dockyard.viewer import PROCESS_JOB, catalog, results
 from dockyard.viewer.errors import ViewerNotReadyError, ViewerStepFailedError
@@ -35,7 +34,7 @@ def status(
         repo = find_repo(session, RepoRef(RepoType.DATASET, RepoId.parse(repo_id)))
         if repo is None:
             raise typer.BadParameter(f"no dataset {repo_id}")
-        sha = revision or hub.git.open(repo.uid).ref_target(BRANCH_PREFIX + DEFAULT_BRANCH) or ""
+        sha = revision or hub.git.open(repo.uid).ref_target(DEFAULT_REF) or ""
         report: dict[str, object] = {"revision": sha, "steps": catalog.processing_status(hub, session, repo, sha)}
         try:
             report["splits"] = [dataclasses.asdict(entry) for entry in catalog.dataset_splits(hub, session, repo, sha)]
@@ -72,7 +71,7 @@ def process(
         if repo is None:
             raise typer.BadParameter(f"no dataset {repo_id}")
         git = hub.git.open(repo.uid)
-        sha = git.resolve(revision).commit_id if revision else git.ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
+        sha = git.resolve(revision).commit_id if revision else git.ref_target(DEFAULT_REF)
         if sha is None:
             raise typer.BadParameter(f"{repo_id} has no commit yet")
         if wanted:

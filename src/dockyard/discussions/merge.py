@@ -18,8 +18,7 @@ from dockyard.discussions.threeway import conflicting_files, merged_index
 from dockyard.errors import BadRequestError, ConflictError, StaleParentError
 from dockyard.hub import Hub
 from dockyard.repos.commits import _record_or_leave_to_reconciler
-from dockyard.repos.git_repo import BRANCH_PREFIX, RefLockedError, RefMovedError
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF, RefLockedError, RefMovedError
 from dockyard.repos.intents import IntentWriter
 from dockyard.repos.models import Discussion, Repo
 from dockyard.repos.service import signature_for
@@ -40,7 +39,7 @@ def merge_pull_request(hub: Hub, caller: Caller, repo: Repo, num: int, text: str
         if not pull.is_pull_request:
             raise BadRequestError(f"#{num} is a discussion, not a pull request")
         ensure_mergeable_status(pull.status, num)
-    base_ref = pull.base_ref or BRANCH_PREFIX + DEFAULT_BRANCH
+    base_ref = pull.base_ref or DEFAULT_REF
     commit_id = _land(hub, caller, repo, pull, base_ref)
     with hub.db.write() as session:
         pull = get(session, repo, num)

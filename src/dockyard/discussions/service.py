@@ -29,8 +29,7 @@ from dockyard.discussions.models import DiscussionEvent
 from dockyard.discussions.threeway import conflicting_files, merge_base
 from dockyard.errors import AuthenticationRequiredError, BadRequestError, ForbiddenError, NotFoundError
 from dockyard.hub import Hub
-from dockyard.repos.git_repo import BRANCH_PREFIX, PR_PREFIX, GitRepo
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF, PR_PREFIX, GitRepo
 from dockyard.repos.models import Discussion, Repo
 from dockyard.webhooks import events as webhook_events
 
@@ -204,7 +203,7 @@ def add_discussion(
         is_pull_request=pull_request,
         status=status,
         author_id=author.id if author is not None else None,
-        base_ref=BRANCH_PREFIX + DEFAULT_BRANCH if pull_request else None,
+        base_ref=DEFAULT_REF if pull_request else None,
     )
     session.add(pull)
     session.flush()
@@ -226,7 +225,7 @@ def validate_text(value: Any, name: str, *, limit: int = MAX_TEXT, required: boo
 def create(hub: Hub, caller: Caller, repo: Repo, title: str, description: str, *, pull_request: bool) -> int:
     """A discussion, or a draft PR whose ``refs/pr/N`` starts at the default branch's head."""
     git = hub.git.open(repo.uid)
-    head = git.ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
+    head = git.ref_target(DEFAULT_REF)
     if pull_request and head is None:
         raise BadRequestError("This repository has no default branch to open a pull request against")
     with hub.db.write() as session:
@@ -241,7 +240,7 @@ def create(hub: Hub, caller: Caller, repo: Repo, title: str, description: str, *
 
 
 def pull_base_and_head(git: GitRepo, pull: Discussion) -> tuple[str | None, str | None]:
-    base = git.ref_target(pull.base_ref or BRANCH_PREFIX + DEFAULT_BRANCH)
+    base = git.ref_target(pull.base_ref or DEFAULT_REF)
     return base, git.ref_target(f"{PR_PREFIX}{pull.num}")
 
 
@@ -280,7 +279,7 @@ def details(hub: Hub, caller: Caller, repo: Repo, num: int, *, with_diff: bool) 
 def _pull_changes(hub: Hub, repo: Repo, pull: Discussion, *, may_download: bool) -> dict[str, Any]:
     git = hub.git.open(repo.uid)
     base, head = pull_base_and_head(git, pull)
-    changes: dict[str, Any] = {"base": pull.base_ref or BRANCH_PREFIX + DEFAULT_BRANCH}
+    changes: dict[str, Any] = {"base": pull.base_ref or DEFAULT_REF}
     if pull.merge_commit_id:
         changes["mergeCommitId"] = pull.merge_commit_id
     conflicts: list[str] = []

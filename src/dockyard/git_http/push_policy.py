@@ -39,7 +39,7 @@ from dockyard.hub import Hub
 from dockyard.lfs import service as lfs
 from dockyard.repos import refs as repo_refs
 from dockyard.repos.commits import ensure_may_update_pull_request, record_commit
-from dockyard.repos.git_repo import BRANCH_PREFIX, PR_PREFIX, TAG_PREFIX, GitRepo
+from dockyard.repos.git_repo import BRANCH_PREFIX, DEFAULT_REF, PR_PREFIX, TAG_PREFIX, GitRepo
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.intents import PendingCommit
 from dockyard.repos.models import Repo
@@ -112,7 +112,7 @@ def review(hub: Hub, session: Session, repo: Repo, caller: Caller, report: PushR
 
 def _ref_problem(session: Session, repo: Repo, git: GitRepo, update: RefUpdate) -> str | None:
     ref = update.ref
-    if ref == BRANCH_PREFIX + DEFAULT_BRANCH and update.deleted:
+    if ref == DEFAULT_REF and update.deleted:
         return f"you cannot delete the default branch ({DEFAULT_BRANCH})"
     if ref.startswith(PR_PREFIX):
         problem = _pull_request_problem(session, repo, ref, update)

@@ -30,8 +30,7 @@ from dockyard.db.migrate import import_all_models
 from dockyard.hub import Hub
 from dockyard.lfs.models import LfsObject, RepoLfsObject
 from dockyard.maintenance.gc import referenced_oids
-from dockyard.repos.git_repo import BRANCH_PREFIX
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF
 from dockyard.repos.models import Repo
 from dockyard.storage.base import lfs_key
 from dockyard.xet.models import XetFile, XetFileXorb, XetXorb
@@ -266,6 +265,6 @@ def _refresh_newer_repos(hub: Hub) -> None:
     with hub.db.read() as session:
         repos = list(session.execute(select(Repo.id, Repo.uid, Repo.metadata_sha)))
     for repo_id, uid, metadata_sha in repos:
-        head = hub.git.open(uid).ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
+        head = hub.git.open(uid).ref_target(DEFAULT_REF)
         if head is not None and head != metadata_sha:
-            record_commit(hub, repo_id, BRANCH_PREFIX + DEFAULT_BRANCH, head)
+            record_commit(hub, repo_id, DEFAULT_REF, head)

@@ -37,6 +37,7 @@ from dockyard.repos import intents, metadata
 from dockyard.repos.git_repo import (
     BRANCH_PREFIX,
     CONVERT_PREFIX,
+    DEFAULT_REF,
     PR_PREFIX,
     DeleteFolder,
     DeletePath,
@@ -47,7 +48,6 @@ from dockyard.repos.git_repo import (
     RefMovedError,
     TreeOperation,
 )
-from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.intents import IntentWriter, PendingCommit
 from dockyard.repos.models import Discussion, Repo
 from dockyard.repos.service import signature_for
@@ -405,13 +405,13 @@ def _record(
         discussion_events.record_pull_commits(session, hub.git.open(repo.uid), pull, commit_id)
     if lfs_files:
         lfs.record_files(session, repo.id, ref, lfs_files)
-    if ref == BRANCH_PREFIX + DEFAULT_BRANCH and hub.git.open(repo.uid).ref_target(ref) == commit_id:
+    if ref == DEFAULT_REF and hub.git.open(repo.uid).ref_target(ref) == commit_id:
         # Only the branch's current head describes the repo: an older commit recorded late (by
         # the reconciler, or after a concurrent commit) leaves sha and metadata to the newer one.
         refresh_head(hub, session, repo, commit_id)
     # Scans run after this transaction commits (and only if it does): the job row is part of it.
     enqueue(session, SCAN_COMMIT, {"repo_id": repo.id, "commit_id": commit_id})
-    if repo.type == "dataset" and ref == BRANCH_PREFIX + DEFAULT_BRANCH:  # never refs/convert/*: no loop
+    if repo.type == "dataset" and ref == DEFAULT_REF:  # never refs/convert/*: no loop
         enqueue(session, VIEWER_PROCESS, {"repo_id": repo.id, "commit_id": commit_id})
     webhooks.emit(session, repo, "update", "repo.content", updatedRefs=[{"ref": ref, "newSha": commit_id}])
 

@@ -10,14 +10,14 @@ from dockyard.hub import Hub
 from dockyard.lfs import service as lfs
 from dockyard.lfs.placement import goes_to_lfs
 from dockyard.repos.commits import AddFile, AddLfsFile, CommitRequest, CommitResult, Operation, create_commit
-from dockyard.repos.git_repo import BRANCH_PREFIX
+from dockyard.repos.git_repo import DEFAULT_REF
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Repo
 
 
 def commit_folder(hub: Hub, repo: Repo, caller: Caller, folder: Path, message: str) -> CommitResult:
     git = hub.git.open(repo.uid)
-    head = git.ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
+    head = git.ref_target(DEFAULT_REF)
     operations: list[Operation] = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".git" not in p.parts):
         relative = path.relative_to(folder).as_posix()
@@ -31,7 +31,7 @@ def commit_folder(hub: Hub, repo: Repo, caller: Caller, folder: Path, message: s
 
 def commit_files(hub: Hub, repo: Repo, caller: Caller, files: dict[str, bytes], message: str) -> CommitResult:
     git = hub.git.open(repo.uid)
-    head = git.ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
+    head = git.ref_target(DEFAULT_REF)
     limit = hub.settings.regular_file_limit
     operations: list[Operation] = [
         _stage_large(hub, repo, path, data)

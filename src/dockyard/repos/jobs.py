@@ -10,8 +10,7 @@ from dockyard.hub import Hub
 from dockyard.jobs.registry import JobRegistry, job
 from dockyard.repos import metadata, popularity, reconcile
 from dockyard.repos.commits import RECONCILE
-from dockyard.repos.git_repo import BRANCH_PREFIX
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF
 from dockyard.repos.models import Repo
 
 PRUNE_HISTORY = "repos.prune_history"
@@ -24,7 +23,7 @@ def refresh_metadata(hub: Hub, payload: dict[str, Any]) -> None:
         repo = session.get(Repo, payload["repo_id"])
         if repo is None:
             return
-        head = hub.git.open(repo.uid).ref_target(BRANCH_PREFIX + DEFAULT_BRANCH)
+        head = hub.git.open(repo.uid).ref_target(DEFAULT_REF)
         if head is None or head == repo.metadata_sha:
             return
         metadata.refresh(hub, session, repo, head)  # sets sha too, only if head is newer

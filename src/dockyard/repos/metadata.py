@@ -28,8 +28,7 @@ from dockyard.hub import Hub
 from dockyard.identifiers import RepoType
 from dockyard.lfs import content as lfs_content
 from dockyard.repos.cards import as_list, parse_card
-from dockyard.repos.git_repo import BRANCH_PREFIX, FileEntry, GitRepo
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF, FileEntry, GitRepo
 from dockyard.repos.models import Repo, RepoTag
 from dockyard.scanning.safetensors_header import SafetensorsHeaderError, parse_header_json, read_header
 
@@ -108,7 +107,7 @@ def is_newer(git: GitRepo, current: str | None, commit_id: str) -> bool:
             return True
     except (KeyError, ValueError, pygit2.GitError):
         pass  # ``current`` was collected since: only the head rule applies
-    return git.ref_target(BRANCH_PREFIX + DEFAULT_BRANCH) == commit_id
+    return git.ref_target(DEFAULT_REF) == commit_id
 
 
 def _compare_and_set(session: Session, repo: Repo, current: str | None, commit_id: str, meta: RepoMetadata) -> bool:

@@ -26,8 +26,7 @@ from dockyard.hub import Hub
 from dockyard.jobs.queue import enqueue
 from dockyard.repos import intents
 from dockyard.repos.commits import record_intent, refresh_head
-from dockyard.repos.git_repo import BRANCH_PREFIX
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF
 from dockyard.repos.intents import PendingCommit
 from dockyard.repos.models import Repo
 from dockyard.scanning.jobs import SCAN_COMMIT
@@ -35,7 +34,6 @@ from dockyard.scanning.jobs import SCAN_COMMIT
 log = logging.getLogger(__name__)
 
 INTENT_GRACE = timedelta(minutes=5)  # far longer than a ref update takes once its intent is written
-_MAIN = BRANCH_PREFIX + DEFAULT_BRANCH
 
 
 @dataclass
@@ -54,7 +52,7 @@ def reconcile(hub: Hub) -> ReconcileReport:
             report.recorded += 1
         elif outcome == "dropped":
             report.dropped += 1
-        elif intent.ref == _MAIN:
+        elif intent.ref == DEFAULT_REF:
             waiting.add(intent.repo_id)
     with hub.db.read() as session:
         repos = list(session.execute(select(Repo.id, Repo.uid, Repo.sha, Repo.metadata_sha)))
@@ -104,12 +102,12 @@ def _holds(raw: pygit2.Repository, ref: str, target: str) -> bool:
 def _catch_up_head(hub: Hub, repo_id: int, uid: str, sha: str | None, metadata_sha: str | None) -> bool:
     if not hub.git.exists(uid):
         return False
-    head = hub.git.open(uid).ref_target(_MAIN)
+    head = hub.git.open(uid).ref_target(DEFAULT_REF)
     if head is None or (head == sha and head == metadata_sha):
         return False
     with hub.db.write() as session:
         repo = session.get(Repo, repo_id)
-        if repo is None or hub.git.open(uid).ref_target(_MAIN) != head:
+        if repo is None or hub.git.open(uid).ref_target(DEFAULT_REF) != head:
             return False
         new_head = repo.sha != head
         refresh_head(hub, session, repo, head)

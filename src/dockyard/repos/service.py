@@ -22,8 +22,7 @@ from dockyard.hub import Hub
 from dockyard.identifiers import RepoId, RepoType, validate_account_name, validate_repo_name
 from dockyard.lfs.models import RepoLfsObject
 from dockyard.repos import metadata
-from dockyard.repos.git_repo import BRANCH_PREFIX, PutBlob
-from dockyard.repos.git_storage import DEFAULT_BRANCH
+from dockyard.repos.git_repo import DEFAULT_REF, PutBlob
 from dockyard.repos.gitattributes import default_gitattributes
 from dockyard.repos.models import Repo, RepoAlias
 from dockyard.search import index as search_index
@@ -149,7 +148,7 @@ def create_repo(
         files.append(PutBlob("README.md", _space_readme(name, sdk or "static")))
     tree = git.build_tree(None, files)
     sha = git.create_commit(tree_id=tree, parents=[], author=signature_for(caller.user), message="initial commit")
-    git.update_ref(BRANCH_PREFIX + DEFAULT_BRANCH, sha, expected_old=None, message="initial commit")
+    git.update_ref(DEFAULT_REF, sha, expected_old=None, message="initial commit")
     repo.sha = sha
     repo.owner = namespace
     search_index.reindex(session, repo)

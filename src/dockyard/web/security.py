@@ -6,7 +6,7 @@
 * A state-changing request that carries the session cookie but comes from another site (the
   browser says so in ``Origin``/``Sec-Fetch-Site``) is refused before it reaches a route.
 
-:class:`~dockyard.api.front_door.FrontDoorMiddleware` applies both to every request.
+:class:`~dockyard.front_door.FrontDoorMiddleware` applies both to every request.
 """
 
 from __future__ import annotations

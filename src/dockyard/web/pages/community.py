@@ -24,7 +24,7 @@ from dockyard.discussions.service import OPEN_STATUSES
 from dockyard.discussions.threeway import conflicting_files, merge_base
 from dockyard.errors import BadRequestError
 from dockyard.hub import Hub
-from dockyard.repos.git_repo import BRANCH_PREFIX
+from dockyard.repos.git_repo import DEFAULT_REF
 from dockyard.repos.git_storage import DEFAULT_BRANCH
 from dockyard.repos.models import Discussion, Repo
 from dockyard.request_context import hub_of
@@ -149,7 +149,7 @@ def discussion_view(request: Request, page: RepoPage, num: int) -> DiscussionVie
         timeline = [events.render(event, moderator=writer) for event in events.events_of(session, pull)]
         may_take_part = caller.user is not None and page.may_download and access.may_propose(session, caller, page.repo)
         is_author = caller.user is not None and pull.author_id == caller.user.id
-        base_ref = pull.base_ref or BRANCH_PREFIX + DEFAULT_BRANCH
+        base_ref = pull.base_ref or DEFAULT_REF
     details["changes"] = {"base": base_ref}
     moderator = may_take_part and writer
     links = LinkBase(page.url, DEFAULT_BRANCH)
