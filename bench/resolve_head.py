@@ -3,10 +3,12 @@
     python bench/resolve_head.py [--workers 1] [--seconds 1] [--repeat 2] [--dockyard-src DIR] [--keep]
 
 Both servers run under uvicorn with the same options and process count; both are driven by
-bench/http_load.py (keep-alive HTTP/1.1, concurrency 1 and 64), alternating Dockyard and the
-reference for every row, so the ratio is taken in the same minute on the same shared CPUs. The
-reference answers each URL with the very status, headers and body Dockyard answered for it
-(captured at the start), so what the ratio measures is what Dockyard computes per request.
+bench/http_load.py (keep-alive HTTP/1.1, concurrency 1 and 64; each connection is opened and
+answered once before the clock starts, so latency is that of N clients in steady state),
+alternating Dockyard and the reference for every row, so the ratio is taken in the same minute on
+the same shared CPUs. The reference answers each URL with the very status, headers and body
+Dockyard answered for it (captured at the start), so what the ratio measures is what Dockyard
+computes per request.
 """
 
 from __future__ import annotations
@@ -198,7 +200,8 @@ class Bench:
             f"{self.args.server}, {self.args.workers} process(es) each; {self.args.seconds} s per run, "
             f"median of {self.args.repeat} runs, Dockyard and the bare app alternating. "
             "CPU ratio: the bare app's CPU per request over Dockyard's",
-            "(what the ratio of req/s would be on otherwise idle cores).", "",
+            "(what the ratio of req/s would be on otherwise idle cores). Latency is timed once every",
+            "connection is open and has been answered once (bench/http_load.py).", "",
             "| request | conc | Dockyard req/s | p50 ms | p99 ms | CPU ms/req | bare req/s | bare p99 ms "
             "| bare CPU ms/req | req/s ratio | CPU ratio |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
