@@ -51,7 +51,8 @@ class _Connection(asyncio.Protocol):
 
     def start(self, deadline: float) -> None:
         self.deadline = deadline
-        self._send()
+        if not self.done.done():  # lost while opening: counted as an error, nothing to send on
+            self._send()
 
     def _send(self) -> None:
         assert self.transport is not None
@@ -92,7 +93,8 @@ class _Connection(asyncio.Protocol):
             self._send()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.errors += 0 if self.done.done() else 1
+        if not self.done.done():  # closed before our deadline: by the server, or broken
+            self.errors += 1
         for future in (self.opened, self.done):
             if not future.done():
                 future.set_result(None)
