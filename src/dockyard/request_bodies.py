@@ -1,8 +1,8 @@
 """Reading request bodies with a size limit enforced while they stream in.
 
-Every body is capped, whoever reads it: :func:`limited_receive` (set by the front door) counts the bytes of each
-request as the application receives them and refuses the request with 413 once they pass the
-limit in force. That limit is ``settings.max_request_body`` unless the route set its own with
+Every body is capped, whoever reads it: :func:`limited_receive` (set by the front door) counts
+the bytes of each request as the application receives them and refuses the request with 413 once
+they pass the limit in force. That limit is ``settings.max_request_body`` unless the route set its own with
 :func:`limit_body` (or :func:`read_limited`, which does) before reading: small for anonymous
 routes, the announced size for uploads. So FastAPI's own body parsing (pydantic models, forms)
 is capped too, and a chunked body without ``Content-Length`` is stopped after ``limit`` bytes,
